@@ -1,0 +1,157 @@
+"""The application factory: config -> extensions -> blueprints -> CLI -> error handlers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from flask import Flask, session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, config_from_env
+
+
+def create_app(config: type[Config] | None = None, overrides: dict | None = None) -> Flask:
+    """Build the Félag application."""
+    config = config or config_from_env()
+    problems = config.check()
+    if problems:
+        message = "Félag refuses to start in production:\n  - " + "\n  - ".join(problems)
+        print(message, file=sys.stderr)
+        raise SystemExit(message)
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    app.config["TRUSTED_HOSTS"] = app.config.get("TRUSTED_HOSTS") or None
+    _configure_services(app)
+    Path(app.config["STORAGE_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from app.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+    _configure_logging(app)
+    return app
+
+
+def _configure_services(app: Flask) -> None:
+    """Redis, queues and rate-limit storage follow REDIS_URL; without it everything runs inline."""
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        app.config.setdefault("RQ_CONNECTION", redis_url)
+        app.config.setdefault("RQ_ASYNC", True)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+    else:
+        app.config.setdefault("RQ_CONNECTION_CLASS", "fakeredis.FakeStrictRedis")
+        app.config.setdefault("RQ_CONNECTION", {})
+        app.config.setdefault("RQ_ASYNC", False)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.core import i18n, jobs, security, storage
+    from app.extensions import babel, bootstrap, csrf, db, limiter, login, mail, migrate, rq
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message_category = "info"
+    login.session_protection = "basic"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    mail.init_app(app)
+    limiter.init_app(app)
+    rq.init_app(app)
+    bootstrap.init_app(app)
+    storage.init_app(app)
+    jobs.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+
+    from flask_babel import lazy_gettext as _l
+
+    login.login_message = _l("Please log in to see this page.")
+
+    from app.auth.models import User
+
+    @login.user_loader
+    def load_user(user_id: str):
+        ident, _sep, version = user_id.partition(":")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or not user.is_active or str(user.session_version) != version:
+            return None
+        return user
+
+    @app.before_request
+    def keep_session_alive():
+        session.permanent = True
+
+    @app.context_processor
+    def template_globals():
+        from flask_babel import get_locale
+
+        from app.core.i18n import LANGUAGE_NAMES
+        from app.core.security import ROLE_LABELS, has_role
+
+        return {
+            "LANGUAGE_NAMES": LANGUAGE_NAMES,
+            "has_role": has_role,
+            "get_locale": get_locale,
+            "has_endpoint": lambda name: name in app.view_functions,
+            "role_label": lambda role: ROLE_LABELS.get(role, role),
+            "organisation": app.config["ORGANISATION_NAME"],
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth import account_bp
+    from app.auth import bp as auth_bp
+    from app.core import bp as core_bp
+    from app.extensions import csrf
+    from app.staff import bp as staff_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(staff_bp)
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        if not root.handlers:
+            root.addHandler(handler)
+        root.setLevel(logging.INFO)

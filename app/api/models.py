@@ -1,0 +1,46 @@
+"""API tokens: shown once, stored hashed, revocable, last use recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.timeutil import UTCDateTime, utcnow
+from app.extensions import db
+
+PREFIX_LENGTH = 8
+
+
+def hash_key(key: str) -> str:
+    """Tokens are long random values, so a fast hash is enough to keep them unusable if read."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    """A token acting with its user's roles."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(PREFIX_LENGTH))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @staticmethod
+    def generate() -> str:
+        return "flg_" + secrets.token_urlsafe(32)

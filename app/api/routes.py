@@ -1,0 +1,84 @@
+"""API endpoints of the foundation: who am I, and the OpenAPI description."""
+
+from flask import current_app, g, jsonify, request, url_for
+
+from app.api import bp
+from app.api.auth import token_required
+from app.core.errors import json_error
+from app.extensions import limiter
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def api_key_func() -> str:
+    """Rate-limit API clients by token when they send one, else by address."""
+    header = request.headers.get("Authorization", "")
+    return "api:" + (header[-16:] if header else (request.remote_addr or "unknown"))
+
+
+limiter.limit("600 per minute", key_func=api_key_func)(bp)
+
+
+def page_params() -> tuple[int, int]:
+    """?limit= (default 100, max 1000) and ?offset=, validated."""
+    try:
+        limit = int(request.args.get("limit", DEFAULT_LIMIT))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        limit, offset = -1, -1
+    if not (1 <= limit <= MAX_LIMIT) or offset < 0:
+        from app.core.errors import DomainError
+
+        raise DomainError("limit must be 1-1000 and offset 0 or more", field="limit")
+    return limit, offset
+
+
+def page_response(results: list, count: int, limit: int, offset: int):
+    """The list contract: count, next, previous, results."""
+
+    def link(new_offset):
+        args = dict(request.args)
+        args.update(limit=limit, offset=new_offset)
+        return url_for(request.endpoint, _external=True, **(request.view_args or {}), **args)
+
+    return jsonify(
+        {
+            "count": count,
+            "next": link(offset + limit) if offset + limit < count else None,
+            "previous": link(max(offset - limit, 0)) if offset > 0 else None,
+            "results": results,
+        }
+    )
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 JSON error."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        from werkzeug.exceptions import BadRequest
+
+        raise BadRequest()
+    return data
+
+
+@bp.get("/me")
+@token_required()
+def me():
+    user = g.api_user
+    return jsonify(
+        {"id": user.id, "name": user.name, "email": user.email, "roles": sorted(user.role_names)}
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from app.api.openapi import build_spec
+
+    return jsonify(build_spec(current_app))
+
+
+@bp.route("/", defaults={"path": ""})
+@bp.route("/<path:path>")
+def not_found(path: str):
+    return json_error(404)

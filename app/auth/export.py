@@ -1,0 +1,55 @@
+"""The personal data export: what the system holds about one person."""
+
+from sqlalchemy import or_, select
+
+from app.auth.models import User
+from app.core.audit import AuditEntry
+from app.core.mail import OutboxMessage
+from app.extensions import db
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def personal_data(user: User) -> dict:
+    """A machine-readable copy of the person's data."""
+    audits = db.session.scalars(
+        select(AuditEntry)
+        .where(or_(AuditEntry.subject_user_id == user.id, AuditEntry.actor_id == user.id))
+        .order_by(AuditEntry.at)
+    )
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    return {
+        "account": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "language": user.locale,
+            "email_verified_at": _iso(user.email_verified_at),
+            "privacy_accepted_at": _iso(user.privacy_accepted_at),
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+            "roles": sorted(user.role_names),
+            "has_profile_image": bool(user.avatar_key),
+        },
+        "emails": [
+            {
+                "template": m.template,
+                "state": m.state,
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in mails
+        ],
+        "audit": [
+            {
+                "at": _iso(a.at),
+                "action": a.action,
+                "object": a.object_type,
+                "object_id": a.object_id,
+                "by_me": a.actor_id == user.id,
+            }
+            for a in audits
+        ],
+    }

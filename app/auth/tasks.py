@@ -1,0 +1,31 @@
+"""Background jobs for accounts."""
+
+import io
+
+from PIL import Image, ImageOps
+
+from app.auth.models import User
+from app.core.storage import get_storage, new_key
+from app.extensions import db
+
+THUMB_SIZE = (256, 256)
+
+
+def make_avatar_thumbnail(user_id: int, key: str) -> str:
+    """Make a square thumbnail of a profile image; skipped if the image was replaced meanwhile."""
+    user = db.session.get(User, user_id)
+    if user is None or user.avatar_key != key:
+        return "stale"
+    if user.avatar_thumb_key:
+        return "done"
+    storage = get_storage()
+    with Image.open(io.BytesIO(storage.read("public", key))) as image:
+        image = ImageOps.exif_transpose(image)
+        thumb = ImageOps.fit(image.convert("RGB"), THUMB_SIZE)
+        out = io.BytesIO()
+        thumb.save(out, "JPEG", quality=85)
+    thumb_key = new_key("avatars/thumbs", "jpg")
+    storage.save("public", thumb_key, out.getvalue(), "image/jpeg")
+    user.avatar_thumb_key = thumb_key
+    db.session.commit()
+    return "made"

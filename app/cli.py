@@ -1,0 +1,148 @@
+"""Command-line tools: users, tokens, demo data, translations."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.core.errors import DomainError
+from app.core.security import ROLES
+from app.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(tokens)
+    app.cli.add_command(translate)
+    app.cli.add_command(seed_demo)
+
+
+users = AppGroup("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--password", required=True)
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
+@click.option("--verified", is_flag=True, help="Mark the e-mail address as confirmed.")
+@click.option("--locale", default="da", type=click.Choice(["da", "en", "is"]))
+def users_create(email, name, password, roles, verified, locale):
+    """Create a user."""
+    from app.auth.services import create_user
+
+    try:
+        user = create_user(email, name, password, list(roles), verified, locale)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    click.echo(f"Created user {user.id} ({user.email}) roles={','.join(sorted(user.role_names))}")
+
+
+tokens = AppGroup("tokens", help="Manage API tokens.")
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+def tokens_create(email, name):
+    """Create an API token for a user; the key is printed once."""
+    from app.api.services import create_token
+    from app.auth.services import find_user_by_email
+
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException("No user has that e-mail address.")
+    try:
+        _token, key = create_token(user, name)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    db.session.commit()
+    click.echo(key)
+
+
+translate = AppGroup("translate", help="Extract, update and compile the translation catalogs.")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+@translate.command("extract")
+def translate_extract():
+    """Collect the marked strings into translations/messages.pot."""
+    (ROOT / "translations").mkdir(exist_ok=True)
+    _pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        "translations/messages.pot",
+        ".",
+    )
+
+
+@translate.command("update")
+def translate_update():
+    """Extract, then merge new strings into the da, en and is catalogs (English from source)."""
+    translate_extract.callback()
+    for locale in ("da", "en", "is"):
+        po = ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"
+        command = "update" if po.exists() else "init"
+        extra = ["--no-fuzzy-matching"] if command == "update" else []
+        _pybabel(
+            command, "-i", "translations/messages.pot", "-d", "translations", "-l", locale, *extra
+        )
+    fill_source_catalog(ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po")
+
+
+def fill_source_catalog(path: Path) -> None:
+    """English is the source language: its catalog repeats each message id."""
+    from babel.messages.pofile import read_po, write_po
+
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale="en")
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            if not all(message.string):
+                message.string = tuple(message.id)
+        elif not message.string:
+            message.string = message.id
+        message.flags.discard("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100)
+
+
+@translate.command("compile")
+def translate_compile():
+    """Compile the catalogs to .mo files."""
+    _pybabel("compile", "-d", "translations")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users exist already.")
+@click.option("--members", default=40, show_default=True)
+def seed_demo(if_empty, members):
+    """Fill the database with a believable association."""
+    from app.auth.models import User
+    from app.demo import seed
+
+    if if_empty and db.session.scalar(db.select(db.func.count(User.id))):
+        click.echo("The database has users already; no demo data added.")
+        return
+    login = seed(members)
+    db.session.commit()
+    click.echo(f"Demo data ready. Admin login: {login[0]} / {login[1]}")
+    click.echo(f"Open {current_app.config['BASE_URL']}/auth/login")

@@ -1,0 +1,134 @@
+"""Domain errors and the error pages / JSON errors that answer them."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("The upload is too large"),
+    422: _l("The request could not be processed"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+}
+ERROR_TEXTS = {
+    400: _l("The request was not understood. Go back and try again."),
+    401: _l("You need to log in to see this page."),
+    403: _l("You do not have access to this page."),
+    404: _l("We could not find that page. It may have been moved or removed."),
+    405: _l("This address does not accept that kind of request."),
+    409: _l("The request conflicts with the current state. Reload and try again."),
+    413: _l("The file you sent is larger than we accept."),
+    422: _l("The request could not be processed."),
+    429: _l("You have made too many requests. Wait a little and try again."),
+    500: _l(
+        "An unexpected error happened on our side. It has been logged; please try again later."
+    ),
+}
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+class DomainError(Exception):
+    """A request that cannot be done; the message is translatable and shown to the user."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+def wants_json() -> bool:
+    """True for API paths: they always answer JSON."""
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, message=None, code: str | None = None, fields=None, headers=None):
+    """The API error contract: {"error": {"code", "message", "fields"}}."""
+    body = {
+        "error": {
+            "code": code or API_CODES.get(status, "error"),
+            "message": str(message or ERROR_TITLES.get(status, "Error")),
+            "fields": fields or {},
+        }
+    }
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _error_page(status: int, headers=None):
+    shown = status if status in ERROR_TITLES else 500
+    html = render_template(
+        "errors/error.html",
+        status=status,
+        title=ERROR_TITLES[shown],
+        text=ERROR_TEXTS[shown],
+    )
+    return html, status, headers or {}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """HTML pages for people, JSON for /api/."""
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        status = exc.code or 500
+        headers = {}
+        if status == 405 and exc.valid_methods:
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        if status == 429:
+            retry_after = getattr(exc, "retry_after", None) or 60
+            headers["Retry-After"] = str(int(retry_after))
+        if wants_json():
+            return json_error(status, ERROR_TITLES.get(status, exc.name), headers=headers)
+        return _error_page(status, headers)
+
+    @app.errorhandler(DomainError)
+    def handle_domain(exc: DomainError):
+        if wants_json():
+            fields = {exc.field: [str(exc.message)]} if exc.field else None
+            return json_error(exc.status, exc.message, exc.code, fields)
+        return _error_page(exc.status)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500)
+        return _error_page(500)

@@ -1,0 +1,175 @@
+"""Outgoing e-mail: an outbox row per message, sent by a job in the recipient's language."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_mail import Message
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, or_, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.jobs import MAIL_RETRY, enqueue_after_commit
+from app.core.timeutil import UTCDateTime, utcnow
+from app.extensions import db, mail
+
+log = logging.getLogger(__name__)
+
+STATES = ("queued", "sending", "sent", "failed")
+STALE_CLAIM = timedelta(minutes=10)
+
+
+class OutboxMessage(db.Model):
+    """One e-mail: written before it is sent, so nothing is sent twice or silently lost."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    locale: Mapped[str] = mapped_column(String(5))
+    template: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def queue_mail(
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    user_id: int | None = None,
+    attachments: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Write an outbox row and ask for the send job after commit. A repeated key is sent once."""
+    key = key or f"{template}:{secrets.token_hex(12)}"
+    existing = db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
+    if existing is not None:
+        return existing
+    message = OutboxMessage(
+        key=key,
+        to_address=to,
+        user_id=user_id,
+        locale=locale,
+        template=template,
+        context=context or {},
+        attachments=attachments or [],
+        headers=headers or {},
+    )
+    db.session.add(message)
+    db.session.flush()
+    enqueue_after_commit(send_outbox_message, message.id, queue="mail", retry=MAIL_RETRY)
+    return message
+
+
+def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of a message, in its recipient's language."""
+    context = dict(message.context or {})
+    context.setdefault("organisation", current_app.config["ORGANISATION_NAME"])
+    with force_locale(message.locale):
+        text_template = current_app.jinja_env.get_template(f"emails/{message.template}.txt")
+        module = text_template.make_module(context)
+        subject = str(getattr(module, "subject", "")).strip()
+        text = render_template(f"emails/{message.template}.txt", **context)
+        html = render_template(f"emails/{message.template}.html", subject=subject, **context)
+    return subject, text, html
+
+
+def _claim(message_id: int) -> bool:
+    """Take the message for sending unless it is sent or another worker holds it."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            or_(
+                OutboxMessage.state.in_(("queued", "failed")),
+                (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+            ),
+        )
+        .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+    ).first()
+    db.session.commit()
+    return claimed is not None
+
+
+def build_message(message: OutboxMessage) -> Message:
+    """The Flask-Mail message for an outbox row, with its attachments read from storage."""
+    from app.core.storage import get_storage
+
+    subject, text, html = render_mail(message)
+    message.subject = subject[:300]
+    msg = Message(
+        subject=subject,
+        recipients=[message.to_address],
+        body=text,
+        html=html,
+        extra_headers=dict(message.headers or {}),
+    )
+    for item in message.attachments or []:
+        data = get_storage().read(item["area"], item["key"])
+        headers = {"Content-ID": f"<{item['cid']}>"} if item.get("cid") else None
+        msg.attach(
+            item["filename"],
+            item["content_type"],
+            data,
+            disposition="inline" if item.get("cid") else "attachment",
+            headers=headers,
+        )
+    return msg
+
+
+def deliver(msg: Message, message_id: int) -> None:
+    """Send over SMTP when configured; otherwise write an .eml file to the outbox folder."""
+    if current_app.config.get("MAIL_SERVER"):
+        mail.send(msg)
+        return
+    folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{message_id:06d}.eml"
+    path.write_bytes(msg.as_bytes())
+    log.info("E-mail %s written to %s", message_id, path)
+
+
+def send_outbox_message(message_id: int) -> str:
+    """Job: send one outbox message once; failures are recorded and re-raised so RQ retries."""
+    if not _claim(message_id):
+        return "skipped"
+    message = db.session.get(OutboxMessage, message_id)
+    try:
+        msg = build_message(message)
+        deliver(msg, message.id)
+    except Exception as exc:
+        db.session.rollback()
+        message = db.session.get(OutboxMessage, message_id)
+        message.state = "failed"
+        message.error = f"{type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        log.warning("E-mail %s failed on attempt %s", message_id, message.attempts)
+        raise
+    message.state = "sent"
+    message.sent_at = utcnow()
+    message.error = None
+    db.session.commit()
+    log.info("E-mail %s sent (%s)", message_id, message.template)
+    return "sent"

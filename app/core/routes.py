@@ -1,0 +1,79 @@
+"""Home, health, language switch and public media."""
+
+from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.core import bp
+from app.core.i18n import LANGUAGE_COOKIE
+from app.core.security import is_safe_next
+from app.core.storage import get_storage
+from app.extensions import db, limiter, rq
+
+
+@bp.get("/")
+def home():
+    """The public front page."""
+    return render_template("core/home.html")
+
+
+def _check(fn) -> str:
+    try:
+        result = fn()
+    except Exception as exc:  # the health page reports failures instead of raising them
+        current_app.logger.warning("Health check failed: %s", type(exc).__name__)
+        return "error"
+    return result if isinstance(result, str) else "ok"
+
+
+def _check_redis() -> str:
+    if not current_app.config.get("REDIS_URL"):
+        return "inline"
+    rq.get_queue("default").connection.ping()
+    return "ok"
+
+
+@bp.get("/health")
+@limiter.exempt
+def health():
+    """JSON with the state of the database, Redis and storage; 503 when any is unusable."""
+    checks = {
+        "database": _check(lambda: db.session.execute(text("SELECT 1")).scalar_one()),
+        "redis": _check(_check_redis),
+        "storage": _check(lambda: get_storage().check()),
+    }
+    db.session.rollback()
+    healthy = all(value in ("ok", "inline") for value in checks.values())
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    return jsonify(body), 200 if healthy else 503
+
+
+@bp.route("/language/<code>", methods=["GET", "POST"])
+def language(code: str):
+    """Switch the language (cookie); a POST from the switcher also saves it on the account."""
+    if code not in current_app.config["LANGUAGES"]:
+        return redirect(url_for("core.home"))
+    target = request.args.get("next") or request.referrer or ""
+    if target.startswith(request.host_url):
+        target = "/" + target[len(request.host_url) :]
+    if not is_safe_next(target):
+        target = url_for("core.home")
+    response = make_response(redirect(target))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    if request.method == "POST" and current_user.is_authenticated and current_user.locale != code:
+        current_user.locale = code
+        db.session.commit()
+    return response
+
+
+@bp.get("/media/<path:key>")
+def media(key: str):
+    """Public files (profile images, event images)."""
+    return get_storage().serve("public", key)

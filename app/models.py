@@ -1,0 +1,6 @@
+"""Every domain's models, imported so that Alembic sees them all."""
+
+from app.api.models import ApiToken  # noqa: F401
+from app.auth.models import User, UserRole  # noqa: F401
+from app.core.audit import AuditEntry  # noqa: F401
+from app.core.mail import OutboxMessage  # noqa: F401

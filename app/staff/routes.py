@@ -1,0 +1,113 @@
+"""Staff home, users and roles, the audit log, failed jobs."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth import services as accounts
+from app.auth.models import User
+from app.core import jobs
+from app.core.audit import AuditEntry
+from app.core.errors import DomainError
+from app.core.forms import apply_error
+from app.core.jobs import commit
+from app.core.mail import OutboxMessage
+from app.core.security import ROLE_LABELS, ROLES, roles_required, staff_required
+from app.extensions import db
+from app.staff import bp
+from app.staff.forms import ConfirmForm, RolesForm
+
+
+@bp.get("/")
+@staff_required
+def home():
+    return render_template("staff/home.html")
+
+
+@bp.get("/users/")
+@roles_required("admin")
+def users():
+    query = request.args.get("q", "").strip()[:100]
+    role = request.args.get("role")
+    if role not in ROLES:
+        role = None
+    page = db.paginate(accounts.search_users(query, role), per_page=50, error_out=False)
+    return render_template(
+        "staff/users.html", page=page, q=query, role=role, role_labels=ROLE_LABELS
+    )
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_detail(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = RolesForm(roles=sorted(user.role_names))
+    if form.validate_on_submit():
+        try:
+            accounts.set_roles(user, set(form.roles.data or []), current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The roles are saved."), "success")
+            return redirect(url_for("staff.user_detail", user_id=user.id))
+    history = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject_user_id == user.id)
+        .order_by(AuditEntry.at.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "staff/user_detail.html", user=user, form=form, history=history, role_labels=ROLE_LABELS
+    )
+
+
+@bp.get("/audit/")
+@roles_required("admin")
+def audit_log():
+    stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    action = request.args.get("action", "").strip()[:64]
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("staff/audit.html", page=page, action=action)
+
+
+@bp.get("/jobs/")
+@roles_required("admin")
+def jobs_list():
+    failed_mail = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "failed")
+        .order_by(OutboxMessage.created_at.desc())
+        .limit(100)
+    ).all()
+    return render_template(
+        "staff/jobs.html", failed=jobs.failed_jobs(), failed_mail=failed_mail, form=ConfirmForm()
+    )
+
+
+@bp.post("/jobs/<job_id>/retry")
+@roles_required("admin")
+def job_retry(job_id: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if jobs.retry_failed(job_id):
+        flash(_("The job is queued again."), "success")
+    else:
+        flash(_("That job is no longer in the failed list."), "warning")
+    return redirect(url_for("staff.jobs_list"))
+
+
+@bp.post("/jobs/<job_id>/delete")
+@roles_required("admin")
+def job_delete(job_id: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if jobs.delete_failed(job_id):
+        flash(_("The job is deleted."), "success")
+    else:
+        flash(_("That job is no longer in the failed list."), "warning")
+    return redirect(url_for("staff.jobs_list"))

@@ -1,0 +1,152 @@
+"""Configuration classes. Development runs on embedded defaults; production reads the environment."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str) -> list[str]:
+    """Read a comma-separated environment variable."""
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def database_url(default: str) -> str:
+    """DATABASE_URL, with the psycopg 3 driver for PostgreSQL URLs."""
+    url = os.environ.get("DATABASE_URL", default)
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; each reads the environment with an embedded default."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'felag.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    ORGANISATION_NAME = os.environ.get("ORGANISATION_NAME", "Félag")
+    TIMEZONE = os.environ.get("TIMEZONE", "Europe/Copenhagen")
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
+    # Languages
+    LANGUAGES = ("da", "en", "is")
+    BABEL_DEFAULT_LOCALE = "da"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+
+    # Sessions and cookies
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    PERMANENT_SESSION_LIFETIME = timedelta(
+        minutes=int(os.environ.get("IDLE_TIMEOUT_MINUTES", "60"))
+    )
+    SESSION_REFRESH_EACH_REQUEST = True
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Jobs: RQ on REDIS_URL; in-process on an in-memory Redis when it is unset.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RQ_QUEUES = ["mail", "tickets", "default"]
+
+    # Rate limits
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LOCKOUT = "5 per 15 minutes"
+    AUTH_POST_LIMIT = os.environ.get("AUTH_POST_LIMIT", "30 per minute")
+
+    # Storage: local disk unless S3_BUCKET is set
+    STORAGE_DIR = os.environ.get("STORAGE_DIR", str(INSTANCE_DIR / "storage"))
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+    S3_PUBLIC_URL = os.environ.get("S3_PUBLIC_URL", "")
+
+    # Mail: SMTP when MAIL_SERVER is set, else .eml files in instance/outbox/
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Félag <noreply@felag.local>")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    @classmethod
+    def check(cls) -> list[str]:
+        """Problems that must stop the application from starting."""
+        return []
+
+
+class DevelopmentConfig(Config):
+    """Embedded defaults: SQLite, in-process jobs, local files, e-mail to instance/outbox/."""
+
+    DEBUG = env_bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    """Used by the test suite; the fixtures override the service URLs."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = True
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: every service comes from the environment, cookies are secure."""
+
+    DEBUG = False
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> list[str]:
+        problems = []
+        if not os.environ.get("SECRET_KEY") or cls.SECRET_KEY == DEFAULT_SECRET_KEY:
+            problems.append("SECRET_KEY is not set or is the default; set a long random value.")
+        elif len(cls.SECRET_KEY) < 32:
+            problems.append("SECRET_KEY is shorter than 32 characters.")
+        if env_bool("FLASK_DEBUG") or cls.DEBUG:
+            problems.append("DEBUG is on; production must run with FLASK_DEBUG unset.")
+        if not env_list("TRUSTED_HOSTS"):
+            problems.append("TRUSTED_HOSTS is empty; list the host names the site answers to.")
+        return problems
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The configuration class named by FELAG_ENV (development by default)."""
+    return CONFIGS[os.environ.get("FELAG_ENV", "development")]

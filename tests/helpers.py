@@ -1,0 +1,71 @@
+"""Small helpers for tests: CSRF-aware form posts, login, jobs, links in e-mails."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from pathlib import Path
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PASSWORD = "correct horse battery staple"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, page_url: str | None = None, **kwargs):
+    """GET the page holding the form, then POST the form with its CSRF token."""
+    page = client.get(page_url or url)
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def login(client, email: str, password: str = PASSWORD, **kwargs):
+    return post_form(client, "/auth/login", {"email": email, "password": password}, **kwargs)
+
+
+def run_jobs(app, queues=None, raise_failures: bool = True) -> int:
+    """Run queued jobs with a real RQ worker (burst) inside the app context."""
+    from rq import SimpleWorker
+
+    from app.extensions import rq
+
+    with app.app_context():
+        names = queues or list(rq.queues)
+        qs = [rq.get_queue(name) for name in names]
+        worker = SimpleWorker(qs, connection=qs[0].connection, job_class=qs[0].job_class)
+        ran = 0
+        while any(q.count for q in qs):
+            before = sum(q.count for q in qs)
+            worker.work(burst=True)
+            ran += before
+        failed = [job_id for q in qs for job_id in q.failed_job_registry.get_job_ids()]
+        if failed and raise_failures:
+            job = qs[0].job_class.fetch(failed[0], connection=qs[0].connection)
+            raise AssertionError(f"job failed: {job.latest_result().exc_string}")
+        return ran
+
+
+def body_text(message: Message) -> str:
+    """The plain-text part of an e-mail."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return ""
+
+
+def first_link(message: Message) -> str:
+    match = re.search(r"https?://\S+", body_text(message))
+    assert match, "no link in the e-mail"
+    return match.group(0)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
