@@ -43,6 +43,10 @@ class Config:
     TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
+    # Encryption of personal identifiers and secrets in the database (see app/core/crypto.py)
+    FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+    FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", "")
+
     # Languages
     LANGUAGES = ("da", "en", "is")
     BABEL_DEFAULT_LOCALE = "da"
@@ -135,6 +139,10 @@ class ProductionConfig(Config):
             problems.append("SECRET_KEY is shorter than 32 characters.")
         if env_bool("FLASK_DEBUG") or cls.DEBUG:
             problems.append("DEBUG is on; production must run with FLASK_DEBUG unset.")
+        if not os.environ.get("FIELD_ENCRYPTION_KEY") or not os.environ.get("FIELD_HASH_KEY"):
+            problems.append(
+                "FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY must be set (national IDs are encrypted)."
+            )
         if not env_list("TRUSTED_HOSTS"):
             problems.append("TRUSTED_HOSTS is empty; list the host names the site answers to.")
         return problems

@@ -33,3 +33,54 @@ def make_user(
     )
     db.session.flush()
     return user
+
+
+def make_event(title: str = "Members' evening", capacity: int | None = 50, days_ahead: int = 7,
+               status: str = "published", **fields):
+    """An event with its own signing key, starting in days_ahead days, lasting two hours."""
+    from datetime import timedelta
+
+    from app.core.timeutil import utcnow
+    from app.events.models import Event
+    from app.events.tickets import new_key_pair
+
+    private, public = new_key_pair()
+    starts = utcnow().replace(microsecond=0) + timedelta(days=days_ahead)
+    values = {
+        "title": title,
+        "slug": title.lower().replace(" ", "-").replace("'", ""),
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=2),
+        "capacity": capacity,
+        "status": status,
+        "published_at": utcnow() if status == "published" else None,
+        "signing_key_encrypted": private,
+        "public_key": public,
+        "venue_name": "Folkets Hus",
+        "city": "København",
+        **fields,
+    }
+    event = Event(**values)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def make_registration(event, user=None, state: str = "confirmed", **fields):
+    """A registration; a confirmed one takes a seat and gets a signed ticket code."""
+    from app.core.timeutil import utcnow
+    from app.events.models import Registration
+    from app.events.tickets import make_code
+
+    user = user or make_user()
+    registration = Registration(event_id=event.id, user_id=user.id, name=user.name,
+                                email=user.email, state=state, **fields)
+    if state == "confirmed":
+        registration.confirmed_at = utcnow()
+        registration.ticket_code = make_code(event.id, event.signing_key_encrypted)
+        event.confirmed_count += 1
+    elif state == "waiting":
+        registration.waiting_since = utcnow()
+    db.session.add(registration)
+    db.session.flush()
+    return registration
