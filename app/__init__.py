@@ -92,7 +92,7 @@ def _init_extensions(app: Flask) -> None:
 
     login.login_message = _l("Please log in to see this page.")
 
-    import app.models  # noqa: F401  (every model registered before the first query)
+    from app import models  # noqa: F401  (every model registered before the first query)
     from app.auth.models import User
 
     @login.user_loader
