@@ -49,6 +49,28 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def unsubscribe_token(user_id: int) -> str:
+    """A signed token for the one-click unsubscribe link (no login needed)."""
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").dumps(user_id)
+
+
+def load_unsubscribe_token(token: str) -> int | None:
+    """The user id in an unsubscribe token, or None when it is not genuine."""
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        value = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def unsubscribe_url(user_id: int) -> str:
+    return f"{current_app.config['BASE_URL']}/unsubscribe/{unsubscribe_token(user_id)}"
+
+
 def queue_mail(
     to: str,
     template: str,
@@ -59,9 +81,21 @@ def queue_mail(
     user_id: int | None = None,
     attachments: list[dict] | None = None,
     headers: dict[str, str] | None = None,
+    bulk: bool = False,
 ) -> OutboxMessage:
-    """Write an outbox row and ask for the send job after commit. A repeated key is sent once."""
+    """Write an outbox row and ask for the send job after commit. A repeated key is sent once.
+
+    Bulk mail (newsletters, messages to attendees) carries a signed one-click unsubscribe link in
+    the footer and the List-Unsubscribe headers; it needs the recipient's user_id.
+    """
     key = key or f"{template}:{secrets.token_hex(12)}"
+    context = dict(context or {})
+    headers = dict(headers or {})
+    if bulk and user_id is not None:
+        link = unsubscribe_url(user_id)
+        context["unsubscribe_url"] = link
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     existing = db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
     if existing is not None:
         return existing
@@ -71,9 +105,9 @@ def queue_mail(
         user_id=user_id,
         locale=locale,
         template=template,
-        context=context or {},
+        context=context,
         attachments=attachments or [],
-        headers=headers or {},
+        headers=headers,
     )
     db.session.add(message)
     db.session.flush()
