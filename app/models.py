@@ -4,4 +4,21 @@ from app.api.models import ApiToken  # noqa: F401
 from app.auth.models import User, UserRole  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
 from app.core.mail import OutboxMessage  # noqa: F401
-from app.events.models import Event, EventSlug, Registration, RegistrationTerms  # noqa: F401
+from app.events.models import (  # noqa: F401
+    Event,
+    EventMessage,
+    EventSlug,
+    Registration,
+    RegistrationTerms,
+)
+from app.members.models import (  # noqa: F401
+    Consent,
+    ConsentEvent,
+    Group,
+    GroupMember,
+    Membership,
+    MembershipEvent,
+    StaffNote,
+    Title,
+    UnionMembership,
+)

@@ -15,6 +15,8 @@ from email.message import Message
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app, _cv_request
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
 
@@ -173,9 +175,32 @@ def app(services):
         overrides["RQ_CONNECTION"] = {}
         overrides["RQ_ASYNC"] = True
     app = create_app(TestingConfig, overrides)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
     return app
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context even inside a `ctx` test.
+
+    Flask reuses an already pushed app context for a request, which would share `g` (the logged-in
+    user, the CSRF token) and the database session between the test and every client. The test's
+    own session is expired after each request so it reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        from app.extensions import db
+
+        outer = _cv_app.get(None)
+        app_token, request_token = _cv_app.set(None), _cv_request.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_request.reset(request_token)
+            _cv_app.reset(app_token)
+            if outer is not None:
+                db.session.expire_all()
 
 
 def _truncate_all(app):

@@ -234,7 +234,7 @@ def change_password():
             apply_error(password_form, exc)
         else:
             commit()
-            _start_session(current_user, remember=False)
+            _start_session(current_user._get_current_object(), remember=False)
             flash(_("Your password is changed. You were logged out everywhere else."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form, password_form=password_form), 422

@@ -146,6 +146,8 @@ class Registration(db.Model):
     )
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Language for e-mails to people added by hand without an account (else the user's own).
+    locale: Mapped[str | None] = mapped_column(String(5))
     # The ticket: set when the registration is confirmed (see events/tickets.py).
     ticket_code: Mapped[str | None] = mapped_column(String(200), unique=True)
     ticket_qr_key: Mapped[str | None] = mapped_column(String(200))
@@ -159,3 +161,19 @@ class Registration(db.Model):
     user = relationship("User", foreign_keys=[user_id])
     checked_in_by = relationship("User", foreign_keys=[checked_in_by_id])
     terms = relationship("RegistrationTerms")
+
+
+class EventMessage(db.Model):
+    """A message from the organisers to everyone confirmed for an event, sent in batches."""
+
+    __tablename__ = "event_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    sent_by = relationship("User")

@@ -1,0 +1,524 @@
+"""Check-in at the door: redeem a ticket exactly once, undo, counts, search, the offline bundle.
+
+The one rule that matters: a registration is checked in by a single conditional
+``UPDATE registrations SET checked_in_at=... WHERE ... AND checked_in_at IS NULL AND
+state='confirmed' RETURNING ...``, so of any number of simultaneous scans of one ticket exactly
+one gets "ok". A code's Ed25519 signature is checked before any registration is touched, and
+every scan is written to the scan log under the client's nonce (unique), so a retried request
+gets the stored answer and records nothing new.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.auth.models import User
+from app.checkin.models import Scan
+from app.core import audit
+from app.core.errors import Conflict, DomainError, NotFound
+from app.core.timeutil import utcnow
+from app.events.models import Event, Registration
+from app.events.tickets import b64, parse_code, verify
+from app.extensions import db
+
+registrations = Registration.__table__
+scans = Scan.__table__
+users = User.__table__
+
+NONCE_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+DEVICE_MAX = 120
+# How far a queued offline scan's own clock may lie in the past; older ones count as "now".
+OFFLINE_MAX_AGE = timedelta(hours=48)
+SEARCH_LIMIT = 20
+
+
+class NonceReused(Conflict):
+    """The nonce was already used for a different scan."""
+
+    code = "nonce_reused"
+
+
+class ReplayedScan(Exception):  # noqa: N818 (a signal, not an error: the answer already exists)
+    """The scan's nonce is already in the log: the caller rolls back and answers from the log."""
+
+    def __init__(self, nonce: str, event_id: int, ticket_ref: str | None):
+        super().__init__(nonce)
+        self.nonce, self.event_id, self.ticket_ref = nonce, event_id, ticket_ref
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """Who scans, on which device, through which door (api, door, offline, staff)."""
+
+    user_id: int
+    user_name: str
+    device: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    """The answer to a scan, in the shape of POST /api/v1/checkin."""
+
+    status: str
+    registration_id: int | None = None
+    name: str | None = None
+    checked_in_at: datetime | None = None
+    checked_in_by: str | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.status,
+            "registration": (
+                {"id": self.registration_id, "name": self.name}
+                if self.registration_id is not None
+                else None
+            ),
+            "checked_in_at": self.checked_in_at.isoformat() if self.checked_in_at else None,
+            "checked_in_by": self.checked_in_by,
+        }
+
+
+# --- the signing keys ------------------------------------------------------------------------
+
+
+def _key_cache() -> dict[int, str]:
+    return current_app.extensions.setdefault("checkin_public_keys", {})
+
+
+def _load_public_key(event_id: int) -> str | None:
+    key = db.session.scalar(select(Event.public_key).where(Event.id == event_id))
+    cache = _key_cache()
+    if len(cache) > 1000:
+        cache.clear()
+    if key is not None:
+        cache[event_id] = key
+    else:
+        cache.pop(event_id, None)
+    return key
+
+
+def public_key(event_id: int) -> str | None:
+    """The event's public key (cached per process: a key pair belongs to its event for good)."""
+    key = _key_cache().get(event_id)
+    return key if key is not None else _load_public_key(event_id)
+
+
+def _signature_valid(parsed) -> bool:
+    key = public_key(parsed.event_id)
+    if key is None:
+        return False
+    if verify(parsed, key):
+        return True
+    # A cached key may be stale (an event re-keyed, or a reused id): ask the database once more.
+    fresh = _load_public_key(parsed.event_id)
+    return fresh is not None and fresh != key and verify(parsed, fresh)
+
+
+def _door_event_exists(event_id: int) -> None:
+    if public_key(event_id) is None:
+        raise NotFound(_l("No such event."))
+
+
+# --- validation of inputs --------------------------------------------------------------------
+
+
+def clean_nonce(nonce) -> str:
+    """The client's nonce, or a DomainError naming the field."""
+    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
+        raise DomainError(
+            _l("A nonce of 1-100 letters, digits or ._:- is required."), field="nonce"
+        )
+    return nonce
+
+
+def new_nonce(prefix: str) -> str:
+    """A server-made nonce, for check-ins by hand in the staff area."""
+    return f"{prefix}-{secrets.token_urlsafe(16)}"
+
+
+def clean_scanned_at(value: datetime | None, now: datetime) -> datetime:
+    """A queued offline scan keeps its own time when it is plausible; otherwise now."""
+    if value is None or value > now or value < now - OFFLINE_MAX_AGE:
+        return now
+    return value
+
+
+# --- redeeming -------------------------------------------------------------------------------
+
+
+def _checkin_guard():
+    """The condition that makes a check-in happen at most once (the concurrency test drops it)."""
+    return and_(registrations.c.checked_in_at.is_(None), registrations.c.state == "confirmed")
+
+
+def _conditional_checkin(where, scanner: Scanner, at: datetime):
+    stmt = (
+        update(registrations)
+        .where(where, _checkin_guard())
+        .values(checked_in_at=at, checked_in_by_id=scanner.user_id)
+        .returning(registrations.c.id, registrations.c.name)
+    )
+    return db.session.execute(stmt).first()
+
+
+def _why_not(where) -> ScanAnswer | None:
+    """Why a registration could not be checked in; None when it can be after all (an undo raced)."""
+    row = db.session.execute(
+        select(
+            registrations.c.id,
+            registrations.c.name,
+            registrations.c.state,
+            registrations.c.checked_in_at,
+            users.c.name.label("by"),
+        )
+        .select_from(registrations.outerjoin(users, users.c.id == registrations.c.checked_in_by_id))
+        .where(where)
+    ).first()
+    if row is None:
+        return ScanAnswer("unknown")
+    if row.state == "cancelled":
+        return ScanAnswer("cancelled", row.id, row.name)
+    if row.state != "confirmed":
+        return ScanAnswer("not_confirmed", row.id, row.name)
+    if row.checked_in_at is not None:
+        return ScanAnswer("already_checked_in", row.id, row.name, row.checked_in_at, row.by)
+    return None
+
+
+def _redeem_where(where, scanner: Scanner, at: datetime) -> ScanAnswer:
+    for _attempt in range(3):
+        row = _conditional_checkin(where, scanner, at)
+        if row is not None:
+            return ScanAnswer("ok", row.id, row.name, at, scanner.user_name)
+        answer = _why_not(where)
+        if answer is not None:
+            return answer
+    return ScanAnswer("unknown")  # pragma: no cover (three undos racing three scans)
+
+
+def _insert(values: dict):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(scans).values(**values).on_conflict_do_nothing(
+            index_elements=["nonce"]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(scans).values(**values).on_conflict_do_nothing(
+            index_elements=["nonce"]
+        )
+    return scans.insert().values(**values)  # pragma: no cover (other databases: unique error)
+
+
+def _record(
+    event_id: int,
+    answer: ScanAnswer,
+    scanner: Scanner,
+    nonce: str,
+    ticket_ref: str | None,
+    scanned_at: datetime,
+    now: datetime,
+) -> None:
+    """Write the scan to the log; a nonce already there means this request is a retry."""
+    stmt = _insert(
+        {
+            "event_id": event_id,
+            "registration_id": answer.registration_id,
+            "user_id": scanner.user_id,
+            "device": scanner.device[:DEVICE_MAX],
+            "source": scanner.source,
+            "action": "checkin",
+            "nonce": nonce,
+            "ticket_ref": ticket_ref,
+            "result": answer.status,
+            "checked_in_at": answer.checked_in_at,
+            "checked_in_by_id": scanner.user_id if answer.status == "ok" else None,
+            "scanned_at": scanned_at,
+            "created_at": now,
+        }
+    ).returning(scans.c.id)
+    if db.session.execute(stmt).first() is None:
+        raise ReplayedScan(nonce, event_id, ticket_ref)
+
+
+def redeem(
+    event_id: int,
+    text: str,
+    nonce: str,
+    scanner: Scanner,
+    scanned_at: datetime | None = None,
+) -> ScanAnswer:
+    """Check in the ticket whose code (or ticket URL) was scanned at the event's door.
+
+    Raises ReplayedScan when the nonce is already in the log (the route rolls back and calls
+    stored_answer), NotFound for an unknown event, DomainError for a bad nonce.
+    """
+    nonce = clean_nonce(nonce)
+    now = utcnow()
+    at = clean_scanned_at(scanned_at, now)
+    _door_event_exists(event_id)
+    parsed = parse_code(text if isinstance(text, str) else "")
+    ticket_ref = parsed.ticket_id if parsed else None
+    if parsed is None or not _signature_valid(parsed):
+        # Forged, altered or not a code at all: no registration is looked at.
+        answer = ScanAnswer("unknown")
+    elif parsed.event_id != event_id:
+        answer = ScanAnswer("wrong_event")
+    else:
+        code = f"{parsed.event_id}.{parsed.ticket_id}.{b64(parsed.signature)}"
+        where = and_(registrations.c.ticket_code == code, registrations.c.event_id == event_id)
+        answer = _redeem_where(where, scanner, at)
+    _record(event_id, answer, scanner, nonce, ticket_ref, at, now)
+    return answer
+
+
+def check_in_by_hand(
+    event_id: int,
+    registration_id: int,
+    scanner: Scanner,
+    nonce: str | None = None,
+    scanned_at: datetime | None = None,
+) -> ScanAnswer:
+    """Check in a registration found by name (a person without their ticket)."""
+    nonce = clean_nonce(nonce) if nonce is not None else new_nonce(scanner.source)
+    now = utcnow()
+    at = clean_scanned_at(scanned_at, now)
+    _door_event_exists(event_id)
+    where = and_(registrations.c.id == registration_id, registrations.c.event_id == event_id)
+    answer = _redeem_where(where, scanner, at)
+    _record(event_id, answer, scanner, nonce, f"#{registration_id}", at, now)
+    return answer
+
+
+def stored_answer(replay: ReplayedScan) -> ScanAnswer:
+    """The answer recorded for a nonce, for a retried request (after the caller's rollback)."""
+    checked_by = users.alias("checked_by")
+    row = db.session.execute(
+        select(
+            scans.c.event_id,
+            scans.c.ticket_ref,
+            scans.c.action,
+            scans.c.result,
+            scans.c.registration_id,
+            scans.c.checked_in_at,
+            registrations.c.name,
+            checked_by.c.name.label("by"),
+        )
+        .select_from(
+            scans.outerjoin(registrations, registrations.c.id == scans.c.registration_id)
+            .outerjoin(checked_by, checked_by.c.id == scans.c.checked_in_by_id)
+        )
+        .where(scans.c.nonce == replay.nonce)
+    ).first()
+    if (
+        row is None
+        or row.action != "checkin"
+        or (row.event_id, row.ticket_ref) != (replay.event_id, replay.ticket_ref)
+    ):
+        raise NonceReused(_l("This nonce was already used for a different scan."), field="nonce")
+    if row.result == "already_checked_in":
+        # The log keeps who had checked the ticket in; read it from the registration.
+        answer = _why_not(registrations.c.id == row.registration_id)
+        if answer is not None and answer.status == "already_checked_in":
+            return answer
+    return ScanAnswer(
+        row.result,
+        row.registration_id,
+        row.name if row.registration_id is not None else None,
+        row.checked_in_at,
+        row.by if row.result == "ok" else None,
+    )
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoAnswer:
+    status: str  # undone | not_checked_in
+    registration_id: int
+    name: str
+
+    def as_json(self) -> dict:
+        return {"status": self.status, "registration": {"id": self.registration_id,
+                                                        "name": self.name}}
+
+
+def undo(registration_id: int, scanner: Scanner, event_id: int | None = None) -> UndoAnswer:
+    """Take back a check-in (a wrong scan); recorded in the scan log and the audit log."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or (event_id is not None and registration.event_id != event_id):
+        raise NotFound(_l("No such registration."), field="registration_id")
+    before = {
+        "checked_in_at": registration.checked_in_at.isoformat()
+        if registration.checked_in_at
+        else None,
+        "checked_in_by_id": registration.checked_in_by_id,
+    }
+    row = db.session.execute(
+        update(registrations)
+        .where(registrations.c.id == registration_id, registrations.c.checked_in_at.is_not(None))
+        .values(checked_in_at=None, checked_in_by_id=None)
+        .returning(registrations.c.id)
+    ).first()
+    db.session.expire(registration, ["checked_in_at", "checked_in_by_id"])
+    status = "undone" if row is not None else "not_checked_in"
+    now = utcnow()
+    db.session.add(
+        Scan(
+            event_id=registration.event_id,
+            registration_id=registration.id,
+            user_id=scanner.user_id,
+            device=scanner.device[:DEVICE_MAX],
+            source=scanner.source,
+            action="undo",
+            nonce=None,
+            ticket_ref=f"#{registration.id}",
+            result=status,
+            scanned_at=now,
+            created_at=now,
+        )
+    )
+    if row is not None:
+        audit.record(
+            "checkin.undone",
+            "registration",
+            registration.id,
+            before=before,
+            after={"checked_in_at": None, "checked_in_by_id": None},
+            actor_id=scanner.user_id,
+            subject_user_id=registration.user_id,
+        )
+    db.session.flush()
+    return UndoAnswer(status, registration.id, registration.name)
+
+
+# --- what the door shows ---------------------------------------------------------------------
+
+
+def counts(event_id: int) -> dict:
+    """How many confirmed registrations the event has, and how many are checked in."""
+    _door_event_exists(event_id)
+    confirmed, checked_in = db.session.execute(
+        select(
+            func.count(),
+            func.count(registrations.c.checked_in_at),
+        ).where(registrations.c.event_id == event_id, registrations.c.state == "confirmed")
+    ).one()
+    return {"event_id": event_id, "confirmed": confirmed, "checked_in": checked_in}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Registrations matching a name or e-mail address: name and state only, never the address."""
+    query = (query or "").strip()[:100]
+    if len(query) < 2:
+        return []
+    pattern = _like(query)
+    rows = db.session.execute(
+        select(
+            registrations.c.id,
+            registrations.c.name,
+            registrations.c.state,
+            registrations.c.checked_in_at,
+            users.c.name.label("by"),
+        )
+        .select_from(registrations.outerjoin(users, users.c.id == registrations.c.checked_in_by_id))
+        .where(
+            registrations.c.event_id == event_id,
+            or_(
+                registrations.c.name.ilike(pattern, escape="\\"),
+                registrations.c.email.ilike(pattern, escape="\\"),
+            ),
+        )
+        .order_by(registrations.c.name, registrations.c.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "state": row.state,
+            "checked_in_at": row.checked_in_at.isoformat() if row.checked_in_at else None,
+            "checked_in_by": row.by,
+        }
+        for row in rows
+    ]
+
+
+def offline_bundle(event: Event) -> dict:
+    """What a door device keeps for offline scanning: the public key and each ticket's id,
+    name and state (confirmed, checked_in, cancelled or waiting) - nothing more."""
+    rows = db.session.execute(
+        select(
+            registrations.c.ticket_code,
+            registrations.c.name,
+            registrations.c.state,
+            registrations.c.checked_in_at,
+        ).where(registrations.c.event_id == event.id, registrations.c.ticket_code.is_not(None))
+    ).all()
+    tickets = []
+    for row in rows:
+        parts = row.ticket_code.split(".")
+        if len(parts) != 3:
+            continue
+        state = "checked_in" if row.checked_in_at is not None else row.state
+        tickets.append({"ticket": parts[1], "name": row.name, "state": state})
+    return {
+        "event_id": event.id,
+        "public_key": event.public_key,
+        "generated_at": utcnow().isoformat(),
+        "tickets": tickets,
+    }
+
+
+def door_events(now: datetime | None = None) -> list[Event]:
+    """Published events a volunteer may scan: running or starting today first, then upcoming."""
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    today = now.astimezone(tz).date()
+    rows = db.session.scalars(
+        select(Event)
+        .where(Event.status == "published", Event.ends_at >= now - timedelta(hours=6))
+        .order_by(Event.starts_at)
+        .limit(100)
+    ).all()
+
+    def today_first(event: Event):
+        running = event.starts_at <= now <= event.ends_at
+        is_today = event.starts_at.astimezone(tz).date() == today
+        return (0 if running or is_today else 1, event.starts_at)
+
+    return sorted(rows, key=today_first)
+
+
+def is_today(event: Event, now: datetime | None = None) -> bool:
+    """True when the event runs now or starts today in the organisation's timezone."""
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return (
+        event.starts_at <= now <= event.ends_at
+        or event.starts_at.astimezone(tz).date() == now.astimezone(tz).date()
+    )
+
+
+def scan_log(event_id: int):
+    """The event's scans, newest first (a select for db.paginate)."""
+    return (
+        select(Scan)
+        .where(Scan.event_id == event_id)
+        .order_by(Scan.created_at.desc(), Scan.id.desc())
+    )

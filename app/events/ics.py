@@ -1,0 +1,61 @@
+"""Calendar files (.ics) for events, made with the icalendar package."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, url_for
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+
+from app.core.timeutil import utcnow
+from app.events.models import Event
+from app.events.text import plain_text
+
+
+def event_url(event: Event) -> str:
+    """The absolute address of the event page, built on BASE_URL."""
+    return current_app.config["BASE_URL"] + url_for(
+        "events.detail", event_id=event.id, slug=event.slug
+    )
+
+
+def place(event: Event) -> str:
+    """The venue and address on one line (or the online link)."""
+    address = ", ".join(
+        part
+        for part in (
+            event.venue_name,
+            event.street,
+            " ".join(p for p in (event.postal_code, event.city) if p),
+            event.country,
+        )
+        if part
+    )
+    return address or event.online_url
+
+
+def calendar_bytes(event: Event) -> bytes:
+    """A VCALENDAR with one VEVENT; a cancelled event says so (STATUS:CANCELLED)."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "felag"
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{current_app.config['ORGANISATION_NAME']}//Felag//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    item = CalendarEvent()
+    item.add("uid", f"event-{event.id}@{host}")
+    item.add("dtstamp", utcnow())
+    item.add("dtstart", event.starts_at)
+    item.add("dtend", event.ends_at)
+    item.add("summary", event.title)
+    url = event_url(event)
+    description = "\n\n".join(p for p in (event.summary, plain_text(event.description_html)) if p)
+    item.add("description", f"{description}\n\n{url}".strip())
+    location = place(event)
+    if location:
+        item.add("location", location)
+    item.add("url", url)
+    item.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
+    item.add("sequence", int(event.updated_at.timestamp()) if event.updated_at else 0)
+    calendar.add_component(item)
+    return calendar.to_ical()

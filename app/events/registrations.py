@@ -1,0 +1,464 @@
+"""Registration: seats, the waiting list and promotion, without ever overbooking.
+
+The races are closed in the database:
+- a seat is taken with one conditional UPDATE (``confirmed_count < capacity``), so two requests
+  can never both take the last seat; the check constraint on ``events`` is the last line;
+- the unique (event_id, user_id) constraint makes a double click one registration;
+- promotion locks the first waiting row with ``FOR UPDATE SKIP LOCKED``, so people who
+  unregister at the same moment hand their seats to different people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.core import audit
+from app.core.errors import Conflict, DomainError, NotFound
+from app.core.jobs import enqueue_after_commit
+from app.core.timeutil import utcnow
+from app.events.models import Event, Registration
+from app.events.tickets import make_code
+from app.extensions import db
+
+ACTIVE_STATES = ("confirmed", "waiting")
+
+
+class Refused(Conflict):
+    """A registration that cannot be made; ``code`` says why (full, closed, ...)."""
+
+    def __init__(self, message, code: str, field: str | None = None):
+        super().__init__(message, field=field)
+        self.code = code
+
+
+REASONS = {
+    "not_published": _l("This event is not open for registration."),
+    "cancelled": _l("This event is cancelled."),
+    "not_open": _l("Registration has not opened yet."),
+    "closed": _l("Registration is closed."),
+    "full": _l("The event is full."),
+    "members_only": _l("Only members with an active membership can register for this event."),
+    "not_verified": _l("Confirm your e-mail address before you register."),
+    "already_registered": _l("You are already registered for this event."),
+}
+
+
+def refuse(code: str) -> Refused:
+    return Refused(REASONS[code], code)
+
+
+def closes_at(event: Event) -> datetime:
+    """When registration closes: the set time, or when the event starts."""
+    return event.registration_closes_at or event.starts_at
+
+
+def window_problem(event: Event, now: datetime | None = None) -> str | None:
+    """Why nobody can register right now, or None."""
+    now = now or utcnow()
+    if event.status == "cancelled":
+        return "cancelled"
+    if event.status != "published":
+        return "not_published"
+    if event.registration_opens_at and now < event.registration_opens_at:
+        return "not_open"
+    if now >= closes_at(event):
+        return "closed"
+    return None
+
+
+def is_member(user) -> bool:
+    """An active membership, decided by the members domain (none before it exists)."""
+    try:
+        from app.members.services import is_active_member
+    except ImportError:
+        return False
+    return bool(is_active_member(user))
+
+
+def user_problem(event: Event, user) -> str | None:
+    """Why this person cannot register, or None."""
+    if not user.is_verified:
+        return "not_verified"
+    if event.members_only and not is_member(user):
+        return "members_only"
+    return None
+
+
+def availability(event: Event, now: datetime | None = None) -> str:
+    """What the lists show: open, full_waiting, full, closed, not_open, cancelled, past."""
+    now = now or utcnow()
+    if event.status == "cancelled":
+        return "cancelled"
+    if event.ends_at <= now:
+        return "past"
+    problem = window_problem(event, now)
+    if problem in ("closed", "not_published"):
+        return "closed"
+    if event.seats_left == 0:
+        return "full_waiting" if event.waiting_list_enabled else "full"
+    if problem == "not_open":
+        return "not_open"
+    return "open"
+
+
+def _seat_condition():
+    """The guard: only while a seat is free (tests swap it out to show it matters)."""
+    return or_(Event.capacity.is_(None), Event.confirmed_count < Event.capacity)
+
+
+def take_seat(event_id: int) -> bool:
+    """Take one seat with a single conditional UPDATE; False when none is free."""
+    row = db.session.execute(
+        update(Event)
+        .where(Event.id == event_id, _seat_condition())
+        .values(confirmed_count=Event.confirmed_count + 1)
+        .returning(Event.confirmed_count)
+        .execution_options(synchronize_session=False)
+    ).first()
+    _expire_count(event_id)
+    return row is not None
+
+
+def release_seat(event_id: int) -> None:
+    db.session.execute(
+        update(Event)
+        .where(Event.id == event_id, Event.confirmed_count > 0)
+        .values(confirmed_count=Event.confirmed_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+    _expire_count(event_id)
+
+
+def _expire_count(event_id: int) -> None:
+    event = db.session.identity_map.get(db.session.identity_key(Event, event_id))
+    if event is not None:
+        db.session.expire(event, ["confirmed_count"])
+
+
+def ticket_mail_key(registration: Registration) -> str:
+    """One ticket e-mail per issued code: a job that runs twice sends it once."""
+    digest = hashlib.sha256((registration.ticket_code or "").encode()).hexdigest()[:16]
+    return f"ticket:{registration.id}:{digest}"
+
+
+def _confirm(registration: Registration, event: Event, promoted: bool = False) -> None:
+    """The seat is taken: issue a new signed code and ask for the ticket job."""
+    now = utcnow()
+    registration.state = "confirmed"
+    registration.confirmed_at = now
+    registration.waiting_since = None
+    registration.cancelled_at = None
+    registration.ticket_code = make_code(event.id, event.signing_key_encrypted)
+    registration.ticket_qr_key = None
+    registration.ticket_mailed_at = None
+    db.session.flush()
+    from app.events.tasks import make_ticket
+
+    enqueue_after_commit(make_ticket, registration.id, promoted, queue="tickets")
+
+
+def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) -> Registration:
+    """The person's registration row in state 'waiting' (reusing a cancelled one).
+
+    A second, simultaneous request for the same person fails here: on the unique constraint
+    for a new row, or on the conditional UPDATE for a cancelled one.
+    """
+    now = utcnow()
+    user_id = getattr(user, "id", None)
+    existing = None
+    if user_id is not None:
+        existing = db.session.scalar(
+            select(Registration).where(
+                Registration.event_id == event.id, Registration.user_id == user_id
+            )
+        )
+    if existing is not None:
+        if existing.state != "cancelled":
+            raise refuse("already_registered")
+        reserved = db.session.execute(
+            update(Registration)
+            .where(Registration.id == existing.id, Registration.state == "cancelled")
+            .values(state="waiting", waiting_since=now, cancelled_at=None, created_at=now)
+            .returning(Registration.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if reserved is None:
+            raise refuse("already_registered")
+        db.session.refresh(existing)
+        registration = existing
+    else:
+        registration = Registration(
+            event_id=event.id, user_id=user_id, state="waiting", waiting_since=now
+        )
+        try:
+            with db.session.begin_nested():
+                registration.name, registration.email = name, email
+                db.session.add(registration)
+                db.session.flush()
+        except IntegrityError:
+            raise refuse("already_registered") from None
+    registration.name, registration.email, registration.locale = name[:200], email[:320], locale
+    return registration
+
+
+def _place(registration: Registration, event: Event, allow_waiting: bool) -> None:
+    """Confirm when a seat is free, else leave on the waiting list, else refuse."""
+    if take_seat(event.id):
+        _confirm(registration, event)
+    elif allow_waiting:
+        db.session.flush()
+    else:
+        raise refuse("full")
+
+
+def register(event_id: int, user, accepted_terms: bool) -> Registration:
+    """Register a person: confirmed while seats remain, else on the waiting list, else refused."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.status == "draft":
+        raise NotFound(_l("There is no such event."))
+    problem = window_problem(event) or user_problem(event, user)
+    if problem:
+        raise refuse(problem)
+    terms = event.current_terms
+    if terms is not None and terms.text.strip() and not accepted_terms:
+        raise DomainError(_l("Accept the registration terms to register."), field="accept_terms")
+    registration = _reserve_row(event, user, user.name, user.email, None)
+    if terms is not None and terms.text.strip():
+        registration.terms_id = terms.id
+        registration.terms_accepted_at = utcnow()
+    _place(registration, event, event.waiting_list_enabled)
+    return registration
+
+
+def add_by_hand(event: Event, name: str, email: str, locale: str, actor) -> Registration:
+    """Staff add a person (with or without an account); seats and waiting list still apply."""
+    from app.auth.services import find_user_by_email, normalise_email
+
+    name, email = (name or "").strip(), normalise_email(email)
+    if not name:
+        raise DomainError(_l("Give the person's name."), field="name")
+    if "@" not in email:
+        raise DomainError(_l("Give a valid e-mail address."), field="email")
+    if event.status == "cancelled":
+        raise refuse("cancelled")
+    user = find_user_by_email(email)
+    if user is None:
+        duplicate = db.session.scalar(
+            select(Registration.id).where(
+                Registration.event_id == event.id,
+                Registration.user_id.is_(None),
+                func.lower(Registration.email) == email,
+                Registration.state.in_(ACTIVE_STATES),
+            )
+        )
+        if duplicate:
+            raise Refused(
+                _l("This person is already registered for this event."),
+                "already_registered",
+                field="email",
+            )
+    try:
+        registration = _reserve_row(
+            event, user, user.name if user else name, email, None if user else locale
+        )
+    except Refused as exc:
+        raise Refused(
+            _l("This person is already registered for this event."), exc.code, field="email"
+        ) from None
+    registration.added_by_id = getattr(actor, "id", None)
+    _place(registration, event, allow_waiting=True)
+    audit.record(
+        "registration.added",
+        "registration",
+        registration.id,
+        after={"event_id": event.id, "state": registration.state},
+        subject_user_id=registration.user_id,
+    )
+    return registration
+
+
+def _lock_registration(registration_id: int) -> Registration:
+    registration = db.session.scalar(
+        select(Registration)
+        .where(Registration.id == registration_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if registration is None:
+        raise NotFound(_l("There is no such registration."))
+    return registration
+
+
+def promote_first(event: Event) -> Registration | None:
+    """Give a free seat to the first person waiting; the row lock keeps two promoters apart."""
+    waiting = db.session.scalar(
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.state == "waiting")
+        .order_by(Registration.waiting_since, Registration.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if waiting is None:
+        return None
+    _confirm(waiting, event, promoted=True)
+    return waiting
+
+
+def cancel_registration(registration_id: int, actor=None) -> Registration:
+    """Cancel a registration; a freed seat goes at once to the first person waiting."""
+    registration = _lock_registration(registration_id)
+    if registration.state == "cancelled":
+        raise Conflict(_l("This registration is already cancelled."))
+    if registration.checked_in_at is not None:
+        raise Conflict(_l("This person has already checked in; the registration stays."))
+    was_confirmed = registration.state == "confirmed"
+    registration.state = "cancelled"
+    registration.cancelled_at = utcnow()
+    registration.waiting_since = None
+    db.session.flush()
+    event = registration.event
+    promoted = None
+    if was_confirmed and event.status != "cancelled":
+        promoted = promote_first(event)  # the seat passes straight on; the count stays
+    if was_confirmed and promoted is None:
+        release_seat(event.id)
+    audit.record(
+        "registration.cancelled",
+        "registration",
+        registration.id,
+        after={"event_id": event.id, "promoted": promoted.id if promoted else None},
+        actor_id=getattr(actor, "id", None),
+        subject_user_id=registration.user_id,
+    )
+    return registration
+
+
+def unregister(event_id: int, user) -> Registration:
+    """A person's own cancellation."""
+    registration_id = db.session.scalar(
+        select(Registration.id).where(
+            Registration.event_id == event_id,
+            Registration.user_id == user.id,
+            Registration.state.in_(ACTIVE_STATES),
+        )
+    )
+    if registration_id is None:
+        raise NotFound(_l("You are not registered for this event."))
+    event = db.session.get(Event, event_id)
+    if event is not None and event.ends_at <= utcnow():
+        raise Conflict(_l("The event is over."))
+    return cancel_registration(registration_id, actor=user)
+
+
+def move_from_waiting_list(registration_id: int, actor=None) -> Registration:
+    """Staff confirm a particular person from the waiting list when a seat is free."""
+    registration = _lock_registration(registration_id)
+    if registration.state != "waiting":
+        raise Conflict(_l("This person is not on the waiting list."))
+    event = registration.event
+    if not take_seat(event.id):
+        raise Conflict(_l("No seat is free. Raise the capacity first, or cancel a registration."))
+    _confirm(registration, event, promoted=True)
+    audit.record(
+        "registration.promoted",
+        "registration",
+        registration.id,
+        after={"event_id": event.id},
+        actor_id=getattr(actor, "id", None),
+        subject_user_id=registration.user_id,
+    )
+    return registration
+
+
+def fill_free_seats(event: Event) -> int:
+    """After the capacity grows (or opens up), promote people waiting into the free seats."""
+    promoted = 0
+    while db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == event.id, Registration.state == "waiting"
+        )
+    ):
+        if not take_seat(event.id):
+            break
+        if promote_first(event) is None:
+            release_seat(event.id)
+            break
+        promoted += 1
+    return promoted
+
+
+def resend_ticket(registration_id: int) -> None:
+    """Send the ticket e-mail again (a new outbox key, so it is really sent)."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.state != "confirmed":
+        raise Conflict(_l("Only a confirmed registration has a ticket."))
+    import secrets
+
+    from app.events.tasks import make_ticket
+
+    key = f"ticket-resend:{registration.id}:{secrets.token_hex(6)}"
+    enqueue_after_commit(make_ticket, registration.id, False, key, queue="tickets")
+
+
+def waiting_position(registration: Registration) -> int | None:
+    """1 for the first person waiting."""
+    if registration.state != "waiting":
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == registration.event_id,
+            Registration.state == "waiting",
+            or_(
+                Registration.waiting_since < registration.waiting_since,
+                and_(
+                    Registration.waiting_since == registration.waiting_since,
+                    Registration.id < registration.id,
+                ),
+            ),
+        )
+    )
+    return ahead + 1
+
+
+def registration_for(event_id: int, user) -> Registration | None:
+    """The person's registration (any state) for the event."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event_id, Registration.user_id == user.id
+        )
+    )
+
+
+def state_counts(event_id: int) -> dict[str, int]:
+    """confirmed, waiting, cancelled and checked_in counts for an event."""
+    rows = db.session.execute(
+        select(Registration.state, func.count(Registration.id))
+        .where(Registration.event_id == event_id)
+        .group_by(Registration.state)
+    ).all()
+    counts = {"confirmed": 0, "waiting": 0, "cancelled": 0, **dict(rows)}
+    counts["checked_in"] = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == event_id, Registration.checked_in_at.is_not(None)
+        )
+    )
+    return counts
+
+
+def locale_of(registration: Registration) -> str:
+    """The language for e-mails to this person."""
+    languages = current_app.config["LANGUAGES"]
+    if registration.user is not None and registration.user.locale in languages:
+        return registration.user.locale
+    if registration.locale in languages:
+        return registration.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]

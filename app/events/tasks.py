@@ -1,0 +1,220 @@
+"""Background jobs for events: tickets, image sizes, cancellation notices, attendee messages.
+
+Each job loads its rows by id, checks they still make sense, is safe to run twice and commits
+itself. E-mails go through the outbox (core/mail), whose unique key sends each one once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from flask import current_app, url_for
+from PIL import Image, ImageOps
+from sqlalchemy import select, update
+
+from app.core.jobs import commit, enqueue_after_commit
+from app.core.mail import queue_mail
+from app.core.storage import get_storage, new_key
+from app.core.timeutil import utcnow
+from app.events.ics import calendar_bytes, event_url, place
+from app.events.models import Event, EventMessage, Registration
+from app.events.registrations import locale_of, ticket_mail_key
+from app.events.tickets import qr_png
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+LIST_SIZE = (640, 360)
+DETAIL_SIZE = (1200, 1200)
+
+
+def _event_context(event: Event) -> dict:
+    """JSON-safe details of an event for e-mail templates (formatted in the recipient's locale)."""
+    return {
+        "event_title": event.title,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "place": place(event),
+        "online_url": event.online_url,
+        "event_url": event_url(event),
+    }
+
+
+def _ticket_link(code: str) -> str:
+    return current_app.config["BASE_URL"] + url_for("tickets.show", code=code)
+
+
+def _ensure_qr(registration: Registration) -> str:
+    """The stored QR image for the current code; made once even when two jobs race."""
+    if registration.ticket_qr_key:
+        return registration.ticket_qr_key
+    code = registration.ticket_code
+    storage = get_storage()
+    key = new_key("tickets", "png")
+    storage.save("private", key, qr_png(code), "image/png")
+    stored = db.session.execute(
+        update(Registration)
+        .where(
+            Registration.id == registration.id,
+            Registration.ticket_code == code,
+            Registration.ticket_qr_key.is_(None),
+        )
+        .values(ticket_qr_key=key)
+        .returning(Registration.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    if stored is None:  # another run stored its image first: keep that one
+        storage.delete("private", key)
+        db.session.refresh(registration)
+        return registration.ticket_qr_key
+    db.session.refresh(registration)
+    return key
+
+
+def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | None = None) -> str:
+    """Make the QR image, store it privately and queue the ticket e-mail (QR inline, .ics)."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.state != "confirmed" or not registration.ticket_code:
+        return "stale"
+    event = registration.event
+    if event.status == "cancelled":
+        return "cancelled"
+    code = registration.ticket_code
+    qr_key = _ensure_qr(registration)
+    if registration.ticket_code != code or not qr_key:
+        return "stale"
+    ics_key = qr_key.rsplit(".", 1)[0] + ".ics"
+    get_storage().save("private", ics_key, calendar_bytes(event), "text/calendar")
+    context = {
+        **_event_context(event),
+        "name": registration.name,
+        "ticket_url": _ticket_link(code),
+        "promoted": bool(promoted),
+    }
+    queue_mail(
+        registration.email,
+        "ticket",
+        locale_of(registration),
+        context,
+        key=mail_key or ticket_mail_key(registration),
+        user_id=registration.user_id,
+        attachments=[
+            {
+                "area": "private",
+                "key": qr_key,
+                "filename": "ticket-qr.png",
+                "content_type": "image/png",
+                "cid": "qr",
+            },
+            {
+                "area": "private",
+                "key": ics_key,
+                "filename": "event.ics",
+                "content_type": "text/calendar",
+            },
+        ],
+    )
+    if registration.ticket_mailed_at is None:
+        registration.ticket_mailed_at = utcnow()
+    commit()
+    return "queued"
+
+
+def resize_event_image(event_id: int, key: str) -> str:
+    """List and detail sizes of an event image; the page uses the original until they exist."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.image_key != key:
+        return "stale"
+    if event.image_list_key and event.image_detail_key:
+        return "done"
+    storage = get_storage()
+    with Image.open(io.BytesIO(storage.read("public", key))) as original:
+        image = ImageOps.exif_transpose(original).convert("RGB")
+    sizes = {}
+    for name, make in (
+        ("list", lambda im: ImageOps.fit(im, LIST_SIZE)),
+        ("detail", lambda im: _shrink(im, DETAIL_SIZE)),
+    ):
+        out = io.BytesIO()
+        make(image).save(out, "JPEG", quality=85, optimize=True)
+        sizes[name] = new_key(f"events/{name}", "jpg")
+        storage.save("public", sizes[name], out.getvalue(), "image/jpeg")
+    event = db.session.get(Event, event_id)
+    if event is None or event.image_key != key:
+        return "stale"
+    event.image_list_key, event.image_detail_key = sizes["list"], sizes["detail"]
+    db.session.commit()
+    return "made"
+
+
+def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+    copy = image.copy()
+    copy.thumbnail(box)
+    return copy
+
+
+def _batch(event_id: int, states: tuple[str, ...], after_id: int) -> list[Registration]:
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event_id,
+                Registration.state.in_(states),
+                Registration.id > after_id,
+            )
+            .order_by(Registration.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def notify_event_cancelled(event_id: int, after_id: int = 0) -> str:
+    """Tell everyone registered that the event is cancelled, one batch per run."""
+    event = db.session.get(Event, event_id)
+    if event is None or event.status != "cancelled":
+        return "stale"
+    batch = _batch(event_id, ("confirmed", "waiting"), after_id)
+    for registration in batch:
+        queue_mail(
+            registration.email,
+            "event_cancelled",
+            locale_of(registration),
+            {**_event_context(event), "name": registration.name},
+            key=f"event-cancelled:{event.id}:{registration.id}",
+            user_id=registration.user_id,
+        )
+    if len(batch) == BATCH:
+        enqueue_after_commit(notify_event_cancelled, event_id, batch[-1].id, queue="mail")
+    commit()
+    return f"queued {len(batch)}"
+
+
+def send_event_message(message_id: int, after_id: int = 0) -> str:
+    """Queue the organisers' message to confirmed attendees, one batch per run."""
+    message = db.session.get(EventMessage, message_id)
+    if message is None:
+        return "stale"
+    event = db.session.get(Event, message.event_id)
+    batch = _batch(event.id, ("confirmed",), after_id)
+    for registration in batch:
+        queue_mail(
+            registration.email,
+            "event_message",
+            locale_of(registration),
+            {
+                **_event_context(event),
+                "name": registration.name,
+                "subject_text": message.subject,
+                "body": message.body,
+            },
+            key=f"event-message:{message.id}:{registration.id}",
+            user_id=registration.user_id,
+            bulk=True,
+        )
+    if len(batch) == BATCH:
+        enqueue_after_commit(send_event_message, message_id, batch[-1].id, queue="mail")
+    commit()
+    return f"queued {len(batch)}"
