@@ -83,7 +83,11 @@ class S3Storage:
             region_name=config.get("S3_REGION"),
             aws_access_key_id=config.get("S3_ACCESS_KEY_ID"),
             aws_secret_access_key=config.get("S3_SECRET_ACCESS_KEY"),
-            config=BotoConfig(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3),
+            config=BotoConfig(
+                signature_version="s3v4",
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=3,
+            ),
         )
 
     @staticmethod

@@ -1,0 +1,145 @@
+"""Health, error pages in three languages, JSON errors under /api, production refusal, CLI."""
+
+import pytest
+
+from app.extensions import db
+from tests.factories import make_user
+
+
+def test_health_reports_every_service(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": "ok", "redis": "ok", "storage": "ok"}
+
+
+def test_health_answers_503_when_storage_fails(client, app, monkeypatch):
+    storage = app.extensions["storage"]
+    monkeypatch.setattr(storage, "check", lambda: (_ for _ in ()).throw(OSError("down")))
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["storage"] == "error"
+
+
+@pytest.mark.parametrize("language", ["da", "en", "is"])
+def test_404_page_in_each_language(client, language):
+    client.set_cookie("lang", language)
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert f'<html lang="{language}">' in html
+
+
+def test_404_pages_differ_between_languages(client):
+    pages = {}
+    for language in ("da", "en", "is"):
+        client.set_cookie("lang", language)
+        pages[language] = client.get("/no-such-page").get_data(as_text=True)
+    assert pages["da"] != pages["en"] != pages["is"]
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    response = client.post("/api/v1/me")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_405_page_for_people(client):
+    assert client.get("/auth/logout").status_code == 405
+
+
+def test_production_refuses_a_default_secret_key(monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("FELAG_ENV", "production")
+    reloaded = importlib.reload(config)
+    try:
+        problems = reloaded.ProductionConfig.check()
+        assert any("SECRET_KEY" in p for p in problems)
+        assert any("TRUSTED_HOSTS" in p for p in problems)
+        from app import create_app
+
+        with pytest.raises(SystemExit, match="refuses to start"):
+            create_app(reloaded.ProductionConfig)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)
+
+
+def test_production_starts_when_configured(monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("TRUSTED_HOSTS", "felag.example.org")
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", "2D8ctxY8R8H9mXb2qLkPzB5pJc9nQ3vW4yT6uA1eF0g=")
+    monkeypatch.setenv("FIELD_HASH_KEY", "h" * 40)
+    reloaded = importlib.reload(config)
+    try:
+        assert reloaded.ProductionConfig.check() == []
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)
+
+
+def test_cli_creates_a_user_with_roles(app, ctx):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "cli@example.org", "--name", "Cli Person",
+                                 "--password", "a long enough passphrase", "--role", "door",
+                                 "--verified"])
+    assert result.exit_code == 0, result.output
+    from app.auth.services import find_user_by_email
+
+    user = find_user_by_email("cli@example.org")
+    assert user.role_names == {"door"} and user.is_verified
+
+
+def test_cli_refuses_a_weak_password(app, ctx):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "weak@example.org", "--name", "W",
+                                 "--password", "short"])
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output
+
+
+def test_cli_token_is_shown_once_and_works(app, client, ctx):
+    make_user("api@example.org", roles=["door"])
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "api@example.org", "--name", "scanner"])
+    key = result.output.strip()
+    assert key.startswith("flg_")
+    me = client.get("/api/v1/me", headers={"Authorization": f"Token {key}"})
+    assert me.status_code == 200 and me.get_json()["roles"] == ["door"]
+    bearer = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+    assert bearer.status_code == 200
+    from app.api.models import ApiToken
+
+    token = db.session.scalar(db.select(ApiToken))
+    assert token.key_hash != key and key not in token.key_hash
+    assert token.last_used_at is not None
+
+
+def test_api_ignores_the_session_cookie(client, ctx):
+    from tests.helpers import login
+
+    make_user("sess@example.org", roles=["admin"])
+    db.session.commit()
+    login(client, "sess@example.org")
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_openapi_describes_every_api_route(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    described = set(spec["paths"])
+    import re
+
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and "<path:" not in rule.rule and rule.rule != "/api/v1/":
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            assert path in described, path

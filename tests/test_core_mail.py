@@ -1,0 +1,78 @@
+"""The outbox: every message recorded, sent once, failures kept and retried."""
+
+from app.core.jobs import commit
+from app.core.mail import OutboxMessage, queue_mail, send_outbox_message
+from app.extensions import db, mail
+from tests.factories import make_user
+from tests.helpers import body_text
+
+
+def test_mail_goes_out_in_the_recipients_language(ctx, mailbox, run_jobs):
+    queue_mail("anna@example.is", "verify_email", "is", {"name": "Anna", "link": "http://x/v"})
+    queue_mail("bo@example.dk", "verify_email", "da", {"name": "Bo", "link": "http://x/v"})
+    commit()
+    run_jobs()
+    [icelandic] = mailbox.to("anna@example.is")
+    [danish] = mailbox.to("bo@example.dk")
+    english = "Thank you for signing up"
+    assert english not in body_text(icelandic) and english not in body_text(danish)
+    assert icelandic["Subject"] != danish["Subject"]
+    assert icelandic.is_multipart()  # plain text and HTML
+
+
+def test_a_message_is_sent_once_even_if_the_job_runs_twice(ctx, mailbox, run_jobs):
+    message = queue_mail("once@example.org", "verify_email", "en", {"name": "O", "link": "l"})
+    commit()
+    run_jobs()
+    assert send_outbox_message(message.id) == "skipped"
+    assert len(mailbox.to("once@example.org")) == 1
+    assert db.session.get(OutboxMessage, message.id).state == "sent"
+
+
+def test_the_same_key_is_queued_once(ctx):
+    first = queue_mail("k@example.org", "verify_email", "en", {"name": "K", "link": "l"}, key="k1")
+    second = queue_mail("k@example.org", "verify_email", "en", {"name": "K", "link": "l"}, key="k1")
+    assert first.id == second.id
+
+
+def test_a_failed_send_is_recorded_and_left_for_retry(ctx, app, run_jobs, monkeypatch):
+    def broken(message):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(mail, "send", broken)
+    message = queue_mail("fail@example.org", "verify_email", "en", {"name": "F", "link": "l"})
+    commit()
+    run_jobs(raise_failures=False)
+    db.session.expire_all()
+    row = db.session.get(OutboxMessage, message.id)
+    assert row.state == "failed"
+    assert "smtp down" in row.error
+    assert row.attempts == 1
+    from rq.registry import ScheduledJobRegistry
+
+    from app.extensions import rq
+
+    assert ScheduledJobRegistry(queue=rq.get_queue("mail")).count == 1  # retried with back-off
+
+
+def test_bulk_mail_carries_unsubscribe_headers(ctx, mailbox, run_jobs):
+    user = make_user("bulk@example.org")
+    queue_mail("n@example.org", "verify_email", "en", {"name": "N", "link": "l"}, user_id=None)
+    queue_mail("bulk@example.org", "verify_email", "en", {"name": "B", "link": "l"},
+               user_id=user.id, bulk=True)
+    commit()
+    run_jobs()
+    [bulk] = mailbox.to("bulk@example.org")
+    assert bulk["List-Unsubscribe"].strip().startswith("<http")
+    assert bulk["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mailbox.to("n@example.org")[0]["List-Unsubscribe"] is None
+
+
+def test_development_default_writes_eml_files(ctx, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
+    message = queue_mail("dev@example.org", "verify_email", "da", {"name": "D", "link": "l"})
+    commit()
+    send_outbox_message(message.id)
+    [eml] = list(tmp_path.glob("*.eml"))
+    assert b"dev@example.org" in eml.read_bytes()
