@@ -182,12 +182,16 @@ def app(services):
 
 
 class IsolatedClient(FlaskClient):
-    """A test client whose requests get their own app context even inside a `ctx` test.
+    """A test client in English whose requests get their own app context even inside a `ctx` test.
 
     Flask reuses an already pushed app context for a request, which would share `g` (the logged-in
     user, the CSRF token) and the database session between the test and every client. The test's
     own session is expired after each request so it reads what the request wrote.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_cookie("lang", "en")  # tests read English unless they choose a language
 
     def open(self, *args, **kwargs):
         from app.extensions import db

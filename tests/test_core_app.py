@@ -143,3 +143,50 @@ def test_openapi_describes_every_api_route(app, client):
         if rule.rule.startswith("/api/v1/") and "<path:" not in rule.rule and rule.rule != "/api/v1/":
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in described, path
+
+
+def test_unexpected_error_shows_the_500_page_and_json_under_api(app, client, monkeypatch):
+    def boom():
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setitem(app.view_functions, "core.home", boom)
+    monkeypatch.setitem(app.view_functions, "api.openapi", boom)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "kaboom" not in response.get_data(as_text=True)
+    api = client.get("/api/v1/openapi.json")
+    assert api.status_code == 500 and api.get_json()["error"]["code"] == "server_error"
+
+
+def test_rate_limited_page_says_when_to_retry(app):
+    app.config["AUTH_POST_LIMIT"] = "1 per minute"
+    try:
+        client = app.test_client()
+        from tests.helpers import post_form
+
+        post_form(client, "/auth/reset", {"email": "a@example.org"})
+        response = post_form(client, "/auth/reset", {"email": "a@example.org"})
+    finally:
+        app.config["AUTH_POST_LIMIT"] = "30 per minute"
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many requests" in response.get_data(as_text=True)
+
+
+def test_idle_session_expires(app, ctx):
+    import time
+    from datetime import timedelta
+
+    from tests.helpers import login
+
+    make_user("idle@example.org")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "idle@example.org")
+    assert client.get("/account").status_code == 200
+    app.permanent_session_lifetime = timedelta(seconds=1)
+    try:
+        time.sleep(2.1)
+        assert client.get("/account").status_code == 302
+    finally:
+        app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
