@@ -47,6 +47,12 @@ class Config:
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
     FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", "")
 
+    # Membership (app/members): approve applications at once; require a national ID when applying;
+    # the country whose national ID format (and address) applications start with.
+    MEMBERSHIP_AUTO_APPROVE = env_bool("MEMBERSHIP_AUTO_APPROVE", False)
+    MEMBERSHIP_NATIONAL_ID_REQUIRED = env_bool("MEMBERSHIP_NATIONAL_ID_REQUIRED", False)
+    MEMBERSHIP_DEFAULT_COUNTRY = os.environ.get("MEMBERSHIP_DEFAULT_COUNTRY", "IS").upper()
+
     # Languages
     LANGUAGES = ("da", "en", "is")
     BABEL_DEFAULT_LOCALE = "da"
@@ -77,6 +83,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LOCKOUT = "5 per 15 minutes"
     AUTH_POST_LIMIT = os.environ.get("AUTH_POST_LIMIT", "30 per minute")
+    # Scans per API token (or per door user): 20 a second sustained covers several devices on
+    # one token and an offline backlog syncing at once; a runaway client gets 429 + Retry-After.
+    CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "1200 per minute")
 
     # Storage: local disk unless S3_BUCKET is set
     STORAGE_DIR = os.environ.get("STORAGE_DIR", str(INSTANCE_DIR / "storage"))

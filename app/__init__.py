@@ -107,7 +107,10 @@ def _init_extensions(app: Flask) -> None:
 
     @app.before_request
     def keep_session_alive():
-        session.permanent = True
+        # Only a session with something in it: marking an empty one would sign and send a
+        # cookie to every anonymous visitor (bench/README.md, "Foundation").
+        if session:
+            session.permanent = True
 
     @app.context_processor
     def template_globals():
@@ -137,6 +140,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    from app.checkin import bp as checkin_bp  # before staff_bp: it adds the door's staff routes
+
+    app.register_blueprint(checkin_bp)
+    from app.events import bp as events_bp  # before staff_bp: it adds the events staff routes
+    from app.events import tickets_bp
+
+    app.register_blueprint(events_bp)
+    app.register_blueprint(tickets_bp)
+    from app.members import bp as members_bp  # before staff_bp: it adds /staff/members/
+
+    app.register_blueprint(members_bp)
     app.register_blueprint(staff_bp)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)

@@ -20,6 +20,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(translate)
     app.cli.add_command(seed_demo)
+    from app.core.worker import jobs_cli  # `flask jobs worker`: jobs in-process (no fork per job)
+
+    app.cli.add_command(jobs_cli)
 
 
 users = AppGroup("users", help="Manage user accounts.")

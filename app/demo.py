@@ -78,8 +78,18 @@ def seed(member_count: int = 40) -> tuple[str, str]:
     create_user(
         ADMIN[0], "Admin Adminsdóttir", ADMIN[1], ["admin"], verified=True, check_password=False
     )
-    for email, name, roles in STAFF:
+    staff = [
         create_user(email, name, ADMIN[1], roles, verified=True, check_password=False)
-    for name, email, locale in demo_people(member_count):
+        for email, name, roles in STAFF
+    ]
+    people = [
         create_user(email, name, ADMIN[1], [], verified=True, locale=locale, check_password=False)
+        for name, email, locale in demo_people(member_count)
+    ]
+    from app.events.demo import seed_events
+
+    seed_events(staff[0], people)  # events past and upcoming, with registrations
+    from app.members.demo import seed_members
+
+    seed_members()  # memberships (some applied), groups, a board with titles
     return ADMIN

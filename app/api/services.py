@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.api.models import PREFIX_LENGTH, ApiToken, hash_key
 from app.auth.models import User
@@ -55,7 +56,16 @@ def revoke_token(token_id: int, actor: User) -> ApiToken:
 
 def token_user(key: str) -> User | None:
     """The active user behind a valid, unrevoked token; records its use (once a minute)."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.key_hash == hash_key(key)))
+    # One query for the token, its user and the user's roles (every API request asks for them).
+    token = (
+        db.session.execute(
+            select(ApiToken)
+            .options(joinedload(ApiToken.user).joinedload(User.roles))
+            .where(ApiToken.key_hash == hash_key(key))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = utcnow()

@@ -20,7 +20,12 @@ def personal_data(user: User) -> dict:
         .order_by(AuditEntry.at)
     )
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    from app.events.export import personal_data as events_data  # the events domain's part
+    from app.members.export import personal_data as members_data  # the members domain's part
+
     return {
+        **events_data(user),
+        **members_data(user),
         "account": {
             "id": user.id,
             "name": user.name,

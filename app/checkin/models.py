@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.timeutil import UTCDateTime, utcnow
@@ -57,6 +57,8 @@ class Scan(db.Model):
     checked_in_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # For scans queued offline: whether the device let the person in (None for online scans).
+    offline_accepted: Mapped[bool | None] = mapped_column(Boolean)
     # When the device scanned (differs from created_at for scans queued offline).
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,5 +70,6 @@ class Scan(db.Model):
 
     @property
     def is_conflict(self) -> bool:
-        """A scan accepted offline that the server found already checked in elsewhere."""
-        return self.source == "offline" and self.result == "already_checked_in"
+        """Let in by a device while offline, but refused by the server when it synced (for
+        example checked in meanwhile on another device)."""
+        return bool(self.offline_accepted) and self.result != "ok"

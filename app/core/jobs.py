@@ -70,7 +70,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _dispatch_after_request(response):
-        dispatch()
+        if db.session.registry.has():  # no session opened in this request: nothing to dispatch
+            dispatch()
         return response
 
 

@@ -60,9 +60,7 @@ class EventForm(FlaskForm):
             "Plain text, or simple HTML: paragraphs, headings, bold, italics, lists and links."
         ),
     )
-    starts_at = DateTimeLocalField(
-        _l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired()]
-    )
+    starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired()])
     venue_name = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
     street = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
@@ -13,11 +13,18 @@ from app.events.models import Event
 from app.events.text import plain_text
 
 
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link built on BASE_URL; works in jobs too, where there is no request."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"] + path
+
+
 def event_url(event: Event) -> str:
-    """The absolute address of the event page, built on BASE_URL."""
-    return current_app.config["BASE_URL"] + url_for(
-        "events.detail", event_id=event.id, slug=event.slug
-    )
+    """The absolute address of the event page."""
+    return external_url("events.detail", event_id=event.id, slug=event.slug)
 
 
 def place(event: Event) -> str:

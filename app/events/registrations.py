@@ -163,6 +163,29 @@ def _confirm(registration: Registration, event: Event, promoted: bool = False) -
     enqueue_after_commit(make_ticket, registration.id, promoted, queue="tickets")
 
 
+def _insert_waiting_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
+    """Insert the row, or None when the person already has one (unique event_id, user_id)."""
+    values = {"event_id": event.id, "user_id": user_id, "state": "waiting", **values}
+    if db.session.get_bind().dialect.name == "postgresql" and user_id is not None:
+        from sqlalchemy.dialects.postgresql import insert
+
+        # One round trip; a concurrent double click waits on the index and gets nothing back.
+        return db.session.scalar(
+            insert(Registration)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+            .returning(Registration)
+        )
+    try:
+        with db.session.begin_nested():
+            registration = Registration(**values)
+            db.session.add(registration)
+            db.session.flush()
+            return registration
+    except IntegrityError:
+        return None
+
+
 def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) -> Registration:
     """The person's registration row in state 'waiting' (reusing a cancelled one).
 
@@ -171,39 +194,29 @@ def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) 
     """
     now = utcnow()
     user_id = getattr(user, "id", None)
-    existing = None
-    if user_id is not None:
-        existing = db.session.scalar(
-            select(Registration).where(
-                Registration.event_id == event.id, Registration.user_id == user_id
-            )
-        )
-    if existing is not None:
-        if existing.state != "cancelled":
-            raise refuse("already_registered")
-        reserved = db.session.execute(
+    values = {
+        "name": name[:200],
+        "email": email[:320],
+        "locale": locale,
+        "waiting_since": now,
+        "created_at": now,
+    }
+    registration = _insert_waiting_row(event, user_id, values)
+    if registration is None:
+        # The person has a row: only a cancelled one may be taken up again, and only once.
+        registration = db.session.scalar(
             update(Registration)
-            .where(Registration.id == existing.id, Registration.state == "cancelled")
-            .values(state="waiting", waiting_since=now, cancelled_at=None, created_at=now)
-            .returning(Registration.id)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if reserved is None:
-            raise refuse("already_registered")
-        db.session.refresh(existing)
-        registration = existing
-    else:
-        registration = Registration(
-            event_id=event.id, user_id=user_id, state="waiting", waiting_since=now
+            .where(
+                Registration.event_id == event.id,
+                Registration.user_id == user_id,
+                Registration.state == "cancelled",
+            )
+            .values(state="waiting", cancelled_at=None, **values)
+            .returning(Registration)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        try:
-            with db.session.begin_nested():
-                registration.name, registration.email = name, email
-                db.session.add(registration)
-                db.session.flush()
-        except IntegrityError:
-            raise refuse("already_registered") from None
-    registration.name, registration.email, registration.locale = name[:200], email[:320], locale
+        if registration is None:
+            raise refuse("already_registered")
     return registration
 
 

@@ -117,9 +117,7 @@ def validate(data: EventFields, event: Event | None = None) -> None:
             _l("The online link must start with https:// or http://."), field="online_url"
         )
     if data.slug is not None and data.slug and slugify(data.slug) != data.slug:
-        raise DomainError(
-            _l("Use only lowercase letters a-z, digits and hyphens."), field="slug"
-        )
+        raise DomainError(_l("Use only lowercase letters a-z, digits and hyphens."), field="slug")
 
 
 def check_event_image(data: bytes) -> str:
@@ -319,7 +317,9 @@ def search_events(query: str | None = None, status: str | None = None):
     stmt = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
     if query:
         like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Event.title).like(like), func.lower(Event.city).like(like)))
+        stmt = stmt.where(
+            or_(func.lower(Event.title).like(like), func.lower(Event.city).like(like))
+        )
     if status:
         stmt = stmt.where(Event.status == status)
     return stmt

@@ -9,15 +9,16 @@ from __future__ import annotations
 import io
 import logging
 
-from flask import current_app, url_for
 from PIL import Image, ImageOps
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.jobs import commit, enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
-from app.events.ics import calendar_bytes, event_url, place
+from app.events.ics import calendar_bytes, event_url, external_url, place
 from app.events.models import Event, EventMessage, Registration
 from app.events.registrations import locale_of, ticket_mail_key
 from app.events.tickets import qr_png
@@ -43,11 +44,15 @@ def _event_context(event: Event) -> dict:
 
 
 def _ticket_link(code: str) -> str:
-    return current_app.config["BASE_URL"] + url_for("tickets.show", code=code)
+    return external_url("tickets.show", code=code)
 
 
-def _ensure_qr(registration: Registration) -> str:
-    """The stored QR image for the current code; made once even when two jobs race."""
+def _ensure_qr(registration: Registration) -> str | None:
+    """The stored QR image for the current code; made once even when two jobs race.
+
+    The conditional UPDATE keeps the first image stored: a second run waits on the row, finds
+    the key set, deletes its own file and uses the stored one. None when the code changed.
+    """
     if registration.ticket_qr_key:
         return registration.ticket_qr_key
     code = registration.ticket_code
@@ -65,18 +70,36 @@ def _ensure_qr(registration: Registration) -> str:
         .returning(Registration.id)
         .execution_options(synchronize_session=False)
     ).first()
-    db.session.commit()
-    if stored is None:  # another run stored its image first: keep that one
+    if stored is None:  # another run stored its image first (or the code changed): use that
         storage.delete("private", key)
         db.session.refresh(registration)
-        return registration.ticket_qr_key
-    db.session.refresh(registration)
+        return registration.ticket_qr_key if registration.ticket_code == code else None
+    set_committed_value(registration, "ticket_qr_key", key)
+    return key
+
+
+_calendars_written: set[str] = set()
+
+
+def _calendar_key(event: Event) -> str:
+    """The event's .ics in the private area, written once per version of the event."""
+    version = int(event.updated_at.timestamp()) if event.updated_at else 0
+    key = f"calendars/event-{event.id}-{version}.ics"
+    if key not in _calendars_written:
+        storage = get_storage()
+        if not storage.exists("private", key):
+            storage.save("private", key, calendar_bytes(event), "text/calendar")
+        _calendars_written.add(key)
     return key
 
 
 def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | None = None) -> str:
     """Make the QR image, store it privately and queue the ticket e-mail (QR inline, .ics)."""
-    registration = db.session.get(Registration, registration_id)
+    registration = db.session.get(
+        Registration,
+        registration_id,
+        options=[joinedload(Registration.event), joinedload(Registration.user)],
+    )
     if registration is None or registration.state != "confirmed" or not registration.ticket_code:
         return "stale"
     event = registration.event
@@ -84,10 +107,8 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
         return "cancelled"
     code = registration.ticket_code
     qr_key = _ensure_qr(registration)
-    if registration.ticket_code != code or not qr_key:
+    if not qr_key:
         return "stale"
-    ics_key = qr_key.rsplit(".", 1)[0] + ".ics"
-    get_storage().save("private", ics_key, calendar_bytes(event), "text/calendar")
     context = {
         **_event_context(event),
         "name": registration.name,
@@ -111,7 +132,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
             },
             {
                 "area": "private",
-                "key": ics_key,
+                "key": _calendar_key(event),
                 "filename": "event.ics",
                 "content_type": "text/calendar",
             },

@@ -92,8 +92,9 @@ def ticket_url(code: str) -> str:
 
 def qr_png(code: str, box_size: int = 8) -> bytes:
     """A PNG of the QR code for the ticket URL."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size,
-                       border=4)
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+    )
     qr.add_data(ticket_url(code))
     qr.make(fit=True)
     out = io.BytesIO()

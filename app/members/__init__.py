@@ -2,4 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("members", __name__)
+bp = Blueprint("members", __name__, cli_group="members")
+
+from app.members import cli, routes, staff, staff_groups, staff_import  # noqa: E402,F401

@@ -111,8 +111,10 @@ def _check_fields(name: str, slug: str, kind: str, capacity, group: Group | None
             raise DomainError(_l("The capacity is a whole number, 0 or more."), field="capacity")
         if group is not None and capacity < group.member_count:
             raise DomainError(
-                _l("The group has %(n)d members already; the capacity cannot be lower.",
-                   n=group.member_count),
+                _l(
+                    "The group has %(n)d members already; the capacity cannot be lower.",
+                    n=group.member_count,
+                ),
                 field="capacity",
             )
     return name, slug, capacity
@@ -147,18 +149,30 @@ def save_group(
     if created:
         group = Group(member_count=0)
         db.session.add(group)
-    before = {} if created else {
-        "name": group.name, "slug": group.slug, "kind": group.kind, "capacity": group.capacity,
-        "recruiting": group.recruiting, "parent_id": group.parent_id,
-    }
+    before = (
+        {}
+        if created
+        else {
+            "name": group.name,
+            "slug": group.slug,
+            "kind": group.kind,
+            "capacity": group.capacity,
+            "recruiting": group.recruiting,
+            "parent_id": group.parent_id,
+        }
+    )
     group.name, group.slug, group.kind = name, slug, kind
     group.description = (description or "").strip()[:5000]
     group.parent = parent
     group.capacity, group.recruiting = capacity, bool(recruiting)
     db.session.flush()
     after = {
-        "name": group.name, "slug": group.slug, "kind": group.kind, "capacity": group.capacity,
-        "recruiting": group.recruiting, "parent_id": group.parent_id,
+        "name": group.name,
+        "slug": group.slug,
+        "kind": group.kind,
+        "capacity": group.capacity,
+        "recruiting": group.recruiting,
+        "parent_id": group.parent_id,
     }
     audit.record(
         "group.created" if created else "group.updated",
@@ -245,7 +259,8 @@ def remove_link(link: GroupMember) -> None:
         .execution_options(synchronize_session=False)
     )
     group = link.group
-    link.membership.group_links.remove(link) if link in link.membership.group_links else None
+    if link in link.membership.group_links:
+        link.membership.group_links.remove(link)
     db.session.delete(link)
     db.session.flush()
     db.session.refresh(group)

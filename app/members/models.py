@@ -56,6 +56,7 @@ class Membership(db.Model):
             postgresql_ops={"full_name": "gin_trgm_ops"},
         ),
         Index("ix_memberships_status_test_name", "status", "is_test", "full_name"),
+        Index("ix_memberships_full_name_id", "full_name", "id"),
         Index("ix_memberships_joined_on", "joined_on"),
         Index("ix_memberships_municipality", "municipality"),
         Index("ix_memberships_phone_digits", "phone_digits"),

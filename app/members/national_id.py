@@ -36,6 +36,8 @@ def kennitala_check_digit(first_eight: str) -> int | None:
 
 def kennitala_birthday(value: str) -> date | None:
     """The birth date a person's kennitala encodes, or None when it is no real date."""
+    if not re.fullmatch(r"\d{10}", value or ""):
+        return None
     century = KENNITALA_CENTURIES.get(value[9])
     if century is None:
         return None
@@ -48,7 +50,7 @@ def kennitala_birthday(value: str) -> date | None:
 def validate_kennitala(value: str) -> str:
     """A person's Icelandic kennitala: ten digits, a real date, the right check digit."""
     if not re.fullmatch(r"\d{10}", value):
-        raise DomainError(_l("A kennitala has ten digits, like 120190-3219."), field=FIELD)
+        raise DomainError(_l("A kennitala has ten digits, like 120190-3269."), field=FIELD)
     if int(value[0:2]) > 40:
         raise DomainError(
             _l("This is a company's kennitala; a member needs a person's kennitala."), field=FIELD
@@ -108,7 +110,7 @@ def decrypt(token: str | None) -> str:
 
 
 def display(country: str, normalised: str) -> str:
-    """The number written the way people write it (120190-3219 for a kennitala)."""
+    """The number written the way people write it (120190-3269 for a kennitala)."""
     if (country or "").upper() == "IS" and len(normalised) == 10:
         return f"{normalised[:6]}-{normalised[6:]}"
     return normalised

@@ -1,0 +1,66 @@
+"""The check-in API for scanner apps: redeem a code, undo, counts (token auth, role door)."""
+
+from flask import g, jsonify
+from flask_babel import gettext as _
+
+from app.api import bp
+from app.api.auth import _key_from_header, token_required
+from app.api.routes import api_key_func, json_body
+from app.checkin import services
+from app.checkin.routes import checkin_limit, run_scan
+from app.core.errors import DomainError
+from app.core.jobs import commit
+from app.extensions import limiter
+
+checkin_rate_limit = limiter.limit(checkin_limit, key_func=api_key_func)
+
+
+def _scanner(data: dict) -> services.Scanner:
+    """The token's user; the device is the token's prefix and the app's own device name."""
+    user = g.api_user
+    prefix = (_key_from_header() or "")[:8]
+    device = data.get("device")
+    label = f"API {prefix}…"
+    if isinstance(device, str) and device.strip():
+        label += " " + device.strip()[:60]
+    return services.Scanner(user.id, user.name, label, "api")
+
+
+def _int_field(data: dict, name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError(_("A whole number is required."), field=name)
+    return value
+
+
+@bp.post("/checkin")
+@checkin_rate_limit
+@token_required("door")
+def checkin():
+    """Redeem a ticket code at an event's door: exactly once, idempotent by nonce."""
+    data = json_body()
+    code = data.get("code")
+    if not isinstance(code, str) or not code.strip() or len(code) > 2000:
+        raise DomainError(_("A ticket code (or ticket URL) is required."), field="code")
+    event_id = _int_field(data, "event_id")
+    answer = run_scan(services.redeem, event_id, code, data.get("nonce"), _scanner(data))
+    return jsonify(answer.as_json())
+
+
+@bp.post("/checkin/undo")
+@checkin_rate_limit
+@token_required("door")
+def checkin_undo():
+    """Take back a check-in."""
+    data = json_body()
+    answer = services.undo(_int_field(data, "registration_id"), _scanner(data))
+    commit()
+    return jsonify(answer.as_json())
+
+
+@bp.get("/events/<int:event_id>/checkin")
+@checkin_rate_limit
+@token_required("door")
+def checkin_counts(event_id: int):
+    """How many of the event's confirmed registrations are checked in."""
+    return jsonify(services.counts(event_id))

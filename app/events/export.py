@@ -1,0 +1,39 @@
+"""The events part of the personal data export."""
+
+from sqlalchemy import select
+
+from app.events.models import Registration
+from app.extensions import db
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def personal_data(user) -> dict:
+    """My registrations and tickets."""
+    rows = db.session.scalars(
+        select(Registration).where(Registration.user_id == user.id).order_by(Registration.id)
+    )
+    return {
+        "event_registrations": [
+            {
+                "event_id": r.event_id,
+                "event_title": r.event.title,
+                "event_starts_at": _iso(r.event.starts_at),
+                "name": r.name,
+                "email": r.email,
+                "state": r.state,
+                "registered_at": _iso(r.created_at),
+                "confirmed_at": _iso(r.confirmed_at),
+                "waiting_since": _iso(r.waiting_since),
+                "cancelled_at": _iso(r.cancelled_at),
+                "terms_version": r.terms.version if r.terms else None,
+                "terms_accepted_at": _iso(r.terms_accepted_at),
+                "ticket_code": r.ticket_code,
+                "ticket_mailed_at": _iso(r.ticket_mailed_at),
+                "checked_in_at": _iso(r.checked_in_at),
+            }
+            for r in rows
+        ]
+    }

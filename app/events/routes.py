@@ -1,0 +1,266 @@
+"""Public and member pages: event lists, the event page, registering, calendar files, tickets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.core.errors import DomainError
+from app.core.jobs import commit
+from app.core.security import has_role
+from app.core.storage import get_storage
+from app.core.timeutil import utcnow
+from app.events import bp, registrations, tickets_bp
+from app.events.forms import ActionForm, RegisterForm
+from app.events.ics import calendar_bytes, event_url, place
+from app.events.models import Event, Registration
+from app.events.text import plain_text
+from app.events.tickets import qr_png
+from app.extensions import db
+
+PER_PAGE = 12
+LISTED = ("published", "cancelled")
+
+
+@bp.app_template_filter("isodatetime")
+def isodatetime(value: str | None, fmt: str = "medium") -> str:
+    """Format an ISO timestamp (as stored in e-mail contexts) in the current locale."""
+    return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+
+
+@bp.app_context_processor
+def event_helpers():
+    return {
+        "availability": registrations.availability,
+        "event_place": place,
+        "waiting_position": registrations.waiting_position,
+    }
+
+
+def _is_organiser() -> bool:
+    return has_role(current_user, "organiser")
+
+
+def _visible_event(event_id: int) -> Event:
+    """A published or cancelled event; drafts only for organisers (a preview)."""
+    event = db.get_or_404(Event, event_id)
+    if event.status == "draft" and not _is_organiser():
+        abort(404)
+    return event
+
+
+@bp.get("/")
+def index():
+    """Upcoming events, soonest first."""
+    now = utcnow()
+    stmt = (
+        select(Event)
+        .where(Event.status.in_(LISTED), Event.ends_at > now)
+        .order_by(Event.starts_at, Event.id)
+    )
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("events/index.html", page=page, past=False, now=now)
+
+
+@bp.get("/past")
+def past():
+    """Events that have ended, latest first."""
+    now = utcnow()
+    stmt = (
+        select(Event)
+        .where(Event.status.in_(LISTED), Event.ends_at <= now)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+    )
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("events/index.html", page=page, past=True, now=now)
+
+
+@bp.get("/<int:event_id>")
+def short(event_id: int):
+    event = _visible_event(event_id)
+    return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 301)
+
+
+@bp.get("/<int:event_id>/<slug>")
+def detail(event_id: int, slug: str):
+    """The event page; an old (or wrong) slug redirects to the current address."""
+    event = _visible_event(event_id)
+    if slug != event.slug:
+        return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 301)
+    registration = registrations.registration_for(event.id, current_user)
+    problem = registrations.window_problem(event)
+    if problem is None and current_user.is_authenticated:
+        problem = registrations.user_problem(event, current_user)
+    image_key = event.image_detail_key or event.image_key
+    storage = get_storage()
+    return render_template(
+        "events/detail.html",
+        event=event,
+        registration=registration,
+        problem=problem,
+        reasons=registrations.REASONS,
+        form=RegisterForm(),
+        action_form=ActionForm(),
+        canonical=event_url(event),
+        image_url=storage.url("public", image_key) if image_key else None,
+        description_text=event.summary or plain_text(event.description_html)[:300],
+        now=utcnow(),
+    )
+
+
+def _back_to(event: Event):
+    return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 303)
+
+
+@bp.post("/<int:event_id>/register")
+@login_required
+def register(event_id: int):
+    """Register (field accept_terms): confirmed, waiting with a position, or a clear refusal."""
+    form = RegisterForm()
+    if not form.validate_on_submit():
+        abort(400)
+    event = _visible_event(event_id)
+    back = _back_to(event)  # built now: after the commit the event would be read again
+    try:
+        registration = registrations.register(event.id, current_user, form.accept_terms.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return back
+    # The message is made before the commit, which expires the user its language comes from.
+    if registration.state == "confirmed":
+        message = (_("You are registered. Your ticket is on its way by e-mail."), "success")
+    else:
+        message = (
+            _(
+                "The event is full, so you are on the waiting list. We e-mail you a ticket "
+                "if a seat becomes free."
+            ),
+            "info",
+        )
+    commit()
+    flash(*message)
+    return back
+
+
+@bp.post("/<int:event_id>/unregister")
+@login_required
+def unregister(event_id: int):
+    """Cancel my registration; the seat goes to the first person waiting."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    event = _visible_event(event_id)
+    try:
+        registrations.unregister(event.id, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return _back_to(event)
+    commit()
+    flash(_("Your registration is cancelled."), "info")
+    return _back_to(event)
+
+
+@bp.get("/<int:event_id>/event.ics")
+def calendar(event_id: int):
+    event = _visible_event(event_id)
+    body = calendar_bytes(event)
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{event.slug}.ics"',
+        },
+    )
+
+
+# Tickets -------------------------------------------------------------------------------------
+
+
+def _ticket_or_404(code: str) -> Registration:
+    """The registration holding this code, for its owner or staff (organiser, door) only."""
+    registration = db.session.scalar(select(Registration).where(Registration.ticket_code == code))
+    if registration is None:
+        abort(404)
+    if registration.user_id != current_user.id and not has_role(current_user, "organiser", "door"):
+        abort(404)
+    return registration
+
+
+@tickets_bp.get("/tickets/")
+@login_required
+def mine():
+    """My registrations and tickets: upcoming first, then past ones."""
+    rows = db.session.scalars(
+        select(Registration)
+        .join(Event)
+        .where(Registration.user_id == current_user.id, Registration.state != "cancelled")
+        .order_by(Event.starts_at)
+    ).all()
+    now = utcnow()
+    upcoming = [r for r in rows if r.event.ends_at > now]
+    earlier = [r for r in reversed(rows) if r.event.ends_at <= now]
+    return render_template("tickets/mine.html", upcoming=upcoming, earlier=earlier)
+
+
+@tickets_bp.get("/tickets/<code>.png")
+@login_required
+def png(code: str):
+    """The ticket's QR image (stored by the ticket job, or drawn now if the job has not run)."""
+    registration = _ticket_or_404(code)
+    # A small private file: sent from here (same origin, no presigned URL that could leak).
+    png = None
+    if registration.ticket_qr_key:
+        try:
+            png = get_storage().read("private", registration.ticket_qr_key)
+        except Exception:  # storage hiccup or file gone: draw it again
+            current_app.logger.warning("QR image %s unreadable", registration.id)
+    return (
+        png or qr_png(code),
+        200,
+        {
+            "Content-Type": "image/png",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@tickets_bp.get("/tickets/<code>")
+@login_required
+def show(code: str):
+    registration = _ticket_or_404(code)
+    return render_template(
+        "tickets/show.html", registration=registration, event=registration.event, now=utcnow()
+    )
+
+
+@tickets_bp.get("/t/<code>")
+def short_link(code: str):
+    """The short form in the QR code: opens the ticket page."""
+    return redirect(url_for("tickets.show", code=code))
+
+
+@tickets_bp.app_context_processor
+def ticket_count():
+    def upcoming_tickets() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        from sqlalchemy import func
+
+        return db.session.scalar(
+            select(func.count(Registration.id))
+            .join(Event)
+            .where(
+                Registration.user_id == current_user.id,
+                Registration.state == "confirmed",
+                Event.ends_at > utcnow(),
+            )
+        )
+
+    return {"upcoming_tickets": upcoming_tickets}

@@ -1,0 +1,354 @@
+"""CSV import of members: a preview listing every row's problems, then an all-or-nothing write."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.auth.services import normalise_email
+from app.core import audit
+from app.core.errors import DomainError
+from app.core.timeutil import utcnow
+from app.extensions import db
+from app.members import national_id
+from app.members.directory import EXPORT_COLUMNS
+from app.members.models import Membership, MembershipEvent, UnionMembership
+from app.members.services import (
+    RECORD_FIELDS,
+    clean_country,
+    clean_value,
+    default_country,
+    set_consents,
+)
+
+REQUIRED_COLUMNS = ("full_name", "email")
+IMPORT_COLUMNS = (
+    *REQUIRED_COLUMNS,
+    *(f for f in RECORD_FIELDS if f != "full_name"),
+    "national_id",
+    "national_id_country",
+    "joined_on",
+    "status",
+    "unions",
+    "reachable",
+    "groupable",
+    "newsletter",
+    "is_test",
+)
+# Columns an export carries that an import reads past, so an exported file can come back in.
+IGNORED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in IMPORT_COLUMNS)
+MAX_ROWS = 50000
+YES = {"1", "yes", "true", "y", "ja", "já", "x"}
+NO = {"", "0", "no", "false", "n", "nej", "nei"}
+
+
+@dataclass
+class ImportRow:
+    line: int
+    raw: dict[str, str]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    existing_user_id: int | None = None
+
+
+@dataclass
+class ImportPreview:
+    rows: list[ImportRow] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def error_rows(self) -> list[ImportRow]:
+        return [row for row in self.rows if row.errors]
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_errors and bool(self.rows) and not self.error_rows
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DomainError(
+            _l(
+                "The file is not in UTF-8. Save it again as \u201cCSV UTF-8\u201d "
+                "(in Excel: Save as, then CSV UTF-8) and upload it again."
+            ),
+            field="file",
+        ) from None
+
+
+def _flag(column: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in YES:
+        return True
+    if lowered in NO:
+        return False
+    raise DomainError(_l("Write yes or no."), field=column)
+
+
+def _unions(value: str) -> list[tuple[str, str]]:
+    result = []
+    for part in value.split(";"):
+        if not part.strip():
+            continue
+        union, _sep, number = part.partition(":")
+        result.append((union.strip()[:200], number.strip()[:60]))
+    return result
+
+
+def _check_row(row: ImportRow) -> None:
+    """Each value of the row, validated on its own (duplicates are checked across rows later)."""
+    raw = row.raw
+
+    def check(column: str, func):
+        try:
+            row.values[column] = func()
+        except DomainError as exc:
+            row.errors.append((exc.field or column, str(exc.message)))
+
+    for column in RECORD_FIELDS + ("joined_on",):
+        if column in raw:
+            check(column, lambda c=column: clean_value(c, raw[c]))
+    email = normalise_email(raw.get("email", ""))
+
+    def check_email():
+        from email_validator import EmailNotValidError, validate_email
+
+        if not email:
+            raise DomainError(_l("The e-mail address is missing."), field="email")
+        try:
+            return validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            raise DomainError(_l("This is not a valid e-mail address."), field="email") from None
+
+    check("email", check_email)
+    check(
+        "national_id_country",
+        lambda: clean_country(
+            raw.get("national_id_country") or default_country(), "national_id_country"
+        ),
+    )
+    if national_id.normalise(raw.get("national_id")):
+        country = row.values.get("national_id_country") or default_country()
+        check("national_id", lambda: national_id.validate(country, raw["national_id"]))
+        encoded = (
+            national_id.birthday_from(country, row.values["national_id"])
+            if "national_id" in row.values
+            else None
+        )
+        birthday = row.values.get("birthday")
+        if encoded and birthday and encoded != birthday:
+            row.errors.append(
+                ("birthday", str(_l("The birthday does not match the national ID number.")))
+            )
+        elif encoded and not birthday and "national_id" in row.values:
+            row.values["birthday"] = encoded
+    check("status", lambda: clean_value("status", (raw.get("status") or "active").strip().lower()))
+    for column in ("reachable", "groupable", "newsletter", "is_test"):
+        if column in raw:
+            check(column, lambda c=column: _flag(c, raw[c]))
+    if raw.get("unions", "").strip():
+        row.values["unions"] = _unions(raw["unions"])
+
+
+def _check_duplicates(rows: list[ImportRow]) -> None:
+    """The same e-mail or national ID twice in the file, or already a member here."""
+    emails: dict[str, int] = {}
+    numbers: dict[str, int] = {}
+    for row in rows:
+        email = row.values.get("email")
+        if email:
+            if email in emails:
+                row.errors.append(
+                    ("email", str(_l("The same e-mail address is on line %(n)d.", n=emails[email])))
+                )
+            emails.setdefault(email, row.line)
+        number = row.values.get("national_id")
+        if number:
+            digest = national_id.lookup(number)
+            row.values["national_id_hash"] = digest
+            if digest in numbers:
+                row.errors.append(
+                    (
+                        "national_id",
+                        str(_l("The same national ID number is on line %(n)d.", n=numbers[digest])),
+                    )
+                )
+            numbers.setdefault(digest, row.line)
+    for chunk in _chunks(list(emails), 1000):
+        found = db.session.execute(
+            select(User.email, User.id, Membership.id)
+            .outerjoin(Membership, Membership.user_id == User.id)
+            .where(User.email.in_(chunk))
+        ).all()
+        by_email = {email: (user_id, member_id) for email, user_id, member_id in found}
+        for row in rows:
+            hit = by_email.get(row.values.get("email"))
+            if hit is None:
+                continue
+            if hit[1] is not None:
+                row.errors.append(("email", str(_l("A member with this e-mail address exists."))))
+            else:
+                row.existing_user_id = hit[0]
+    hashes = [row.values["national_id_hash"] for row in rows if row.values.get("national_id_hash")]
+    taken: set[str] = set()
+    for chunk in _chunks(hashes, 1000):
+        taken.update(
+            db.session.scalars(
+                select(Membership.national_id_hash).where(Membership.national_id_hash.in_(chunk))
+            )
+        )
+    for row in rows:
+        if row.values.get("national_id_hash") in taken:
+            row.errors.append(
+                ("national_id", str(_l("This national ID number is already in use by a member.")))
+            )
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def preview(data: bytes) -> ImportPreview:
+    """Read and check the whole file without writing anything."""
+    result = ImportPreview()
+    try:
+        text = _decode(data)
+    except DomainError as exc:
+        result.file_errors.append(str(exc.message))
+        return result
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        result.file_errors.append(str(_l("The file is empty.")))
+        return result
+    columns = [re.sub(r"\s+", "_", h.strip().lower()) for h in header]
+    result.columns = columns
+    unknown = [c for c in columns if c and c not in IMPORT_COLUMNS and c not in IGNORED_COLUMNS]
+    if unknown:
+        result.file_errors.append(
+            ngettext(
+                "Unknown column: %(names)s.",
+                "Unknown columns: %(names)s.",
+                len(unknown),
+                names=", ".join(unknown),
+            )
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        result.file_errors.append(
+            ngettext(
+                "Missing column: %(names)s.",
+                "Missing columns: %(names)s.",
+                len(missing),
+                names=", ".join(missing),
+            )
+        )
+    duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
+    if duplicated:
+        result.file_errors.append(
+            str(_l("A column appears twice: %(names)s.", names=", ".join(duplicated)))
+        )
+    if result.file_errors:
+        return result
+    try:
+        for line_number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(result.rows) >= MAX_ROWS:
+                result.file_errors.append(
+                    str(_l("The file has more than %(n)d rows; split it.", n=MAX_ROWS))
+                )
+                return result
+            row = ImportRow(line=line_number, raw={})
+            if len(cells) > len(columns):
+                row.errors.append(("", str(_l("This row has more cells than the header."))))
+            for column, cell in zip(columns, cells, strict=False):
+                if column in IMPORT_COLUMNS:
+                    row.raw[column] = cell.strip()
+            _check_row(row)
+            result.rows.append(row)
+    except csv.Error:
+        result.file_errors.append(str(_l("The file is not a CSV file we can read.")))
+        return result
+    if not result.rows:
+        result.file_errors.append(str(_l("The file has no rows under the header.")))
+        return result
+    _check_duplicates(result.rows)
+    return result
+
+
+def write(data: bytes, actor_id: int) -> int:
+    """Check the whole file again and write every row, or nothing; returns how many were written.
+
+    The caller commits once, so the rows land in one transaction.
+    """
+    checked = preview(data)
+    if not checked.ok:
+        raise DomainError(_l("The file still has errors; nothing was imported."), field="file")
+    now = utcnow()
+    written = 0
+    for row in checked.rows:
+        values = row.values
+        if row.existing_user_id:
+            user = db.session.get(User, row.existing_user_id)
+        else:
+            user = User(
+                email=values["email"],
+                name=values["full_name"],
+                password_hash="!imported-" + secrets.token_hex(8),
+                locale="da",
+            )
+            db.session.add(user)
+        membership = Membership(user=user, status=values["status"], created_at=now)
+        for column in (*RECORD_FIELDS, "joined_on", "is_test"):
+            if column in values and values[column] is not None:
+                setattr(membership, column, values[column])
+        membership.phone_digits = re.sub(r"\D", "", membership.phone or "")
+        membership.birth_year = membership.birthday.year if membership.birthday else None
+        country = values.get("national_id_country") or default_country()
+        membership.national_id_country = country
+        if values.get("national_id"):
+            membership.national_id_encrypted = national_id.encrypt(values["national_id"])
+            membership.national_id_hash = values["national_id_hash"]
+            membership.national_id_masked = national_id.mask(country, values["national_id"])
+        if membership.status == "active" and membership.joined_on is None:
+            membership.joined_on = now.date()
+        for union, number in values.get("unions", []):
+            membership.unions.append(UnionMembership(union=union, member_number=number))
+        membership.history.append(
+            MembershipEvent(action="imported", to_status=membership.status, by_id=actor_id, at=now)
+        )
+        db.session.add(membership)
+        written += 1
+        if written % 500 == 0:
+            db.session.flush()
+    db.session.flush()
+    for row in checked.rows:
+        consents = {
+            k: row.values[k] for k in ("reachable", "groupable", "newsletter") if k in row.values
+        }
+        if consents:
+            user = db.session.scalar(select(User).where(User.email == row.values["email"]))
+            set_consents(user, consents, actor_id=actor_id, source="import")
+    audit.record(
+        "members.imported", "membership", None, after={"count": written}, actor_id=actor_id
+    )
+    return written

@@ -1,0 +1,147 @@
+"""Privacy: revealing the national ID (audited), erasure requests and anonymisation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.core import audit
+from app.core.errors import Conflict, Forbidden
+from app.core.timeutil import utcnow
+from app.extensions import db
+from app.members import national_id
+from app.members.models import Consent, ConsentEvent, Membership
+from app.members.services import RECORD_FIELDS, _event
+
+REDACTED = "[removed]"
+
+
+def reveal_national_id(membership: Membership, actor_id: int, via: str = "staff") -> str:
+    """The national ID in full, for membership staff; each reveal is audit-logged."""
+    if not membership.national_id_encrypted:
+        return ""
+    value = national_id.decrypt(membership.national_id_encrypted)
+    audit.record(
+        "member.national_id_revealed",
+        "membership",
+        membership.id,
+        after={"via": via},
+        actor_id=actor_id,
+        subject_user_id=membership.user_id,
+    )
+    return national_id.display(membership.national_id_country, value)
+
+
+def request_erasure(membership: Membership, actor_id: int) -> Membership:
+    """The member asks to be erased; membership staff then anonymise the record."""
+    if membership.anonymised_at is not None:
+        raise Conflict(_l("This record is already anonymised."))
+    if membership.erasure_requested_at is None:
+        membership.erasure_requested_at = utcnow()
+        audit.record(
+            "member.erasure_requested",
+            "membership",
+            membership.id,
+            actor_id=actor_id,
+            subject_user_id=membership.user_id,
+        )
+        db.session.flush()
+    return membership
+
+
+def _redact(values: dict | None) -> dict | None:
+    if not values:
+        return values
+    return {key: REDACTED for key in values}
+
+
+def anonymise(membership: Membership, actor_id: int) -> Membership:
+    """Remove the person's data and keep what statistics need.
+
+    Kept: status, joined and ended dates, birth year, municipality, region and country, and the
+    rows of other domains (registrations, e-mails, audit entries) with the person's data removed.
+    """
+    from app.core.audit import AuditEntry
+    from app.core.mail import OutboxMessage
+    from app.core.storage import get_storage
+    from app.events.models import Registration
+    from app.members import groups
+
+    if membership.anonymised_at is not None:
+        raise Conflict(_l("This record is already anonymised."))
+    user = membership.user
+    if user.id == actor_id:
+        raise Forbidden(_l("You cannot anonymise your own record."))
+    before_status = membership.status
+    if membership.status in ("applied", "active"):
+        membership.status = "resigned"
+        membership.ended_on = date.today()
+        _event(membership, "anonymised", before_status, "resigned", actor_id)
+    for link in list(membership.group_links):
+        groups.remove_link(link)
+    membership.titles.clear()
+    membership.unions.clear()
+    membership.notes.clear()
+    for event in membership.history:
+        event.reason = ""
+    for field in RECORD_FIELDS:
+        if field in ("municipality", "region", "country"):
+            continue
+        setattr(membership, field, None if field == "birthday" else "")
+    membership.phone_digits = ""
+    membership.decision_reason = ""
+    membership.national_id_encrypted = membership.national_id_hash = None
+    membership.national_id_masked = ""
+    membership.anonymised_at = utcnow()
+
+    db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
+    db.session.execute(db.delete(Consent).where(Consent.user_id == user.id))
+    db.session.execute(
+        db.update(Registration)
+        .where(Registration.user_id == user.id)
+        .values(name="", email="")
+        .execution_options(synchronize_session=False)
+    )
+    anonymous_address = f"anonymised-{user.id}@invalid.invalid"
+    db.session.execute(
+        db.update(OutboxMessage)
+        .where(OutboxMessage.user_id == user.id)
+        .values(to_address=anonymous_address, context={}, subject=None)
+        .execution_options(synchronize_session=False)
+    )
+    for entry in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_user_id == user.id)
+    ):
+        entry.before, entry.after = _redact(entry.before), _redact(entry.after)
+
+    storage = get_storage()
+    for key in (user.avatar_key, user.avatar_thumb_key):
+        if key:
+            try:
+                storage.delete("public", key)
+            except Exception:  # the row is anonymised even when the file is already gone
+                current_app.logger.warning("Could not delete an avatar of an anonymised user")
+    with force_locale("en"):
+        user.name = str(_l("Anonymised member"))
+    user.email = anonymous_address
+    user.password_hash = "!anonymised"
+    user.avatar_key = user.avatar_thumb_key = None
+    user.is_active_account = False
+    user.session_version += 1
+    user.roles.clear()
+    db.session.flush()
+    audit.record(
+        "member.anonymised",
+        "membership",
+        membership.id,
+        {"status": before_status},
+        {"status": membership.status},
+        actor_id=actor_id,
+        subject_user_id=user.id,
+    )
+    db.session.flush()
+    return membership

@@ -1,0 +1,443 @@
+"""Staff pages for membership (role `membership`): directory, records, decisions, groups,
+titles, notes, import and export, anonymisation. Every route here is under /staff/members/."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from app.core.audit import AuditEntry
+from app.core.errors import DomainError
+from app.core.forms import apply_error
+from app.core.jobs import commit
+from app.core.security import roles_required
+from app.extensions import db
+from app.members import directory, groups, privacy, services
+from app.members.forms import (
+    ActionForm,
+    AddToGroupForm,
+    AnonymiseForm,
+    EndForm,
+    EndTitleForm,
+    GroupRoleForm,
+    NoteForm,
+    RejectForm,
+    StaffRecordForm,
+    TitleForm,
+)
+from app.members.models import CONSENT_KINDS, Group, GroupMember, Membership, Title
+from app.members.routes import format_unions, parse_unions, record_values
+from app.staff import bp
+
+PER_PAGE = 50
+PREVIEW_VALID_ROWS = 200
+
+
+def _member(member_id: int) -> Membership:
+    return db.get_or_404(Membership, member_id)
+
+
+def _group_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
+    choices = [("", empty_label)] if empty_label is not None else []
+    return choices + [(str(g.id), g.name) for g in groups.list_groups()]
+
+
+def _back(membership: Membership):
+    return redirect(url_for("staff.member_detail", member_id=membership.id))
+
+
+@bp.get("/members/")
+@roles_required("membership")
+def members():
+    flt = directory.MemberFilter.from_args(request.args)
+    page = db.paginate(directory.member_query(flt), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "members/staff/directory.html",
+        page=page,
+        flt=flt,
+        counts=directory.counts_by_status(),
+        group_choices=_group_choices(),
+        municipalities=directory.municipalities(),
+        sort_labels=directory.SORT_LABELS,
+        status_labels=services.STATUS_LABELS,
+    )
+
+
+@bp.get("/members/export.csv")
+@roles_required("membership")
+def members_export():
+    flt = directory.MemberFilter.from_args(request.args)
+    chunks = directory.export_csv(flt, current_user.id)
+    commit()  # the export's audit entry is saved before the first byte goes out
+    filename = f"members-{date.today().isoformat()}.csv"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Type": "text/csv; charset=utf-8",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.get("/members/applications")
+@roles_required("membership")
+def members_applications():
+    waiting = db.session.scalars(
+        select(Membership)
+        .where(Membership.status == "applied", Membership.is_test.is_(False))
+        .order_by(Membership.applied_at)
+    ).all()
+    erasure = db.session.scalars(
+        directory.member_query(directory.MemberFilter(erasure=True, include_test=True))
+    ).all()
+    return render_template(
+        "members/staff/applications.html",
+        waiting=waiting,
+        erasure=erasure,
+        form=ActionForm(),
+        reject_form=RejectForm(),
+    )
+
+
+def _audit_trail(membership: Membership) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(
+                or_(
+                    AuditEntry.subject_user_id == membership.user_id,
+                    (AuditEntry.object_type == "membership")
+                    & (AuditEntry.object_id == membership.id),
+                )
+            )
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def _detail(membership: Membership, revealed: str | None = None, status: int = 200, **forms):
+    title_form = forms.get("title_form") or TitleForm(starts_on=date.today())
+    title_form.group_id.choices = _group_choices(_("The association (board)"))
+    group_form = forms.get("group_form") or AddToGroupForm()
+    group_form.group_id.choices = _group_choices()
+    return (
+        render_template(
+            "members/staff/detail.html",
+            m=membership,
+            revealed=revealed,
+            consents=services.consents_of(membership.user),
+            consent_history=services.consent_history(membership.user),
+            consent_labels=services.CONSENT_LABELS,
+            status_labels=services.STATUS_LABELS,
+            title_label=services.title_label,
+            role_label=groups.role_label,
+            history=_audit_trail(membership),
+            form=ActionForm(),
+            reject_form=forms.get("reject_form") or RejectForm(),
+            end_form=forms.get("end_form") or EndForm(),
+            note_form=forms.get("note_form") or NoteForm(),
+            title_form=title_form,
+            end_title_form=EndTitleForm(),
+            group_form=group_form,
+            group_role_form=GroupRoleForm(),
+            anonymise_form=forms.get("anonymise_form") or AnonymiseForm(),
+            today=date.today(),
+        ),
+        status,
+    )
+
+
+@bp.get("/members/<int:member_id>")
+@roles_required("membership")
+def member_detail(member_id: int):
+    return _detail(_member(member_id))
+
+
+@bp.post("/members/<int:member_id>/reveal")
+@roles_required("membership")
+def member_reveal(member_id: int):
+    membership = _member(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    revealed = privacy.reveal_national_id(membership, current_user.id)
+    commit()
+    response = _detail(membership, revealed=revealed)
+    return response
+
+
+@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+@roles_required("membership")
+def member_edit(member_id: int):
+    membership = _member(member_id)
+    if membership.anonymised_at is not None:
+        flash(_("This record is anonymised and cannot be edited."), "warning")
+        return _back(membership)
+    consents = services.consents_of(membership.user)
+    form = StaffRecordForm(obj=membership, data=consents)
+    if request.method == "GET":
+        form.unions.data = format_unions(membership)
+        form.national_id.data = ""
+        for kind in CONSENT_KINDS:
+            getattr(form, kind).data = consents[kind]
+    if form.validate_on_submit():
+        values = record_values(form)
+        values.update(
+            joined_on=form.joined_on.data,
+            status=form.status.data,
+            is_test=form.is_test.data,
+            national_id_country=form.national_id_country.data,
+        )
+        if form.remove_national_id.data:
+            values["national_id"] = ""
+        elif (form.national_id.data or "").strip():
+            values["national_id"] = form.national_id.data
+        try:
+            services.update_record(
+                membership,
+                values,
+                current_user.id,
+                allowed=(*services.STAFF_FIELDS, "national_id"),
+                unions=parse_unions(form.unions.data),
+            )
+            services.set_consents(
+                membership.user,
+                {kind: getattr(form, kind).data for kind in CONSENT_KINDS},
+                actor_id=current_user.id,
+                source="staff",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The member record is saved."), "success")
+            return _back(membership)
+    return render_template("members/staff/edit.html", form=form, m=membership)
+
+
+@bp.post("/members/<int:member_id>/approve")
+@roles_required("membership")
+def member_approve(member_id: int):
+    membership = _member(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve(membership, current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(
+            _(
+                "%(name)s is a member now; a welcome e-mail is on its way.",
+                name=membership.full_name,
+            ),
+            "success",
+        )
+    if request.form.get("next_page") == "queue":
+        return redirect(url_for("staff.members_applications"))
+    return _back(membership)
+
+
+@bp.post("/members/<int:member_id>/reject")
+@roles_required("membership")
+def member_reject(member_id: int):
+    membership = _member(member_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            services.reject(membership, current_user.id, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The application is rejected; the applicant is told by e-mail."), "info")
+            return _back(membership)
+    return _detail(membership, status=422, reject_form=form)
+
+
+@bp.post("/members/<int:member_id>/end")
+@roles_required("membership")
+def member_end(member_id: int):
+    membership = _member(member_id)
+    form = EndForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.end_membership(membership, current_user.id, form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The membership has ended."), "info")
+    return _back(membership)
+
+
+@bp.post("/members/<int:member_id>/notes")
+@roles_required("membership")
+def member_note(member_id: int):
+    membership = _member(member_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            services.add_note(membership, form.text.data, form.tags.data, current_user.id)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The note is added."), "success")
+            return _back(membership)
+    return _detail(membership, status=422, note_form=form)
+
+
+@bp.post("/members/<int:member_id>/titles")
+@roles_required("membership")
+def member_title_add(member_id: int):
+    membership = _member(member_id)
+    form = TitleForm()
+    form.group_id.choices = _group_choices(_("The association (board)"))
+    if form.validate_on_submit():
+        group = db.session.get(Group, int(form.group_id.data)) if form.group_id.data else None
+        try:
+            services.add_title(
+                membership,
+                form.kind.data,
+                form.starts_on.data,
+                form.ends_on.data,
+                form.custom_title.data,
+                group,
+                current_user.id,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The title is added."), "success")
+            return _back(membership)
+    return _detail(membership, status=422, title_form=form)
+
+
+@bp.post("/members/<int:member_id>/titles/<int:title_id>/end")
+@roles_required("membership")
+def member_title_end(member_id: int, title_id: int):
+    membership = _member(member_id)
+    title = db.get_or_404(Title, title_id)
+    if title.membership_id != membership.id:
+        abort(404)
+    form = EndTitleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.end_title(title, form.ends_on.data, current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The title is ended."), "info")
+    return _back(membership)
+
+
+@bp.post("/members/<int:member_id>/groups")
+@roles_required("membership")
+def member_group_add(member_id: int):
+    membership = _member(member_id)
+    form = AddToGroupForm()
+    form.group_id.choices = _group_choices()
+    if form.validate_on_submit():
+        group = db.get_or_404(Group, int(form.group_id.data))
+        try:
+            groups.join(
+                group,
+                membership,
+                current_user.id,
+                by_staff=True,
+                role=form.role.data,
+                custom_role=form.custom_role.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("Added to %(name)s.", name=group.name), "success")
+            return _back(membership)
+    return _detail(membership, status=422, group_form=form)
+
+
+def _link(membership: Membership, link_id: int) -> GroupMember:
+    link = db.get_or_404(GroupMember, link_id)
+    if link.membership_id != membership.id:
+        abort(404)
+    return link
+
+
+@bp.post("/members/<int:member_id>/groups/<int:link_id>/remove")
+@roles_required("membership")
+def member_group_remove(member_id: int, link_id: int):
+    membership = _member(member_id)
+    link = _link(membership, link_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    groups.leave(link.group, membership, current_user.id)
+    commit()
+    flash(_("Removed from the group."), "info")
+    return _back(membership)
+
+
+@bp.post("/members/<int:member_id>/groups/<int:link_id>/role")
+@roles_required("membership")
+def member_group_role(member_id: int, link_id: int):
+    membership = _member(member_id)
+    link = _link(membership, link_id)
+    form = GroupRoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        groups.set_role(link, form.role.data, form.custom_role.data, current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(_("The role is changed."), "success")
+    return _back(membership)
+
+
+@bp.post("/members/<int:member_id>/anonymise")
+@roles_required("membership")
+def member_anonymise(member_id: int):
+    membership = _member(member_id)
+    form = AnonymiseForm()
+    if form.validate_on_submit():
+        try:
+            privacy.anonymise(membership, current_user.id)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(_("The record is anonymised."), "success")
+            return _back(membership)
+    return _detail(membership, status=422, anonymise_form=form)

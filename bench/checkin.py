@@ -1,0 +1,527 @@
+"""Check-in benchmark: POST /api/v1/checkin through gunicorn on PostgreSQL, against the floor.
+
+Run from the repository root (PostgreSQL and Redis on their local defaults, wrk installed):
+
+    .venv/bin/python bench/checkin.py                       # 3 rounds of 10 s per cell
+    .venv/bin/python bench/checkin.py --duration 5 --rounds 1
+
+Steps: (1) drop and create the database felag_bench_checkin, build the schema (create_all),
+add a door volunteer with an API token, one event and --tickets confirmed registrations with
+real signed codes; (2) serve the app (wsgi:app) and bench/checkin_bare_app.py with gunicorn and
+the same bench/gunicorn.conf.py (2 sync workers); (3) for 1, 10 and 50 concurrent scanners
+(wrk connections; bench/checkin.lua gives every request a different valid ticket), run the app
+and the bare endpoint in alternation, resetting the check-ins, the scan log and Redis before
+each run; every answer must be "ok" and the database must hold as many check-ins as wrk saw;
+(4) the median round per cell goes to stdout and bench/results/checkin.txt.
+
+The app runs with CHECKIN_RATE_LIMIT raised so that the limiter (still on, still asking Redis on
+every request) does not answer 429 to a load no real door produces. The bare endpoint does only
+the conditional UPDATE ... RETURNING: no token, no signature check, no scan log, no limiter.
+Everything runs under a deadline and the servers are always stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+VENV_BIN = ROOT / ".venv" / "bin"
+DB_NAME = "felag_bench_checkin"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+DEADLINE_SECONDS = 1500
+CONCURRENCY = (1, 10, 50)
+TARGET_RATIO = 0.60
+TARGET_P99_MS = 50.0
+
+servers: list[subprocess.Popen] = []
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def claim_redis_db() -> int:
+    """A Redis database number no test session or other bench holds (the tests' scheme)."""
+    import redis
+
+    conn = redis.Redis(host="127.0.0.1")
+    for number in range(15, 0, -1):
+        if conn.set(f"felag-test-db:{number}", f"bench-checkin-{os.getpid()}", nx=True, ex=3600):
+            redis.Redis(host="127.0.0.1", db=number).flushdb()
+            return number
+    raise SystemExit("every Redis database is taken")
+
+
+def release_redis_db(number: int) -> None:
+    import redis
+
+    redis.Redis(host="127.0.0.1", db=number).flushdb()
+    redis.Redis(host="127.0.0.1").delete(f"felag-test-db:{number}")
+
+
+def app_env(redis_db: int, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for key in ("S3_BUCKET", "MAIL_SERVER", "FLASK_DEBUG"):
+        env.pop(key, None)
+    env.update(
+        FLASK_APP="wsgi",
+        FELAG_ENV="development",
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
+        SECRET_KEY="bench-checkin-secret-key-that-is-long-enough-0123456789abcdef",
+        CHECKIN_RATE_LIMIT="100000000 per minute",
+        PYTHONDONTWRITEBYTECODE="1",
+        **extra,
+    )
+    return env
+
+
+# 1. Data ------------------------------------------------------------------------------------
+
+
+def fresh_database() -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
+    admin.dispose()
+
+
+def seed(env: dict[str, str], tickets: int, codes_path: Path) -> dict:
+    """The schema, a volunteer with a token, an event and its confirmed, signed tickets."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    from datetime import timedelta
+
+    from app import create_app
+    from app.api.services import create_token
+    from app.auth.services import create_user
+    from app.core.timeutil import utcnow
+    from app.events.models import Event, Registration
+    from app.events.tickets import make_code, new_key_pair
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        volunteer = create_user(
+            "door@bench.local",
+            "Bench Door",
+            "bench-password-0123456789",
+            ["door"],
+            True,
+            "en",
+            check_password=False,
+        )
+        db.session.flush()
+        _token, key = create_token(volunteer, "bench scanner")
+        private, public = new_key_pair()
+        starts = utcnow() + timedelta(hours=1)
+        event = Event(
+            title="Bench door",
+            slug="bench-door",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=4),
+            capacity=None,
+            confirmed_count=tickets,
+            status="published",
+            published_at=utcnow(),
+            signing_key_encrypted=private,
+            public_key=public,
+        )
+        db.session.add(event)
+        db.session.commit()
+        now = utcnow()
+        codes = [make_code(event.id, private) for _ in range(tickets)]
+        table = Registration.__table__
+        for start in range(0, tickets, 5000):
+            db.session.execute(
+                table.insert(),
+                [
+                    {
+                        "event_id": event.id,
+                        "name": f"Guest {n}",
+                        "email": f"guest{n}@bench.local",
+                        "state": "confirmed",
+                        "created_at": now,
+                        "confirmed_at": now,
+                        "ticket_code": codes[n],
+                    }
+                    for n in range(start, min(start + 5000, tickets))
+                ],
+            )
+        db.session.commit()
+        codes_path.write_text("\n".join(codes) + "\n")
+        info = {"event_id": event.id, "user_id": volunteer.id, "key": key}
+    with app.app_context():
+        db.engine.dispose()
+    return info
+
+
+def reset(redis_db: int) -> None:
+    """No check-ins, an empty scan log and limiter, and no dead rows left from the last run."""
+    import redis
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(
+        DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with engine.connect() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE registrations SET checked_in_at = NULL, checked_in_by_id = NULL "
+                "WHERE checked_in_at IS NOT NULL"
+            )
+        )
+        conn.execute(sa.text("TRUNCATE checkin_scans"))
+        conn.execute(sa.text("VACUUM ANALYZE registrations"))
+        conn.execute(sa.text("VACUUM ANALYZE checkin_scans"))
+    engine.dispose()
+    redis.Redis(host="127.0.0.1", db=redis_db).flushdb()
+
+
+def database_counts() -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        checked = conn.execute(
+            sa.text("SELECT count(*) FROM registrations WHERE checked_in_at IS NOT NULL")
+        ).scalar_one()
+        logged = conn.execute(
+            sa.text("SELECT count(*) FROM checkin_scans WHERE result = 'ok'")
+        ).scalar_one()
+    engine.dispose()
+    return checked, logged
+
+
+# 2. Servers ---------------------------------------------------------------------------------
+
+
+def worker_pids(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def start_server(name: str, module: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    logfile = open(RESULTS / f"gunicorn-checkin-{name}.log", "w")  # noqa: SIM115
+    cmd = [str(VENV_BIN / "gunicorn"), "-c", str(BENCH / "gunicorn.conf.py"), module]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**env, "BENCH_BIND": f"127.0.0.1:{port}", "BENCH_WORKERS": "2"},
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+    )
+    servers.append(proc)
+    probe = f"http://127.0.0.1:{port}/api/v1/checkin"
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn for {name} exited; see {logfile.name}")
+        try:
+            urllib.request.urlopen(probe, timeout=2)
+        except urllib.error.HTTPError:
+            break  # it answers (405 for a GET)
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit(f"gunicorn for {name} did not answer on {probe}")
+    for _ in range(100):
+        if len(worker_pids(proc.pid)) == 2:
+            break
+        time.sleep(0.1)
+    log(f"{name}: gunicorn master {proc.pid}, workers {worker_pids(proc.pid)} on port {port}")
+    return proc
+
+
+def stop_servers() -> None:
+    for proc in servers:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in servers:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# 3. Load ------------------------------------------------------------------------------------
+
+RESULT_RE = re.compile(
+    r"RESULT requests=(\d+) duration_us=(\d+) not_ok=(\d+) http_errors=(\d+) exhausted=(\d+) "
+    r"socket_errors=(\d+)"
+)
+LATENCY_RE = re.compile(r"LATENCY_US p50=(\d+) p90=(\d+) p99=(\d+) p999=(\d+) max=(\d+) mean=(\d+)")
+
+
+def run_wrk(
+    base: str,
+    connections: int,
+    duration: int,
+    codes: Path,
+    info: dict,
+    label: str,
+    pause_ms: int = 0,
+):
+    threads = min(connections, 2)
+    cmd = [
+        WRK,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH / "checkin.lua"),
+        base,
+        "--",
+        str(codes),
+        str(info["event_id"]),
+        info["key"],
+        label,
+        str(threads),
+        str(pause_ms),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    result, latency = RESULT_RE.search(out), LATENCY_RE.search(out)
+    if not result or not latency:
+        raise SystemExit(f"wrk said:\n{out}")
+    requests, duration_us, not_ok, http_errors, exhausted, socket_errors = map(int, result.groups())
+    p50, p90, p99, p999, worst, mean = (int(v) / 1000 for v in latency.groups())
+    return {
+        "requests": requests,
+        "rps": requests / (duration_us / 1e6),
+        "not_ok": not_ok,
+        "http_errors": http_errors,
+        "exhausted": exhausted,
+        "socket_errors": socket_errors,
+        "p50": p50,
+        "p90": p90,
+        "p99": p99,
+        "p999": p999,
+        "max": worst,
+        "mean": mean,
+    }
+
+
+def measure(targets, connections, duration, codes, info, redis_db, label, pause_ms=0) -> dict:
+    """One wrk run per target on a fresh state, each checked against the database."""
+    runs = {}
+    for name, base in targets.items():
+        reset(redis_db)
+        run = run_wrk(base, connections, duration, codes, info, f"{name}-{label}", pause_ms)
+        time.sleep(1)  # requests still in a worker when wrk stopped finish first
+        checked, logged = database_counts()
+        run["db_checked_in"], run["db_logged_ok"] = checked, logged
+        problems = []
+        if run["not_ok"] or run["http_errors"] or run["socket_errors"]:
+            problems.append("answers that were not ok")
+        if run["exhausted"]:
+            problems.append("ran out of tickets: raise --tickets")
+        if not run["requests"] <= checked <= run["requests"] + connections:
+            problems.append(f"database has {checked} check-ins")
+        if name == "app" and logged != checked:
+            problems.append(f"scan log has {logged} ok scans")
+        run["problems"] = problems
+        runs[name] = run
+        log(
+            f"{name}-{label}: {run['rps']:.0f} req/s, p50 {run['p50']:.1f} ms, "
+            f"p99 {run['p99']:.1f} ms, {run['requests']} requests, "
+            f"{checked} in the database{'; ' + ', '.join(problems) if problems else ''}"
+        )
+    return runs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tickets", type=int, default=60000)
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=500,
+        help="a volunteer's pause between scans in the paced runs",
+    )
+    args = parser.parse_args()
+    started = time.monotonic()
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("deadline")))
+    signal.alarm(DEADLINE_SECONDS)
+
+    redis_db = claim_redis_db()
+    env = app_env(redis_db)
+    codes = RESULTS / "checkin-codes.txt"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    saturated: dict[int, list[dict]] = {}
+    paced: dict[int, list[dict]] = {}
+    try:
+        log(f"database {DB_NAME}, Redis db {redis_db}, {args.tickets} tickets")
+        fresh_database()
+        info = seed(env, args.tickets, codes)
+        log(f"seeded in {time.monotonic() - started:.0f} s")
+        bare_env = {
+            **env,
+            "BENCH_EVENT_ID": str(info["event_id"]),
+            "BENCH_USER_ID": str(info["user_id"]),
+        }
+        app_port, bare_port = free_port(), free_port()
+        start_server("app", "wsgi:app", app_port, env)
+        start_server("bare", "bench.checkin_bare_app:app", bare_port, bare_env)
+        targets = {"app": f"http://127.0.0.1:{app_port}", "bare": f"http://127.0.0.1:{bare_port}"}
+
+        measure(targets, 10, 3, codes, info, redis_db, "warm-up")
+        for round_number in range(args.rounds):
+            # Rounds interleaved, app and bare back to back: load from elsewhere hits both.
+            for connections in CONCURRENCY:
+                saturated.setdefault(connections, []).append(
+                    measure(
+                        targets,
+                        connections,
+                        args.duration,
+                        codes,
+                        info,
+                        redis_db,
+                        f"c{connections}-r{round_number}",
+                    )
+                )
+            for connections in (10, 50):
+                paced.setdefault(connections, []).append(
+                    measure(
+                        targets,
+                        connections,
+                        args.duration,
+                        codes,
+                        info,
+                        redis_db,
+                        f"paced-c{connections}-r{round_number}",
+                        args.pause_ms,
+                    )
+                )
+    finally:
+        stop_servers()
+        release_redis_db(redis_db)
+        codes.unlink(missing_ok=True)
+
+    def median_round(rounds: list[dict]) -> dict:
+        """The round whose app/bare ratio is the median (both figures from the same round)."""
+        ordered = sorted(rounds, key=lambda r: r["app"]["rps"] / r["bare"]["rps"])
+        return ordered[len(ordered) // 2]
+
+    load = os.getloadavg()
+    lines = [
+        f"Check-in benchmark, {datetime.now():%Y-%m-%d %H:%M}: POST /api/v1/checkin through "
+        f"gunicorn (2 sync workers, bench/gunicorn.conf.py) on PostgreSQL, {args.tickets} "
+        f"tickets, every request a different valid ticket; {args.rounds} rounds x "
+        f"{args.duration} s per cell, the median round shown.",
+        f"Machine: {os.cpu_count()} cores shared by the servers, PostgreSQL, Redis and wrk; "
+        f"load average {load_before[0]:.1f} before and {load[0]:.1f} after the run.",
+        "",
+        "As fast as possible (each scanner sends its next scan when the answer arrives):",
+        f"{'scanners':>8}  {'app req/s':>9} {'bare req/s':>10} {'app/bare':>8}  "
+        f"{'app p50':>7} {'app p99':>7} {'bare p50':>8} {'bare p99':>8}   (ms)",
+    ]
+    verdicts = []
+    for connections in CONCURRENCY:
+        chosen = median_round(saturated[connections])
+        app_run, bare_run = chosen["app"], chosen["bare"]
+        ratio = app_run["rps"] / bare_run["rps"]
+        lines.append(
+            f"{connections:>8}  {app_run['rps']:>9.0f} {bare_run['rps']:>10.0f} {ratio:>8.0%}  "
+            f"{app_run['p50']:>7.1f} {app_run['p99']:>7.1f} {bare_run['p50']:>8.1f} "
+            f"{bare_run['p99']:>8.1f}"
+        )
+        if connections == 50:
+            verdicts.append(
+                f"50 scanners flat out: app/bare {ratio:.0%} (target >= {TARGET_RATIO:.0%}): "
+                + ("met" if ratio >= TARGET_RATIO else "NOT met")
+            )
+            verdicts.append(
+                f"50 scanners flat out: app p99 {app_run['p99']:.1f} ms "
+                f"(target < {TARGET_P99_MS:.0f} ms): "
+                + ("met" if app_run["p99"] < TARGET_P99_MS else "NOT met")
+            )
+    lines += [
+        "",
+        f"At a volunteer's pace (each scanner pauses 0-{2 * args.pause_ms} ms, on average "
+        f"{args.pause_ms} ms, between scans):",
+        f"{'scanners':>8}  {'app req/s':>9} {'app p50':>7} {'app p99':>7} {'app max':>7}  "
+        f"{'bare p50':>8} {'bare p99':>8}   (ms)",
+    ]
+    for connections in (10, 50):
+        chosen = median_round(paced[connections])
+        app_run, bare_run = chosen["app"], chosen["bare"]
+        lines.append(
+            f"{connections:>8}  {app_run['rps']:>9.0f} {app_run['p50']:>7.1f} "
+            f"{app_run['p99']:>7.1f} {app_run['max']:>7.1f}  {bare_run['p50']:>8.1f} "
+            f"{bare_run['p99']:>8.1f}"
+        )
+        if connections == 50:
+            verdicts.append(
+                f"50 scanners at a volunteer's pace: app p99 {app_run['p99']:.1f} ms "
+                f"(target < {TARGET_P99_MS:.0f} ms): "
+                + ("met" if app_run["p99"] < TARGET_P99_MS else "NOT met")
+            )
+    spread = ", ".join(
+        f"c{conn} app {min(r['app']['rps'] for r in rounds):.0f}-"
+        f"{max(r['app']['rps'] for r in rounds):.0f} / bare "
+        f"{min(r['bare']['rps'] for r in rounds):.0f}-{max(r['bare']['rps'] for r in rounds):.0f}"
+        for conn, rounds in saturated.items()
+    )
+    problems = sorted(
+        {
+            p
+            for rounds in (*saturated.values(), *paced.values())
+            for chosen in rounds
+            for run in chosen.values()
+            for p in run["problems"]
+        }
+    )
+    lines += [
+        "",
+        *verdicts,
+        "",
+        f"req/s over the rounds (flat out): {spread}",
+        "Checks: "
+        + (
+            "; ".join(problems)
+            if problems
+            else "every answer ok; the check-ins in the database match the requests; the "
+            "app's scan log has one ok row per check-in."
+        ),
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    (RESULTS / "checkin.txt").write_text(text + "\n")
+    log(f"done in {time.monotonic() - started:.0f} s; written to bench/results/checkin.txt")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""Gunicorn settings shared by every benchmark run (the app and the bare hello app alike).
+
+Only the bind address comes from the environment, so both servers run the same configuration.
+"""
+
+import os
+
+bind = os.environ.get("BENCH_BIND", "127.0.0.1:18081")
+workers = int(os.environ.get("BENCH_WORKERS", "2"))
+worker_class = "sync"
+# Access logging off: writing a log line per request would be measured as well.
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+# wrk keeps its connections open; sync workers close them after each response anyway.
+keepalive = 2
+timeout = 30
+graceful_timeout = 5
+# Memory is measured per worker, so the workers are never recycled during a run.
+max_requests = 0
+preload_app = False

@@ -1,0 +1,326 @@
+"""Ticket pipeline: 2,000 tickets made and mailed to a local SMTP server by one worker, then two.
+
+Run from the repository root (PostgreSQL and Redis on their local defaults):
+
+    .venv/bin/python bench/tickets_pipeline.py                  # 2,000 tickets; 1 then 2 workers
+    .venv/bin/python bench/tickets_pipeline.py --tickets 500 --rq-tickets 20
+
+What is measured, per run, from the moment the jobs are enqueued until the SMTP server has
+received the last e-mail: 2,000 confirmed registrations each get a `make_ticket` job (QR PNG into
+the private storage area, .ics, outbox row, mail job) and its `send_outbox_message` job (render
+in the recipient's language, read the attachments, SMTP). Workers are started and idle before
+the clock starts. Runs: `flask jobs worker` (in-process, bench/README explains) with 1 and 2
+processes, and `flask rq worker` (Flask-RQ: a new Python process per job) on a smaller batch.
+
+The floor: a bare loop in its own process that only makes the same QR PNGs and sends the same
+e-mails (text, HTML, inline QR, .ics) over one smtplib connection.
+Figures go to stdout and bench/results/tickets_pipeline.txt. Everything stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+
+import events_common as common
+
+DEADLINE = 900
+
+
+class Counter:
+    """An aiosmtpd handler that counts the messages it receives."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+        self.last = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        with self.lock:
+            self.count += 1
+            self.last = time.perf_counter()
+        return "250 OK"
+
+
+def make_registrations(app, event_id: int, user_ids: list[int]) -> list[int]:
+    from sqlalchemy import update
+
+    from app.auth.models import User
+    from app.core.timeutil import utcnow
+    from app.events.models import Event, Registration
+    from app.events.tickets import make_code
+    from app.extensions import db
+
+    with app.app_context():
+        event = db.session.get(Event, event_id)
+        users = db.session.scalars(db.select(User).where(User.id.in_(user_ids))).all()
+        rows = [
+            Registration(
+                event_id=event_id,
+                user_id=u.id,
+                name=u.name,
+                email=u.email,
+                state="confirmed",
+                confirmed_at=utcnow(),
+                ticket_code=make_code(event_id, event.signing_key_encrypted),
+            )
+            for u in users
+        ]
+        db.session.add_all(rows)
+        db.session.execute(
+            update(Event).where(Event.id == event_id).values(confirmed_count=len(rows))
+        )
+        db.session.commit()
+        return [r.id for r in rows]
+
+
+def enqueue_tickets(app, registration_ids: list[int]) -> None:
+    from rq import Queue
+
+    from app.core.jobs import MAIL_RETRY
+    from app.events.tasks import make_ticket
+    from app.extensions import rq
+
+    del MAIL_RETRY
+    with app.app_context():
+        queue = rq.get_queue("tickets")
+        jobs = [Queue.prepare_data(make_ticket, args=(rid, False)) for rid in registration_ids]
+        for start in range(0, len(jobs), 500):
+            queue.enqueue_many(jobs[start : start + 500])
+
+
+def wait_for_workers(app, count: int, seconds: float = 60) -> None:
+    from rq import Worker
+
+    from app.extensions import rq
+
+    deadline = time.monotonic() + seconds
+    with app.app_context():
+        connection = rq.get_queue("tickets").connection
+        while time.monotonic() < deadline:
+            if len(Worker.all(connection=connection)) >= count:
+                return
+            time.sleep(0.2)
+    raise SystemExit("the workers did not start")
+
+
+def check(app, event_id: int) -> dict:
+    from sqlalchemy import func, select
+
+    from app.core.mail import OutboxMessage
+    from app.events.models import Registration
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        made = db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == event_id, Registration.ticket_qr_key.is_not(None)
+            )
+        )
+        sent = db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.state == "sent")
+        )
+        return {"qr_made": made, "outbox_sent_total": sent}
+
+
+def run_pipeline(app, env, counter, user_ids, tickets: int, workers: int, command: str) -> dict:
+    """Enqueue `tickets` ticket jobs, let `workers` processes run them, time the e-mails."""
+    event_id = common.make_event(app, None, title=f"Pipeline {command} x{workers}")
+    registration_ids = make_registrations(app, event_id, user_ids[:tickets])
+    if command == "jobs":
+        cmd = [str(common.VENV_BIN / "flask"), "jobs", "worker"]
+    else:
+        cmd = [str(common.VENV_BIN / "flask"), "rq", "worker"]
+    procs = [
+        common.start(
+            [*cmd, "--name", f"bench-{command}-{n}-{secrets.token_hex(3)}"],
+            env,
+            common.RESULTS / f"worker-{command}-{workers}-{n}.log",
+        )
+        for n in range(workers)
+    ]
+    wait_for_workers(app, workers)
+    before = counter.count
+    began = time.perf_counter()
+    enqueue_tickets(app, registration_ids)
+    deadline = began + DEADLINE
+    while counter.count - before < tickets and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    received = counter.count - before
+    elapsed = (counter.last if received else time.perf_counter()) - began
+    for proc in procs:
+        common.stop(proc)
+    result = {
+        "run": f"flask {command} worker x{workers}",
+        "tickets": tickets,
+        "received": received,
+        "seconds": elapsed,
+        "per_s": received / elapsed if elapsed else 0.0,
+        **check(app, event_id),
+    }
+    common.log(
+        "{run}: {received}/{tickets} e-mails in {seconds:.1f} s = {per_s:.1f} tickets/s".format(
+            **result
+        )
+    )
+    return result
+
+
+def bare_loop(count: int, smtp_port: int) -> None:
+    """The floor: QR PNGs and the same e-mails over one smtplib connection (own process)."""
+    import base64
+    import io
+    import smtplib
+    from datetime import timedelta
+    from email.message import EmailMessage
+
+    import qrcode
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    starts = datetime.now(UTC) + timedelta(days=14)
+    html_body = "<p>Hello,</p><p>You are registered.</p>" + "<p>details</p>" * 20
+    began = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
+        for n in range(count):
+            code = f"{n}.{b64(secrets.token_bytes(16))}.{b64(secrets.token_bytes(64))}"
+            qr = qrcode.QRCode(
+                error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4
+            )
+            qr.add_data(f"http://127.0.0.1:5000/t/{code}")
+            qr.make(fit=True)
+            out = io.BytesIO()
+            qr.make_image().save(out, format="PNG")
+            calendar = Calendar()
+            item = CalendarEvent()
+            item.add("uid", "event-1@bench")
+            item.add("dtstart", starts)
+            item.add("dtend", starts + timedelta(hours=3))
+            item.add("summary", "Bench event")
+            calendar.add_component(item)
+            message = EmailMessage()
+            message["Subject"] = "Your ticket: Bench event"
+            message["From"] = "Félag <noreply@felag.local>"
+            message["To"] = f"member{n:05d}@bench.local"
+            message.set_content(f"Hello,\n\nYou are registered.\nhttp://127.0.0.1:5000/t/{code}")
+            message.add_alternative(html_body + '<img src="cid:qr">', subtype="html")
+            message.get_payload()[1].add_related(
+                out.getvalue(), "image", "png", cid="<qr>", filename="ticket-qr.png"
+            )
+            message.add_attachment(
+                calendar.to_ical(), maintype="text", subtype="calendar", filename="event.ics"
+            )
+            smtp.send_message(message)
+    elapsed = time.perf_counter() - began
+    print(f"BARE {count} {elapsed:.3f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument(
+        "--rq-tickets",
+        type=int,
+        default=60,
+        help="tickets for the `flask rq worker` run (0 skips it)",
+    )
+    parser.add_argument("--bare", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--smtp-port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        bare_loop(args.bare, args.smtp_port)
+        return
+
+    from aiosmtpd.controller import Controller
+
+    counter = Counter()
+    smtp = Controller(counter, hostname="127.0.0.1", port=common.free_port())
+    smtp.start()
+    redis_db = common.claim_redis_db()
+    storage = tempfile.mkdtemp(prefix="felag-bench-storage-")
+    results = []
+    try:
+        database_url = common.fresh_database("felag_bench_tickets")
+        env = common.app_env(
+            database_url,
+            redis_db,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=str(smtp.port),
+            MAIL_USE_TLS="0",
+            STORAGE_DIR=storage,
+        )
+        common.log(f"database felag_bench_tickets, Redis db {redis_db}, SMTP {smtp.port}")
+        app = common.load_app(env)
+        import logging
+
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
+        user_ids = common.make_members(app, max(args.tickets, args.rq_tickets))
+
+        out = subprocess.run(
+            [sys.executable, __file__, "--bare", str(args.tickets), "--smtp-port", str(smtp.port)],
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+            check=True,
+        ).stdout
+        count, seconds = out.split("BARE ", 1)[1].split()
+        bare = {
+            "run": "bare loop (qrcode + smtplib)",
+            "tickets": int(count),
+            "received": int(count),
+            "seconds": float(seconds),
+            "per_s": int(count) / float(seconds),
+        }
+        common.log("bare loop: {per_s:.1f} tickets/s".format(**bare))
+        results.append(bare)
+
+        for workers in (1, 2):
+            results.append(run_pipeline(app, env, counter, user_ids, args.tickets, workers, "jobs"))
+        if args.rq_tickets:
+            results.append(run_pipeline(app, env, counter, user_ids, args.rq_tickets, 1, "rq"))
+    finally:
+        common.stop_all()
+        smtp.stop()
+        common.release_redis_db(redis_db)
+        import shutil
+
+        shutil.rmtree(storage, ignore_errors=True)
+
+    floor = results[0]["per_s"]
+    lines = [
+        f"# Ticket pipeline — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "Tickets made (QR PNG, .ics, outbox) and mailed to a local aiosmtpd server; PostgreSQL,",
+        "Redis, local-disk storage; 2-core machine shared with the SMTP server and this script.",
+        "",
+        "| run | tickets | e-mails received | seconds | tickets/s | vs bare loop |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['run']} | {r['tickets']} | {r['received']} | {r['seconds']:.1f} | "
+            f"{r['per_s']:.1f} | {r['per_s'] / floor:.2f} |"
+        )
+    ok = all(r["received"] == r["tickets"] for r in results)
+    best = max(r["per_s"] for r in results[1:3])
+    lines += [
+        "",
+        f"Target: at least half the bare loop's rate ({floor / 2:.1f} tickets/s). "
+        + ("PASS" if ok and best >= floor / 2 else "FAIL"),
+    ]
+    text = "\n".join(lines) + "\n"
+    (common.RESULTS / "tickets_pipeline.txt").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Copy the built files of the npm packages the pages use into app/static/vendor/ (git-ignored).
+# Run by `make frontend` after `npm ci`.
+set -eu
+cd "$(dirname "$0")/.."
+VENDOR=app/static/vendor
+mkdir -p "$VENDOR"
+
+# QR decoder for the door scanner's camera, where the browser has no BarcodeDetector.
+cp node_modules/jsqr/dist/jsQR.js "$VENDOR/jsQR.js"

@@ -1,0 +1,420 @@
+"""Registering, the waiting list, unregistering and promotion, tickets and their e-mails."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from app.core.jobs import commit
+from app.core.mail import OutboxMessage
+from app.core.timeutil import utcnow
+from app.events import registrations
+from app.events.models import Registration, RegistrationTerms
+from app.events.tickets import parse_code, verify
+from app.extensions import db
+from tests.factories import make_event, make_registration, make_user
+from tests.helpers import login, post_form
+
+
+def _event_url(event):
+    return f"/events/{event.id}/{event.slug}"
+
+
+def _register(client, event, accept=True):
+    data = {"accept_terms": "y"} if accept else {}
+    return post_form(
+        client,
+        f"/events/{event.id}/register",
+        data,
+        page_url=_event_url(event),
+        follow_redirects=True,
+    )
+
+
+def _qr_attachment(message):
+    for part in message.walk():
+        if part.get_content_type() == "image/png":
+            return part
+    raise AssertionError("no PNG in the e-mail")
+
+
+def subject(message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def html_part(message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode()
+    return ""
+
+
+def decode_qr(png: bytes) -> str:
+    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    return barcode.text
+
+
+def test_register_confirms_and_mails_a_ticket_with_a_readable_qr(client, ctx, mailbox, run_jobs):
+    event = make_event("Aðalfundur", capacity=2)
+    db.session.add(RegistrationTerms(event_id=event.id, version=1, text="Bring your own cup."))
+    user = make_user(email="anna@example.org", name="Anna Jónsdóttir", locale="is")
+    db.session.commit()
+    login(client, user.email)
+
+    _register(client, event)
+    registration = db.session.scalar(db.select(Registration).filter_by(user_id=user.id))
+    assert registration.state == "confirmed"
+    assert registration.terms.version == 1 and registration.terms_accepted_at is not None
+    assert verify(parse_code(registration.ticket_code), event.public_key)
+    db.session.refresh(event)
+    assert event.confirmed_count == 1
+
+    run_jobs()
+    [message] = mailbox.to("anna@example.org")
+    db.session.refresh(registration)
+    assert registration.ticket_qr_key and registration.ticket_mailed_at
+    # In the recipient's language (Icelandic: the page language and Babel's date words), with
+    # the QR inline and a calendar file attached.
+    assert "Aðalfundur" in subject(message)
+    html = html_part(message)
+    assert '<html lang="is">' in html
+    from babel.dates import format_date
+
+    assert format_date(event.starts_at, "full", locale="is").split()[0] in html
+    qr = _qr_attachment(message)
+    assert qr["Content-ID"] == "<qr>"
+    assert decode_qr(qr.get_payload(decode=True)).endswith("/t/" + registration.ticket_code)
+    ics = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert ics and b"SUMMARY:A\xc3\xb0alfundur" in ics[0].get_payload(decode=True)
+
+
+def test_terms_must_be_accepted(client, ctx):
+    event = make_event(capacity=5)
+    db.session.add(RegistrationTerms(event_id=event.id, version=1, text="No refunds."))
+    user = make_user()
+    db.session.commit()
+    login(client, user.email)
+    page = _register(client, event, accept=False).get_data(as_text=True)
+    assert "Accept the registration terms" in page
+    assert db.session.scalar(db.select(Registration).filter_by(user_id=user.id)) is None
+
+
+def test_full_event_puts_people_on_the_waiting_list_with_a_position(client, ctx):
+    event = make_event(capacity=1)
+    make_registration(event)
+    first, second = make_user(), make_user()
+    db.session.commit()
+    for n, user in enumerate((first, second), start=1):
+        c = client.application.test_client()
+        login(c, user.email)
+        page = _register(c, event).get_data(as_text=True)
+        assert f"You are number {n} on the waiting list" in page
+    states = db.session.scalars(
+        db.select(Registration.state).where(Registration.event_id == event.id)
+    ).all()
+    assert sorted(states) == ["confirmed", "waiting", "waiting"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"waiting_list_enabled": False, "capacity": 1}, "The event is full."),
+        ({"registration_closes_at": "past"}, "Registration is closed."),
+        ({"registration_opens_at": "future"}, "Registration has not opened yet."),
+        ({"members_only": True}, "Only members with an active membership"),
+    ],
+)
+def test_refusals_are_clear(client, ctx, change, reason, monkeypatch):
+    now = utcnow()
+    values = dict(change)
+    if values.get("registration_closes_at") == "past":
+        values["registration_closes_at"] = now - timedelta(hours=1)
+    if values.get("registration_opens_at") == "future":
+        values["registration_opens_at"] = now + timedelta(days=1)
+    event = make_event(**{"capacity": 10, **values})
+    if values.get("capacity") == 1:
+        make_registration(event)
+    user = make_user()
+    db.session.commit()
+    monkeypatch.setattr(registrations, "is_member", lambda user: False)
+    login(client, user.email)
+    page = _register(client, event).get_data(as_text=True)
+    assert reason in page
+    assert db.session.scalar(db.select(Registration).filter_by(user_id=user.id)) is None
+
+
+def test_members_only_lets_active_members_in(client, ctx, monkeypatch):
+    """The members domain decides; here its answer is replaced by a list of member ids."""
+    event = make_event(capacity=10, members_only=True)
+    member, other = make_user(), make_user()
+    db.session.commit()
+    monkeypatch.setattr(registrations, "is_member", lambda user: user.id == member.id)
+    login(client, member.email)
+    _register(client, event)
+    assert db.session.scalar(db.select(Registration.state).filter_by(user_id=member.id)) == (
+        "confirmed"
+    )
+    with pytest.raises(registrations.Refused) as refused:
+        registrations.register(event.id, other, True)
+    assert refused.value.code == "members_only"
+
+
+def test_members_only_uses_the_membership_domain(ctx, monkeypatch):
+    """is_member asks app.members.services.is_active_member (imported lazily)."""
+    services = pytest.importorskip("app.members.services")
+    user = make_user()
+    monkeypatch.setattr(services, "is_active_member", lambda u: u is user, raising=False)
+    assert registrations.is_member(user) is True
+    monkeypatch.setattr(services, "is_active_member", lambda u: False, raising=False)
+    assert registrations.is_member(user) is False
+
+
+def test_already_registered_and_unverified_are_refused(client, ctx):
+    event = make_event(capacity=10)
+    user = make_user()
+    unverified = make_user(verified=False)
+    db.session.commit()
+    login(client, user.email)
+    _register(client, event)
+    assert "already registered" in _register(client, event).get_data(as_text=True)
+    assert (
+        db.session.scalar(db.select(db.func.count(Registration.id)).filter_by(user_id=user.id)) == 1
+    )
+    with pytest.raises(registrations.Refused) as refused:
+        registrations.register(event.id, unverified, True)
+    assert refused.value.code == "not_verified"
+
+
+def test_unregister_promotes_the_first_waiting_person_who_gets_a_ticket(
+    client, ctx, mailbox, run_jobs
+):
+    event = make_event("Jólaball", capacity=1)
+    holder = make_user(email="holder@example.org")
+    confirmed = make_registration(event, holder)
+    first = make_registration(event, make_user(email="first@example.org"), state="waiting")
+    make_registration(event, make_user(email="second@example.org"), state="waiting")
+    first.waiting_since = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+
+    login(client, holder.email)
+    page = post_form(
+        client,
+        f"/events/{event.id}/unregister",
+        {},
+        page_url=_event_url(event),
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Your registration is cancelled" in page
+    db.session.refresh(confirmed)
+    db.session.refresh(first)
+    db.session.refresh(event)
+    assert confirmed.state == "cancelled"
+    assert first.state == "confirmed" and first.ticket_code
+    assert event.confirmed_count == 1
+    run_jobs()
+    [message] = mailbox.to("first@example.org")
+    assert "a seat became free" in html_part(message)
+    assert not mailbox.to("second@example.org")
+
+
+def test_unregister_without_waiting_list_frees_the_seat(ctx):
+    event = make_event(capacity=2)
+    registration = make_registration(event)
+    db.session.commit()
+    registrations.unregister(event.id, registration.user)
+    db.session.commit()
+    db.session.refresh(event)
+    assert event.confirmed_count == 0 and event.seats_left == 2
+
+
+def test_register_again_after_cancelling_gets_a_new_code(ctx):
+    event = make_event(capacity=2)
+    user = make_user()
+    first = registrations.register(event.id, user, True)
+    old_code = first.ticket_code
+    registrations.unregister(event.id, user)
+    again = registrations.register(event.id, user, True)
+    assert again.id == first.id and again.state == "confirmed"
+    assert again.ticket_code != old_code
+    db.session.refresh(event)
+    assert event.confirmed_count == 1
+
+
+def test_ticket_job_makes_and_mails_once_even_when_run_twice(ctx, mailbox, run_jobs):
+    from app.events.tasks import make_ticket
+
+    event = make_event(capacity=5)
+    registration = registrations.register(event.id, make_user(email="twice@example.org"), True)
+    db.session.commit()
+    assert make_ticket(registration.id) == "queued"
+    key = registration.ticket_qr_key
+    assert make_ticket(registration.id) == "queued"
+    db.session.refresh(registration)
+    assert registration.ticket_qr_key == key
+    run_jobs()
+    assert len(mailbox.to("twice@example.org")) == 1
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(OutboxMessage.id)).where(OutboxMessage.key.like("ticket:%"))
+        )
+        == 1
+    )
+
+
+def test_failed_ticket_send_is_retried_and_visible_to_admins(
+    app, ctx, mailbox, run_jobs, monkeypatch
+):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.core import mail as core_mail
+    from app.extensions import rq
+
+    event = make_event(capacity=5)
+    registrations.register(event.id, make_user(email="retry@example.org"), True)
+    commit()  # commits, then enqueues the ticket job
+    run_jobs(["tickets"])
+
+    def broken(message):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(core_mail.mail, "send", broken)
+    run_jobs(["mail"], raise_failures=False)
+    db.session.expire_all()
+    message = db.session.scalar(db.select(OutboxMessage).filter_by(to_address="retry@example.org"))
+    assert message.state == "failed" and "smtp down" in message.error
+    assert ScheduledJobRegistry(queue=rq.get_queue("mail")).count == 1  # retried with back-off
+    admin = make_user(roles=["admin"])
+    db.session.commit()
+    client = app.test_client()
+    login(client, admin.email)
+    jobs_page = client.get("/staff/jobs/").get_data(as_text=True)
+    assert f"ticket #{message.id}" in jobs_page and "smtp down" in jobs_page
+
+
+def test_tickets_pages_for_owner_staff_and_nobody_else(app, ctx):
+    event = make_event("Sumarhátíð", capacity=5)
+    owner = make_user()
+    registration = make_registration(event, owner)
+    stranger, door = make_user(), make_user(roles=["door"])
+    db.session.commit()
+    code = registration.ticket_code
+
+    anonymous = app.test_client()
+    assert anonymous.get(f"/tickets/{code}").status_code == 302  # to the login page
+    assert anonymous.get(f"/t/{code}").headers["Location"].endswith(f"/tickets/{code}")
+
+    mine = app.test_client()
+    login(mine, owner.email)
+    listing = mine.get("/tickets/").get_data(as_text=True)
+    assert "Sumarhátíð" in listing
+    page = mine.get(f"/tickets/{code}")
+    assert page.status_code == 200 and code in page.get_data(as_text=True)
+    png = mine.get(f"/tickets/{code}.png", follow_redirects=True)
+    assert png.status_code == 200
+    assert decode_qr(png.data).endswith(f"/t/{code}")
+
+    other = app.test_client()
+    login(other, stranger.email)
+    assert other.get(f"/tickets/{code}").status_code == 404
+    assert other.get(f"/tickets/{code}.png").status_code == 404
+
+    staff = app.test_client()
+    login(staff, door.email)
+    assert staff.get(f"/tickets/{code}").status_code == 200
+
+
+def test_public_pages_list_show_and_share(app, ctx):
+    soon = make_event("Fyrirlestur um fugla", capacity=3, summary="Birds of Iceland")
+    make_registration(soon)
+    full = make_event("Fuld sal", capacity=1, days_ahead=8)
+    make_registration(full)
+    closed = make_event(
+        "Lukket", capacity=5, days_ahead=9, registration_closes_at=utcnow() - timedelta(hours=1)
+    )
+    old = make_event("Gammelt møde", days_ahead=-30)
+    draft = make_event("Hemmeligt udkast", status="draft")
+    db.session.commit()
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    listing = client.get("/events/").get_data(as_text=True)
+    assert "Fyrirlestur um fugla" in listing and "2 seats left" in listing
+    assert "Full — waiting list" in listing
+    assert "Closed" in listing
+    assert "Gammelt møde" not in listing and "Hemmeligt udkast" not in listing
+    assert "Gammelt møde" in client.get("/events/past").get_data(as_text=True)
+    assert client.get(f"/events/{draft.id}/{draft.slug}").status_code == 404
+
+    page = client.get(f"/events/{soon.id}/{soon.slug}").get_data(as_text=True)
+    assert '<meta property="og:title" content="Fyrirlestur um fugla">' in page
+    assert '<meta property="og:description" content="Birds of Iceland">' in page
+    assert re.search(r'<meta name="twitter:card" content="summary', page)
+    assert f'og:url" content="{app.config["BASE_URL"]}/events/{soon.id}/{soon.slug}"' in page
+    assert "Log in to register" in page
+
+    ics = client.get(f"/events/{soon.id}/event.ics")
+    assert ics.headers["Content-Type"].startswith("text/calendar")
+    from icalendar import Calendar
+
+    [vevent] = Calendar.from_ical(ics.data).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Fyrirlestur um fugla"
+    assert vevent.decoded("DTSTART") == soon.starts_at
+    del closed, old
+
+
+def test_wrong_or_old_slug_redirects_to_the_current_address(app, ctx):
+    event = make_event("Sommerfest", capacity=5)
+    db.session.commit()
+    client = app.test_client()
+    response = client.get(f"/events/{event.id}/an-old-name")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith(f"/events/{event.id}/{event.slug}")
+    assert client.get(f"/events/{event.id}").status_code == 301
+
+
+def test_personal_data_export_includes_registrations(app, ctx):
+    event = make_event("Þorrablót", capacity=5)
+    user = make_user()
+    make_registration(event, user)
+    db.session.commit()
+    client = app.test_client()
+    login(client, user.email)
+    data = client.get("/account/data.json").get_json()
+    [row] = data["event_registrations"]
+    assert row["event_title"] == "Þorrablót" and row["state"] == "confirmed"
+    assert "My tickets" in client.get("/account").get_data(as_text=True)
+
+
+def test_jobs_worker_command_makes_and_mails_tickets_in_process(app, ctx, mailbox):
+    """`flask jobs worker --burst` runs the ticket job and its mail job without a fork per job."""
+    event = make_event("Bókmenntakvöld", capacity=5)
+    registrations.register(event.id, make_user(email="cli@example.org"), True)
+    commit()
+    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst", "--no-scheduler"])
+    assert result.exit_code == 0, result.output
+    [message] = mailbox.to("cli@example.org")
+    assert "Bókmenntakvöld" in subject(message)
+
+
+def test_demo_seed_adds_events_with_a_nearly_full_one_and_a_waiting_list(ctx, monkeypatch):
+    from app import demo
+    from app.auth import passwords
+    from app.events.models import Event
+
+    monkeypatch.setattr(passwords, "hash_password", lambda password: "not-a-real-hash")
+    demo.seed(40)
+    events = db.session.scalars(db.select(Event)).all()
+    published = [e for e in events if e.status == "published"]
+    assert len(published) >= 5 and any(e.status == "draft" for e in events)
+    assert any(e.ends_at < utcnow() for e in published)  # past events too
+    assert any(e.capacity and e.capacity - e.confirmed_count == 1 for e in published)
+    full = [e for e in published if e.capacity and e.seats_left == 0]
+    assert full and registrations.state_counts(full[0].id)["waiting"] > 0
+    for event in published:
+        confirmed = registrations.state_counts(event.id)["confirmed"]
+        assert confirmed == event.confirmed_count

@@ -1,0 +1,145 @@
+"""The member-sync API: list, read, change; the national ID read-only; DELETE refused."""
+
+from datetime import date
+
+import pytest
+
+from app.api.services import create_token
+from app.core.audit import AuditEntry
+from app.extensions import db
+from app.members.models import Membership
+from tests.factories import make_user
+from tests.members_helpers import kennitala, make_member
+
+
+@pytest.fixture
+def api(ctx):
+    user = make_user("sync@example.org", roles=["membership"])
+    _token, key = create_token(user, "sync")
+    db.session.commit()
+    return {"Authorization": f"Token {key}"}
+
+
+def test_list_with_paging_filters_and_no_test_records(client, api):
+    number = kennitala(date(1990, 5, 5))
+    first = make_member(full_name="Api One", national_id=number, municipality="Kópavogsbær")
+    make_member(full_name="Api Two", status="applied")
+    make_member(full_name="Api Three")
+    make_member(full_name="Api Test", is_test=True)
+    db.session.commit()
+    body = client.get("/api/v1/members?limit=2", headers=api).get_json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["previous"] is None
+    assert body["next"] and "offset=2" in body["next"]
+    rest = client.get("/api/v1/members?limit=2&offset=2", headers=api).get_json()
+    assert [m["full_name"] for m in rest["results"]] == ["Api Three"]
+    one = body["results"][0]
+    assert one["id"] == first.id and one["national_id"] == f"{number[:6]}-{number[6:]}"
+    assert one["national_id_masked"] == f"{number[:6]}-****"
+    assert one["address"]["municipality"] == "Kópavogsbær"
+    assert client.get("/api/v1/members?status=applied", headers=api).get_json()["count"] == 1
+    found = client.get(f"/api/v1/members?national_id={number}", headers=api).get_json()
+    assert [m["id"] for m in found["results"]] == [first.id]
+    with_test = client.get("/api/v1/members?include_test=1", headers=api).get_json()
+    assert with_test["count"] == 4
+    reveal = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "member.national_id_revealed")
+    ).all()
+    assert (
+        reveal and reveal[0].after["via"] == "api" and first.id in reveal[0].after["membership_ids"]
+    )
+
+
+def test_get_patch_and_the_read_only_national_id(client, api):
+    number = kennitala(date(1977, 7, 7))
+    member = make_member(full_name="Patch Me", national_id=number)
+    db.session.commit()
+    url = f"/api/v1/members/{member.id}"
+    got = client.get(url, headers=api).get_json()
+    assert got["full_name"] == "Patch Me" and got["status"] == "active"
+
+    changed = client.patch(
+        url,
+        json={
+            "phone": "+354 123 4567",
+            "address": {"city": "Hafnarfjörður"},
+            "unions": [{"union": "BHM", "member_number": "55"}],
+            "consents": {"newsletter": True},
+        },
+        headers=api,
+    )
+    assert changed.status_code == 200, changed.get_json()
+    body = changed.get_json()
+    assert body["phone"] == "+354 123 4567" and body["address"]["city"] == "Hafnarfjörður"
+    assert body["unions"] == [{"union": "BHM", "member_number": "55"}]
+    assert body["consents"]["newsletter"] is True
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "member.updated"))
+    assert entry.before["phone"] == "+354 555 1234" and entry.after["city"] == "Hafnarfjörður"
+    assert entry.actor.email == "sync@example.org"
+
+    for field in ("national_id", "email", "id"):
+        refused = client.patch(url, json={field: "1201903269", "phone": "1"}, headers=api)
+        assert refused.status_code == 422
+        error = refused.get_json()["error"]
+        assert field in error["fields"], error
+    unknown = client.patch(url, json={"shoe_size": 42}, headers=api)
+    assert unknown.status_code == 422 and "shoe_size" in unknown.get_json()["error"]["fields"]
+    bad = client.patch(url, json={"birthday": "2999-01-01"}, headers=api)
+    assert bad.status_code == 422 and "birthday" in bad.get_json()["error"]["fields"]
+    db.session.expire_all()
+    fresh = db.session.get(Membership, member.id)
+    assert fresh.phone == "+354 123 4567" and fresh.birthday == date(1977, 7, 7)
+
+    deleted = client.delete(url, headers=api)
+    assert (
+        deleted.status_code == 405 and deleted.get_json()["error"]["code"] == "method_not_allowed"
+    )
+    assert db.session.get(Membership, member.id) is not None
+
+
+def test_roles_and_missing_members(client, api, ctx):
+    member = make_member(is_test=True)
+    organiser = make_user("org@example.org", roles=["organiser"])
+    _token, key = create_token(organiser, "wrong role")
+    db.session.commit()
+    assert client.get("/api/v1/members").status_code == 401
+    assert (
+        client.get("/api/v1/members", headers={"Authorization": f"Token {key}"}).status_code == 403
+    )
+    assert client.get(f"/api/v1/members/{member.id}", headers=api).status_code == 404  # test record
+    assert client.get(f"/api/v1/members/{member.id}?include_test=1", headers=api).status_code == 200
+    assert (
+        client.get("/api/v1/members/999999", headers=api).get_json()["error"]["code"] == "not_found"
+    )
+    assert (
+        client.patch(
+            f"/api/v1/members/{member.id}?include_test=1", data="x", headers=api
+        ).status_code
+        == 400
+    )
+
+
+def test_openapi_describes_the_member_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert set(paths["/api/v1/members"]) == {"get"}
+    assert set(paths["/api/v1/members/{member_id}"]) == {"get", "patch"}
+    assert paths["/api/v1/members/{member_id}"]["get"]["responses"]["200"]["content"]
+
+
+def test_updated_since_sees_changes_to_unions_and_consents(client, api):
+    from datetime import UTC, datetime, timedelta
+
+    from app.members import services
+
+    member = make_member(full_name="Sync Me")
+    db.session.commit()
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    member.updated_at = later - timedelta(hours=1)  # as if unchanged for an hour
+    db.session.commit()
+    since = {"updated_since": (later - timedelta(minutes=1)).isoformat()}
+    assert client.get("/api/v1/members", query_string=since, headers=api).get_json()["count"] == 0
+    services.set_consents(member.user, {"newsletter": True}, member.user_id)
+    db.session.commit()
+    found = client.get("/api/v1/members", query_string=since, headers=api).get_json()
+    assert [m["full_name"] for m in found["results"]] == ["Sync Me"]
+    bad = client.get("/api/v1/members?updated_since=yesterday", headers=api)
+    assert bad.status_code == 422 and "updated_since" in bad.get_json()["error"]["fields"]
