@@ -1,7 +1,5 @@
 -- wrk script for bench/checkin.py: every request scans a different valid ticket.
--- Arguments after "--": <codes file> <event id> <token> <run label> <threads> [<pause ms>].
--- With a pause, each connection waits on average that long before its next scan (a volunteer's
--- pace), drawn at random between 0 and twice the pause so that the scanners do not march in step.
+-- Arguments after "--": <codes file> <event id> <token> <run label> <threads>.
 -- Thread i sends the codes i, i+T, i+2T, ... so no ticket is scanned twice within a run.
 local counter = 0
 local threads = {}
@@ -23,8 +21,6 @@ function init(args)
       codes[#codes + 1] = line
     end
   end
-  pause = tonumber(args[6] or "0")
-  math.randomseed(os.time() * 100 + index)
   position = 0
   not_ok = 0
   http_errors = 0
@@ -43,13 +39,6 @@ function request()
     '{"code":"%s","event_id":%s,"nonce":"%s-%d-%d"}', code, event_id, label, index, position
   )
   return wrk.format("POST", "/api/v1/checkin", headers, body)
-end
-
-function delay()
-  if pause == 0 then
-    return 0
-  end
-  return math.random(0, 2 * pause)
 end
 
 function response(status, response_headers, body)

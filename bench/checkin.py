@@ -289,6 +289,7 @@ def run_wrk(
     label: str,
     pause_ms: int = 0,
 ):
+    """Scanners flat out: wrk, each connection sending its next scan when the answer arrives."""
     threads = min(connections, 2)
     cmd = [
         WRK,
@@ -306,7 +307,6 @@ def run_wrk(
         info["key"],
         label,
         str(threads),
-        str(pause_ms),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     result, latency = RESULT_RE.search(out), LATENCY_RE.search(out)
@@ -330,13 +330,150 @@ def run_wrk(
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def postgres_backends() -> list[int]:
+    """The PostgreSQL server processes serving the bench database."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(DATABASE_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        pids = (
+            conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": DB_NAME},
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    return list(pids)
+
+
+def run_paced(
+    base: str,
+    connections: int,
+    duration: int,
+    codes: Path,
+    info: dict,
+    label: str,
+    pause_ms: int,
+) -> dict:
+    """Scanners at a volunteer's pace: each waits 0-2x pause_ms (pause_ms on average) between
+    scans, so the latency measured is the answer time of a door that is not flat out.
+
+    wrk's own pacing hook counts the pause into the latency, so this load comes from Python
+    threads instead (a few dozen requests a second; the client's cost is small beside that).
+    """
+    import http.client
+    import json
+    import random
+    import threading
+
+    host, port = base.removeprefix("http://").split(":")
+    all_codes = codes.read_text().split()
+    lock = threading.Lock()
+    position = iter(range(len(all_codes)))
+    latencies: list[float] = []
+    failures: list[str] = []
+    stop_at = time.monotonic() + duration
+
+    def scanner(number: int) -> None:
+        rng = random.Random(number)
+        while True:
+            time.sleep(rng.uniform(0, 2 * pause_ms / 1000))
+            if time.monotonic() >= stop_at:
+                return
+            with lock:
+                index = next(position)
+            body = json.dumps(
+                {
+                    "code": all_codes[index],
+                    "event_id": info["event_id"],
+                    "nonce": f"{label}-{number}-{index}",
+                }
+            )
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            try:
+                conn.request(
+                    "POST",
+                    "/api/v1/checkin",
+                    body,
+                    {"Content-Type": "application/json", "Authorization": f"Token {info['key']}"},
+                )
+                response = conn.getresponse()
+                answer = response.read()
+            except OSError as exc:
+                failures.append(repr(exc))
+                continue
+            finally:
+                conn.close()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 200 or b'"status":"ok"' not in answer:
+                    failures.append(f"{response.status} {answer[:80]!r}")
+
+    threads = [threading.Thread(target=scanner, args=(n,)) for n in range(connections)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=duration + 60)
+    elapsed = time.monotonic() - began
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))]
+
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "not_ok": len(failures),
+        "http_errors": 0,
+        "exhausted": 0,
+        "socket_errors": 0,
+        "p50": pct(50),
+        "p90": pct(90),
+        "p99": pct(99),
+        "p999": pct(99.9),
+        "max": latencies[-1],
+        "mean": sum(latencies) / len(latencies),
+    }
+
+
 def measure(targets, connections, duration, codes, info, redis_db, label, pause_ms=0) -> dict:
     """One wrk run per target on a fresh state, each checked against the database."""
     runs = {}
     for name, base in targets.items():
         reset(redis_db)
-        run = run_wrk(base, connections, duration, codes, info, f"{name}-{label}", pause_ms)
+        workers = worker_pids(servers[0 if name == "app" else 1].pid)
+        backends = postgres_backends()
+        cpu_before = cpu_seconds(workers), cpu_seconds(backends)
+        runner = run_paced if pause_ms else run_wrk
+        run = runner(base, connections, duration, codes, info, f"{name}-{label}", pause_ms)
         time.sleep(1)  # requests still in a worker when wrk stopped finish first
+        # CPU per check-in, of the two workers and of the database (its backends) alone:
+        # unlike req/s, hardly moved by what else the shared machine is running.
+        run["worker_cpu_ms"] = (cpu_seconds(workers) - cpu_before[0]) / run["requests"] * 1000
+        run["db_cpu_ms"] = (cpu_seconds(backends) - cpu_before[1]) / run["requests"] * 1000
         checked, logged = database_counts()
         run["db_checked_in"], run["db_logged_ok"] = checked, logged
         problems = []
@@ -350,6 +487,10 @@ def measure(targets, connections, duration, codes, info, redis_db, label, pause_
             problems.append(f"scan log has {logged} ok scans")
         run["problems"] = problems
         runs[name] = run
+        log(
+            f"{name}-{label}: cpu/check-in workers {run['worker_cpu_ms']:.2f} ms, "
+            f"database {run['db_cpu_ms']:.2f} ms"
+        )
         log(
             f"{name}-{label}: {run['rps']:.0f} req/s, p50 {run['p50']:.1f} ms, "
             f"p99 {run['p99']:.1f} ms, {run['requests']} requests, "
@@ -467,6 +608,18 @@ def main() -> int:
                 f"(target < {TARGET_P99_MS:.0f} ms): "
                 + ("met" if app_run["p99"] < TARGET_P99_MS else "NOT met")
             )
+    lines += [
+        "",
+        "CPU per check-in, flat out (ms; gunicorn workers / PostgreSQL backends):",
+        f"{'scanners':>8}  {'app workers':>11} {'app db':>7}  {'bare workers':>12} {'bare db':>7}",
+    ]
+    for connections in CONCURRENCY:
+        chosen = median_round(saturated[connections])
+        app_run, bare_run = chosen["app"], chosen["bare"]
+        lines.append(
+            f"{connections:>8}  {app_run['worker_cpu_ms']:>11.2f} {app_run['db_cpu_ms']:>7.2f}  "
+            f"{bare_run['worker_cpu_ms']:>12.2f} {bare_run['db_cpu_ms']:>7.2f}"
+        )
     lines += [
         "",
         f"At a volunteer's pace (each scanner pauses 0-{2 * args.pause_ms} ms, on average "

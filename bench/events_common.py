@@ -30,16 +30,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# bench/foundation.py uses (and flushes) db 14 without claiming it, so it is never taken here.
+UNCLAIMED = {14}
+
+
 def claim_redis_db() -> int:
     """A Redis database number no test session or other bench holds (same scheme as tests)."""
     import redis
 
+    stop_on_sigterm()
     conn = redis.Redis(host="127.0.0.1")
-    for number in range(15, 0, -1):
+    for number in (n for n in range(15, 0, -1) if n not in UNCLAIMED):
         if conn.set(f"felag-test-db:{number}", f"bench-{os.getpid()}", nx=True, ex=3600):
             redis.Redis(host="127.0.0.1", db=number).flushdb()
             return number
     raise SystemExit("every Redis database is taken")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (e.g. from `timeout`) raises SystemExit, so the finally blocks stop the servers."""
+
+    def handler(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def release_redis_db(number: int) -> None:
