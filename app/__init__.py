@@ -92,6 +92,8 @@ def _init_extensions(app: Flask) -> None:
 
     login.login_message = _l("Please log in to see this page.")
 
+    from sqlalchemy.orm import joinedload
+
     from app import models  # noqa: F401  (every model registered before the first query)
     from app.auth.models import User
 
@@ -100,7 +102,8 @@ def _init_extensions(app: Flask) -> None:
         ident, _sep, version = user_id.partition(":")
         if not ident.isdigit():
             return None
-        user = db.session.get(User, int(ident))
+        # Roles in the same query: every signed-in page reads them (one round trip fewer).
+        user = db.session.get(User, int(ident), options=[joinedload(User.roles)])
         if user is None or not user.is_active or str(user.session_version) != version:
             return None
         return user

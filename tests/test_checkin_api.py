@@ -44,7 +44,7 @@ def forge(code: str) -> str:
     event_id, ticket_id, signature = code.split(".")
     middle = len(signature) // 2
     swapped = "A" if signature[middle] != "A" else "B"
-    return f"{event_id}.{ticket_id}.{signature[:middle]}{swapped}{signature[middle + 1:]}"
+    return f"{event_id}.{ticket_id}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
 
 
 def scan_count() -> int:
@@ -94,8 +94,9 @@ def test_wrong_event(client, door):
     assert scan(client, door.key, elsewhere.ticket_code, other.id).get_json()["status"] == "ok"
 
 
-@pytest.mark.parametrize(("state", "status"), [("cancelled", "cancelled"),
-                                                ("waiting", "not_confirmed")])
+@pytest.mark.parametrize(
+    ("state", "status"), [("cancelled", "cancelled"), ("waiting", "not_confirmed")]
+)
 def test_cancelled_and_waiting_registrations_are_refused(client, door, state, status):
     door.registration.state = state
     db.session.commit()
@@ -177,7 +178,9 @@ def test_a_retry_with_the_same_nonce_gets_the_same_answer_and_records_nothing(cl
 
     # Even after an undo, the retried request does not check the person in a second time.
     client.post(
-        "/api/v1/checkin/undo", json={"registration_id": door.registration.id}, headers=auth(door.key)
+        "/api/v1/checkin/undo",
+        json={"registration_id": door.registration.id},
+        headers=auth(door.key),
     )
     count = scan_count()
     assert scan(client, door.key, code, door.event.id, nonce="retry-1").get_json() == first
@@ -292,9 +295,7 @@ def test_malformed_json_and_missing_fields(client, door):
 
 def test_bursts_get_429_with_retry_after(client, door, app, monkeypatch):
     monkeypatch.setitem(app.config, "CHECKIN_RATE_LIMIT", "3 per minute")
-    statuses = [
-        scan(client, door.key, "nothing", door.event.id).status_code for _ in range(4)
-    ]
+    statuses = [scan(client, door.key, "nothing", door.event.id).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = scan(client, door.key, "nothing", door.event.id)
     assert response.status_code == 429
@@ -317,7 +318,9 @@ def test_the_default_check_in_limit_allows_more_than_the_api_default(app):
 def test_undo(client, door):
     scan(client, door.key, door.registration.ticket_code, door.event.id)
     response = client.post(
-        "/api/v1/checkin/undo", json={"registration_id": door.registration.id}, headers=auth(door.key)
+        "/api/v1/checkin/undo",
+        json={"registration_id": door.registration.id},
+        headers=auth(door.key),
     )
     assert response.status_code == 200
     assert response.get_json() == {
@@ -333,13 +336,16 @@ def test_undo(client, door):
     assert entry.object_id == door.registration.id and entry.actor_id == door.user.id
 
     again = client.post(
-        "/api/v1/checkin/undo", json={"registration_id": door.registration.id}, headers=auth(door.key)
+        "/api/v1/checkin/undo",
+        json={"registration_id": door.registration.id},
+        headers=auth(door.key),
     )
     assert again.get_json()["status"] == "not_checked_in"
     # Checked in again after the undo.
-    assert scan(client, door.key, door.registration.ticket_code, door.event.id).get_json()[
-        "status"
-    ] == "ok"
+    assert (
+        scan(client, door.key, door.registration.ticket_code, door.event.id).get_json()["status"]
+        == "ok"
+    )
 
     missing = client.post(
         "/api/v1/checkin/undo", json={"registration_id": 987654}, headers=auth(door.key)
@@ -364,7 +370,12 @@ def test_openapi_describes_the_check_in_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     status = paths["/api/v1/checkin"]["post"]["responses"]["200"]["content"]["application/json"]
     assert status["schema"]["properties"]["status"]["enum"] == [
-        "ok", "already_checked_in", "wrong_event", "cancelled", "not_confirmed", "unknown"
+        "ok",
+        "already_checked_in",
+        "wrong_event",
+        "cancelled",
+        "not_confirmed",
+        "unknown",
     ]
     assert "/api/v1/checkin/undo" in paths
     assert "/api/v1/events/{event_id}/checkin" in paths

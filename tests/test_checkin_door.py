@@ -30,8 +30,11 @@ def door(ctx, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-    return type("Door", (), {"user": user, "event": event, "registration": registration,
-                             "csrf": token, "html": html})
+    return type(
+        "Door",
+        (),
+        {"user": user, "event": event, "registration": registration, "csrf": token, "html": html},
+    )
 
 
 def post(client, door, path: str, body: dict, csrf: bool = True):
@@ -56,7 +59,6 @@ def test_door_index_needs_the_door_role_and_lists_today_first(client, ctx):
     assert client.get("/door/").status_code == 302  # to the login page
     login(client, "plain@example.org")
     assert client.get("/door/").status_code == 403
-    client.post("/auth/logout")
 
     client2 = client.application.test_client()
     login(client2, "doorman@example.org")
@@ -111,7 +113,12 @@ def test_every_result_state_through_the_door_endpoint(client, door):
 
     rows = db.session.scalars(sa.select(Scan).order_by(Scan.id)).all()
     assert [r.result for r in rows] == [
-        "ok", "already_checked_in", "wrong_event", "cancelled", "not_confirmed", "unknown",
+        "ok",
+        "already_checked_in",
+        "wrong_event",
+        "cancelled",
+        "not_confirmed",
+        "unknown",
         "unknown",
     ]
     assert {(r.source, r.device, r.user_id) for r in rows} == {
@@ -225,8 +232,12 @@ def test_offline_bundle_has_ticket_ids_names_and_states_only(client, door):
 def test_a_queued_offline_scan_keeps_its_time_and_a_conflict_is_logged(client, door, app):
     scanned = (utcnow() - timedelta(minutes=10)).replace(microsecond=0)
     answer = scan(
-        client, door, door.registration.ticket_code,
-        offline=True, accepted=True, scanned_at=scanned.isoformat(),
+        client,
+        door,
+        door.registration.ticket_code,
+        offline=True,
+        accepted=True,
+        scanned_at=scanned.isoformat(),
     ).get_json()
     assert answer["status"] == "ok"
     db.session.refresh(door.registration)
@@ -246,19 +257,28 @@ def test_a_queued_offline_scan_keeps_its_time_and_a_conflict_is_logged(client, d
         json={"code": other.ticket_code, "nonce": "c-1", "device": "d-other"},
         headers={"X-CSRFToken": token},
     )
-    late = scan(client, door, other.ticket_code, offline=True, accepted=True,
-                scanned_at=utcnow().isoformat()).get_json()
+    late = scan(
+        client,
+        door,
+        other.ticket_code,
+        offline=True,
+        accepted=True,
+        scanned_at=utcnow().isoformat(),
+    ).get_json()
     assert late["status"] == "already_checked_in"
     assert late["checked_in_by"] == "Colleague"
-    row = db.session.scalar(sa.select(Scan).where(Scan.source == "offline",
-                                                   Scan.registration_id == other.id))
+    row = db.session.scalar(
+        sa.select(Scan).where(Scan.source == "offline", Scan.registration_id == other.id)
+    )
     assert row.is_conflict and row.offline_accepted is True
     # A scan the device itself refused offline is logged, but is no conflict.
     refused = scan(client, door, "garbage", offline=True, accepted=False).get_json()
     assert refused["status"] == "unknown"
-    assert not db.session.scalars(
-        sa.select(Scan).where(Scan.offline_accepted.is_(False))
-    ).one().is_conflict
+    assert (
+        not db.session.scalars(sa.select(Scan).where(Scan.offline_accepted.is_(False)))
+        .one()
+        .is_conflict
+    )
 
 
 def test_the_service_worker_is_served_from_door(client):
@@ -268,3 +288,12 @@ def test_the_service_worker_is_served_from_door(client):
     assert response.headers["Service-Worker-Allowed"] == "/door/"
     assert "no-cache" in response.headers["Cache-Control"]
     assert "caches.open" in response.get_data(as_text=True)
+
+
+def test_door_scans_are_rate_limited_per_volunteer_with_a_json_429(client, door, app, monkeypatch):
+    monkeypatch.setitem(app.config, "CHECKIN_RATE_LIMIT", "2 per minute")
+    statuses = [scan(client, door, "nothing").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = scan(client, door, "nothing")
+    assert limited.is_json and limited.get_json()["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0

@@ -27,9 +27,18 @@ def test_organiser_sees_the_scan_log_and_checks_in_and_undoes_by_hand(client, ct
 
     login(client, "org@example.org")
     html = client.get(f"/staff/events/{event.id}/door").get_data(as_text=True)
-    for text in ("nonce-abc", "nonce-def", "nonce-ghi", "Checked in", "Already checked in",
-                 "Unknown or forged ticket", "Anna Door", "door d-1", "Conflict",
-                 "1 of 2 confirmed are checked in"):
+    for text in (
+        "nonce-abc",
+        "nonce-def",
+        "nonce-ghi",
+        "Checked in",
+        "Already checked in",
+        "Unknown or forged ticket",
+        "Anna Door",
+        "door d-1",
+        "Conflict",
+        "1 of 2 confirmed are checked in",
+    ):
         assert text in html, text
     assert "table-warning" in html  # the offline conflict stands out
 
@@ -39,16 +48,22 @@ def test_organiser_sees_the_scan_log_and_checks_in_and_undoes_by_hand(client, ct
     page_url = f"/staff/events/{event.id}/door?q=walk"
     assert "walkin@example.org" in client.get(page_url).get_data(as_text=True)
     response = post_form(
-        client, f"/staff/events/{event.id}/door/checkin",
-        {"registration_id": walk_in.id, "q": "walk"}, page_url=page_url, follow_redirects=True,
+        client,
+        f"/staff/events/{event.id}/door/checkin",
+        {"registration_id": walk_in.id, "q": "walk"},
+        page_url=page_url,
+        follow_redirects=True,
     )
     assert "Walk In is checked in." in response.get_data(as_text=True)
     db.session.refresh(walk_in)
     assert walk_in.checked_in_by_id == organiser.id
 
     response = post_form(
-        client, f"/staff/events/{event.id}/door/undo",
-        {"registration_id": walk_in.id, "q": "walk"}, page_url=page_url, follow_redirects=True,
+        client,
+        f"/staff/events/{event.id}/door/undo",
+        {"registration_id": walk_in.id, "q": "walk"},
+        page_url=page_url,
+        follow_redirects=True,
     )
     assert "The check-in of Walk In is undone." in response.get_data(as_text=True)
     db.session.refresh(walk_in)

@@ -65,17 +65,21 @@ def test_saved_language_wins_and_switcher_saves_it(client, ctx):
     assert '<html lang="da">' in client.get("/account").get_data(as_text=True)
 
 
+# Code, data and country names (the same in every language) are not sentences to translate.
+SKIP_TAGS = ("script", "style", "code", "pre", "option")
+
+
 class _Text(HTMLParser):
     def __init__(self):
         super().__init__()
         self.chunks, self._skip = [], 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "code", "pre"):
+        if tag in SKIP_TAGS:
             self._skip += 1
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "code", "pre") and self._skip:
+        if tag in SKIP_TAGS and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):

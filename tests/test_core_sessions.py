@@ -6,6 +6,8 @@ cost about a fifth of the home page's time.
 
 import re
 
+from sqlalchemy import event
+
 from app.extensions import db
 from tests.factories import make_user
 from tests.helpers import login
@@ -48,3 +50,24 @@ def test_logged_in_session_is_refreshed_on_every_page(client, ctx):
     assert cookie and "Expires=" in cookie
     html = client.get("/").get_data(as_text=True)
     assert 'data-lang="is"' in html and "csrf_token" in html  # members' menu saves the choice
+
+
+def test_signed_in_page_loads_user_and_roles_in_one_query(client, ctx):
+    make_user("roles@example.org", name="Door Person", roles=["door"])
+    db.session.commit()
+    login(client, "roles@example.org")
+    db.session.expunge_all()  # the request must load the user itself
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        html = client.get("/").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert "Door Person" in html
+    user_loads = [s for s in statements if "FROM users" in s]
+    assert len(user_loads) == 1 and "user_roles" in user_loads[0]
+    assert not [s for s in statements if "FROM user_roles" in s and "FROM users" not in s]

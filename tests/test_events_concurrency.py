@@ -66,7 +66,6 @@ def signed_in(app, user_id: int, base_url: str) -> tuple[requests.Session, str]:
     http = requests.Session()
     http.headers["User-Agent"] = USER_AGENT
     http.cookies.set(app.config.get("SESSION_COOKIE_NAME", "session"), cookie)
-    del base_url
     return http, token
 
 
@@ -194,7 +193,6 @@ def test_simultaneous_unregisters_promote_each_waiting_person_once(app, live_ser
 
 def test_unregisters_without_the_row_lock_lose_seats(app, live_server, postgres, monkeypatch):
     """Without FOR UPDATE SKIP LOCKED two leavers can hand their seats to the same person."""
-    original = registrations.promote_first
 
     def unlocked_promote_first(event):
         waiting = db.session.scalar(
@@ -210,8 +208,7 @@ def test_unregisters_without_the_row_lock_lose_seats(app, live_server, postgres,
         return waiting
 
     monkeypatch.setattr(registrations, "promote_first", unlocked_promote_first)
-    statuses, state = _unregister_rush(app, live_server)
-    del original, statuses
+    _statuses, state = _unregister_rush(app, live_server)
     # The seat counter says every seat is taken, but fewer people hold one: seats are lost.
     assert state["counter"] == 6
     assert state["confirmed"] < 6 and state["waiting"] > 0
@@ -252,3 +249,131 @@ def test_cancelled_registration_clicked_twice_is_reused_once(app, live_server, p
     assert statuses == [303] * 5
     state = seat_state(app, event_id)
     assert state == {**state, "confirmed": 1, "counter": 1, "cancelled": 0}
+
+
+# A seat freed at the moment someone joins the waiting list -----------------------------------
+# The joiner's row is not committed yet, so the cancellation cannot promote it and frees the seat
+# instead. Two interleavings, each driven step by step with two real connections:
+#   B: the cancellation commits before the joiner locks the event row -> the joiner's second
+#      look (under the lock) takes the seat;
+#   A: the joiner holds the event row when the cancellation releases the seat -> the
+#      cancellation looks again after the release (under the lock) and promotes the joiner.
+
+
+def _full_event_with_holder(app) -> tuple[int, int, int]:
+    with app.app_context():
+        event = make_event("Race", capacity=1)
+        holder, joiner = make_people(2, "race")
+        make_registration(event, db.session.get(User, holder))
+        db.session.commit()
+        return event.id, holder, joiner
+
+
+def _in_thread(app, fn) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        with app.app_context():
+            try:
+                result["value"] = fn()
+            except Exception as exc:  # reported by the test
+                result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def _cancel_while_joining(app, monkeypatch, recheck: bool) -> dict:
+    """Interleaving B: the holder cancels and commits while the joiner is between its two looks."""
+    from app.core.jobs import commit
+
+    event_id, holder, joiner = _full_event_with_holder(app)
+    between, cancelled = threading.Event(), threading.Event()
+    real_lock = registrations.lock_event_row
+
+    def paused_lock(eid):
+        between.set()
+        assert cancelled.wait(10)
+        real_lock(eid)
+
+    monkeypatch.setattr(registrations, "lock_event_row", paused_lock)
+    if not recheck:  # the naive version: no second look, the joiner just waits
+        monkeypatch.setattr(registrations, "take_seat", _first_call_only(registrations.take_seat))
+
+    def join():
+        registrations.register(event_id, db.session.get(User, joiner), True)
+        commit()
+
+    thread, result = _in_thread(app, join)
+    assert between.wait(10)
+    with app.app_context():
+        registrations.unregister(event_id, db.session.get(User, holder))
+        commit()
+    cancelled.set()
+    thread.join(10)
+    assert "error" not in result, result
+    return seat_state(app, event_id)
+
+
+def _first_call_only(take_seat):
+    calls = []
+
+    def wrapped(event_id):
+        calls.append(event_id)
+        return take_seat(event_id) if len(calls) == 1 else False
+
+    return wrapped
+
+
+def test_seat_freed_before_the_joiner_locks_goes_to_the_joiner(app, postgres, monkeypatch):
+    state = _cancel_while_joining(app, monkeypatch, recheck=True)
+    assert state["confirmed"] == 1 and state["counter"] == 1 and state["waiting"] == 0
+
+
+def test_without_the_second_look_the_seat_stays_empty(app, postgres, monkeypatch):
+    state = _cancel_while_joining(app, monkeypatch, recheck=False)
+    assert state["counter"] == 0 and state["waiting"] == 1  # a free seat, someone waiting
+
+
+def _join_while_cancelling(app, monkeypatch, recheck: bool) -> dict:
+    """Interleaving A: the joiner holds the event row while the holder's cancellation runs."""
+    from app.core.jobs import commit
+
+    event_id, holder, joiner = _full_event_with_holder(app)
+    looked = threading.Event()
+    real_promote = registrations.promote_first
+
+    def promote_then_signal(event):
+        promoted = real_promote(event)
+        looked.set()
+        return promoted
+
+    monkeypatch.setattr(registrations, "promote_first", promote_then_signal)
+    if not recheck:  # the naive version: release the seat and stop there
+        monkeypatch.setattr(registrations, "fill_free_seats", lambda event: 0)
+
+    with app.app_context():
+        joined = registrations.register(event_id, db.session.get(User, joiner), True)
+        assert joined.state == "waiting"  # holding the event row, not committed yet
+
+        def cancel():
+            registrations.unregister(event_id, db.session.get(User, holder))
+            commit()
+
+        thread, result = _in_thread(app, cancel)
+        assert looked.wait(10)  # the cancellation looked for someone waiting and found nobody
+        commit()  # the joiner commits; the cancellation's release can now go on
+    thread.join(10)
+    assert "error" not in result, result
+    return seat_state(app, event_id)
+
+
+def test_joiner_holding_the_event_is_promoted_after_the_release(app, postgres, monkeypatch):
+    state = _join_while_cancelling(app, monkeypatch, recheck=True)
+    assert state["confirmed"] == 1 and state["counter"] == 1 and state["waiting"] == 0
+
+
+def test_without_the_look_after_release_the_seat_stays_empty(app, postgres, monkeypatch):
+    state = _join_while_cancelling(app, monkeypatch, recheck=False)
+    assert state["counter"] == 0 and state["waiting"] == 1

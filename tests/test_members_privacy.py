@@ -29,6 +29,7 @@ EXPORT_SECTION = {
     "group_members": "groups",
     "member_titles": "titles",
     "member_notes": "staff_notes",
+    "api_tokens": "api_tokens",
 }
 
 
@@ -66,6 +67,9 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     services.add_title(membership, "treasurer", date(2024, 1, 1), actor_id=staff.id)
     services.add_note(membership, "Prefers phone calls", "contact", staff.id)
     make_registration(make_event(), user=user)
+    from app.api.services import create_token
+
+    create_token(user, "my scanner")
     db.session.commit()
     run_jobs()
     login(client, "me@example.org")

@@ -2,6 +2,7 @@
 
 from sqlalchemy import or_, select
 
+from app.api.models import ApiToken
 from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.core.mail import OutboxMessage
@@ -20,6 +21,7 @@ def personal_data(user: User) -> dict:
         .order_by(AuditEntry.at)
     )
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
     from app.events.export import personal_data as events_data  # the events domain's part
     from app.members.export import personal_data as members_data  # the members domain's part
 
@@ -38,6 +40,11 @@ def personal_data(user: User) -> dict:
             "roles": sorted(user.role_names),
             "has_profile_image": bool(user.avatar_key),
         },
+        "api_tokens": [
+            {"name": t.name, "starts_with": t.prefix, "created_at": _iso(t.created_at),
+             "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+            for t in tokens
+        ],
         "emails": [
             {
                 "template": m.template,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -20,10 +21,15 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 def _fernet() -> MultiFernet:
     """FIELD_ENCRYPTION_KEY (comma-separated Fernet keys, newest first) or one derived in dev."""
-    configured = current_app.config.get("FIELD_ENCRYPTION_KEY") or ""
+    return _fernet_for(current_app.config.get("FIELD_ENCRYPTION_KEY") or "",
+                       current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _fernet_for(configured: str, secret_key: str) -> MultiFernet:
     keys = [k.strip() for k in configured.split(",") if k.strip()]
     if not keys:
-        keys = [base64.urlsafe_b64encode(_derive(current_app.config["SECRET_KEY"], b"fields"))]
+        keys = [base64.urlsafe_b64encode(_derive(secret_key, b"fields"))]
     return MultiFernet([Fernet(k) for k in keys])
 
 

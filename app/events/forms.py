@@ -20,7 +20,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.core.i18n import LANGUAGE_NAMES
 from app.events.services import EventFields
@@ -143,7 +143,7 @@ class EventForm(FlaskForm):
 
 class AddRegistrationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=320)])
     locale = SelectField(
         _l("Language for e-mails"),
         choices=list(LANGUAGE_NAMES.items()),

@@ -4,8 +4,12 @@ The races are closed in the database:
 - a seat is taken with one conditional UPDATE (``confirmed_count < capacity``), so two requests
   can never both take the last seat; the check constraint on ``events`` is the last line;
 - the unique (event_id, user_id) constraint makes a double click one registration;
-- promotion locks the first waiting row with ``FOR UPDATE SKIP LOCKED``, so people who
-  unregister at the same moment hand their seats to different people.
+- promotion locks the first waiting row with ``FOR NO KEY UPDATE SKIP LOCKED``, so people who
+  unregister at the same moment hand their seats to different people;
+- a seat freed while someone is joining the waiting list is not left empty: the joiner looks
+  again holding the event row, and the cancellation looks again after releasing the seat.
+Row locks are NO KEY UPDATE: inserting rows that refer to an event or registration hold KEY SHARE
+on it, which FOR UPDATE would conflict with (and deadlock on).
 """
 
 from __future__ import annotations
@@ -220,8 +224,27 @@ def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) 
     return registration
 
 
+def lock_event_row(event_id: int) -> None:
+    """Wait for, then hold, the event row (PostgreSQL) until this transaction ends.
+
+    FOR NO KEY UPDATE, the lock the seat UPDATE takes: it does not conflict with the KEY SHARE
+    locks that inserting registrations hold on the event through their foreign key (FOR UPDATE
+    would, and two registrants would deadlock).
+    """
+    db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update(key_share=True))
+
+
 def _place(registration: Registration, event: Event, allow_waiting: bool) -> None:
-    """Confirm when a seat is free, else leave on the waiting list, else refuse."""
+    """Confirm when a seat is free, else leave on the waiting list, else refuse.
+
+    When the event looks full, look again holding the event row: a cancellation running at the
+    same moment could not see this (uncommitted) row to promote it, so it freed the seat
+    instead; that seat is taken here rather than left empty while this person waits.
+    """
+    if take_seat(event.id):
+        _confirm(registration, event)
+        return
+    lock_event_row(event.id)
     if take_seat(event.id):
         _confirm(registration, event)
     elif allow_waiting:
@@ -300,7 +323,7 @@ def _lock_registration(registration_id: int) -> Registration:
     registration = db.session.scalar(
         select(Registration)
         .where(Registration.id == registration_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # NO KEY UPDATE: rows that refer to it may be added
         .execution_options(populate_existing=True)
     )
     if registration is None:
@@ -315,7 +338,7 @@ def promote_first(event: Event) -> Registration | None:
         .where(Registration.event_id == event.id, Registration.state == "waiting")
         .order_by(Registration.waiting_since, Registration.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
         .execution_options(populate_existing=True)
     )
     if waiting is None:
@@ -341,7 +364,10 @@ def cancel_registration(registration_id: int, actor=None) -> Registration:
     if was_confirmed and event.status != "cancelled":
         promoted = promote_first(event)  # the seat passes straight on; the count stays
     if was_confirmed and promoted is None:
-        release_seat(event.id)
+        release_seat(event.id)  # holds the event row from here to the commit
+        if event.status != "cancelled":
+            # Someone who joined the waiting list while we looked (committed before our lock).
+            fill_free_seats(event)
     audit.record(
         "registration.cancelled",
         "registration",

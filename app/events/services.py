@@ -189,7 +189,7 @@ def lock_event(event_id: int) -> Event:
     event = db.session.scalar(
         select(Event)
         .where(Event.id == event_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # NO KEY UPDATE: see registrations.lock_event_row
         .execution_options(populate_existing=True)
     )
     if event is None:
@@ -225,9 +225,10 @@ def update_event(event: Event, data: EventFields, actor=None, image: bytes | Non
     db.session.flush()
     if image:
         _store_image(event, image)
-    from app.events.registrations import fill_free_seats
+    if event.status != "cancelled":
+        from app.events.registrations import fill_free_seats
 
-    fill_free_seats(event)
+        fill_free_seats(event)
     after = _snapshot(event)
     if before != after:
         audit.record("event.updated", "event", event.id, before=before, after=after)

@@ -307,11 +307,7 @@ def _registration_action(event_id: int, registration_id: int, action, message: s
     else:
         commit()
         flash(message, "success")
-    return redirect(
-        request.form.get("back")
-        if (request.form.get("back") or "").startswith("/staff/events/")
-        else url_for("staff.event_registrations", event_id=event.id)
-    )
+    return redirect(url_for("staff.event_registrations", event_id=event.id))
 
 
 @bp.post("/events/<int:event_id>/registrations/<int:registration_id>/cancel")

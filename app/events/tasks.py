@@ -10,7 +10,7 @@ import io
 import logging
 
 from PIL import Image, ImageOps
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,8 +66,12 @@ def _ensure_qr(registration: Registration) -> str | None:
             Registration.ticket_code == code,
             Registration.ticket_qr_key.is_(None),
         )
-        .values(ticket_qr_key=key)
-        .returning(Registration.id)
+        # The e-mail is queued in this same transaction, so it is marked here too.
+        .values(
+            ticket_qr_key=key,
+            ticket_mailed_at=func.coalesce(Registration.ticket_mailed_at, utcnow()),
+        )
+        .returning(Registration.ticket_mailed_at)
         .execution_options(synchronize_session=False)
     ).first()
     if stored is None:  # another run stored its image first (or the code changed): use that
@@ -75,6 +79,7 @@ def _ensure_qr(registration: Registration) -> str | None:
         db.session.refresh(registration)
         return registration.ticket_qr_key if registration.ticket_code == code else None
     set_committed_value(registration, "ticket_qr_key", key)
+    set_committed_value(registration, "ticket_mailed_at", stored[0])
     return key
 
 

@@ -62,7 +62,9 @@ def test_the_camera_reads_a_ticket_qr_and_checks_it_in(app, browser, live_server
     )
     try:
         context = camera_browser.new_context(
-            base_url=live_server, viewport={"width": 360, "height": 740}, is_mobile=True,
+            base_url=live_server,
+            viewport={"width": 360, "height": 740},
+            is_mobile=True,
             has_touch=True,
         )
         context.grant_permissions(["camera"], origin=live_server)
