@@ -1,5 +1,5 @@
 -- wrk script for bench/checkin.py: every request scans a different valid ticket.
--- Arguments after "--": <codes file> <event id> <token> <run label> <threads>.
+-- Arguments after "--": <codes file> <event id> <token> <run label> <threads> <path>.
 -- Thread i sends the codes i, i+T, i+2T, ... so no ticket is scanned twice within a run.
 local counter = 0
 local threads = {}
@@ -12,7 +12,7 @@ end
 
 function init(args)
   local path, nthreads = args[1], tonumber(args[5])
-  event_id, token, label = args[2], args[3], args[4]
+  event_id, token, label, url_path = args[2], args[3], args[4], args[6]
   codes = {}
   local line_number = 0
   for line in io.lines(path) do
@@ -38,7 +38,7 @@ function request()
   local body = string.format(
     '{"code":"%s","event_id":%s,"nonce":"%s-%d-%d"}', code, event_id, label, index, position
   )
-  return wrk.format("POST", "/api/v1/checkin", headers, body)
+  return wrk.format("POST", url_path, headers, body)
 end
 
 function response(status, response_headers, body)

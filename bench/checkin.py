@@ -7,17 +7,21 @@ Run from the repository root (PostgreSQL and Redis on their local defaults, wrk 
 
 Steps: (1) drop and create the database felag_bench_checkin, build the schema (create_all),
 add a door volunteer with an API token, one event and --tickets confirmed registrations with
-real signed codes; (2) serve the app (wsgi:app) and bench/checkin_bare_app.py with gunicorn and
-the same bench/gunicorn.conf.py (2 sync workers); (3) for 1, 10 and 50 concurrent scanners
-(wrk connections; bench/checkin.lua gives every request a different valid ticket), run the app
-and the bare endpoint in alternation, resetting the check-ins, the scan log and Redis before
-each run; every answer must be "ok" and the database must hold as many check-ins as wrk saw;
-(4) the median round per cell goes to stdout and bench/results/checkin.txt.
+real signed codes; (2) serve three targets with gunicorn and the same bench/gunicorn.conf.py
+(2 sync workers): "app" = POST /api/v1/checkin of wsgi:app; "bare" = bench/checkin_bare_app.py,
+the same Félag application with one bench-only route that does only the conditional UPDATE ...
+RETURNING (the floor of a check-in in this stack); "floor" = bench/checkin_floor_app.py, that
+UPDATE in a minimal Flask app without Félag's extensions and hooks; (3) for 1, 10 and 50
+scanners flat out (wrk; bench/checkin.lua gives every request a different valid ticket) and for
+10 and 50 scanners at a volunteer's pace (Python threads pausing 0-1 s between scans), run the
+targets back to back, resetting the check-ins, the scan log and Redis before each run; every
+answer must be "ok" and the database must hold as many check-ins as were answered; the CPU
+time of the workers and of PostgreSQL per check-in is read from /proc; (4) the median round
+per cell goes to stdout and bench/results/checkin.txt.
 
 The app runs with CHECKIN_RATE_LIMIT raised so that the limiter (still on, still asking Redis on
-every request) does not answer 429 to a load no real door produces. The bare endpoint does only
-the conditional UPDATE ... RETURNING: no token, no signature check, no scan log, no limiter.
-Everything runs under a deadline and the servers are always stopped.
+every request) does not answer 429 to a load no real door produces. Everything runs under a
+deadline and the servers are always stopped.
 """
 
 from __future__ import annotations
@@ -288,6 +292,7 @@ def run_wrk(
     info: dict,
     label: str,
     pause_ms: int = 0,
+    path: str = "/api/v1/checkin",
 ):
     """Scanners flat out: wrk, each connection sending its next scan when the answer arrives."""
     threads = min(connections, 2)
@@ -307,11 +312,13 @@ def run_wrk(
         info["key"],
         label,
         str(threads),
+        path,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    out = done.stdout
     result, latency = RESULT_RE.search(out), LATENCY_RE.search(out)
     if not result or not latency:
-        raise SystemExit(f"wrk said:\n{out}")
+        raise SystemExit(f"wrk said:\n{out}\n{done.stderr}")
     requests, duration_us, not_ok, http_errors, exhausted, socket_errors = map(int, result.groups())
     p50, p90, p99, p999, worst, mean = (int(v) / 1000 for v in latency.groups())
     return {
@@ -374,6 +381,7 @@ def run_paced(
     info: dict,
     label: str,
     pause_ms: int,
+    path: str = "/api/v1/checkin",
 ) -> dict:
     """Scanners at a volunteer's pace: each waits 0-2x pause_ms (pause_ms on average) between
     scans, so the latency measured is the answer time of a door that is not flat out.
@@ -414,7 +422,7 @@ def run_paced(
             try:
                 conn.request(
                     "POST",
-                    "/api/v1/checkin",
+                    path,
                     body,
                     {"Content-Type": "application/json", "Authorization": f"Token {info['key']}"},
                 )
@@ -459,23 +467,30 @@ def run_paced(
     }
 
 
+TARGETS = {
+    # name: (gunicorn module, path)
+    "app": ("wsgi:app", "/api/v1/checkin"),
+    "bare": ("bench.checkin_bare_app:app", "/bench/checkin"),
+    "floor": ("bench.checkin_floor_app:app", "/api/v1/checkin"),
+}
+
+
 def measure(targets, connections, duration, codes, info, redis_db, label, pause_ms=0) -> dict:
-    """One wrk run per target on a fresh state, each checked against the database."""
+    """One run per target on a fresh state, each checked against the database."""
     runs = {}
-    for name, base in targets.items():
+    for name, (base, path, proc) in targets.items():
         reset(redis_db)
-        workers = worker_pids(servers[0 if name == "app" else 1].pid)
+        workers = worker_pids(proc.pid)
         backends = postgres_backends()
         cpu_before = cpu_seconds(workers), cpu_seconds(backends)
         runner = run_paced if pause_ms else run_wrk
-        run = runner(base, connections, duration, codes, info, f"{name}-{label}", pause_ms)
+        run = runner(base, connections, duration, codes, info, f"{name}-{label}", pause_ms, path)
         time.sleep(1)  # requests still in a worker when wrk stopped finish first
         # CPU per check-in, of the two workers and of the database (its backends) alone:
         # unlike req/s, hardly moved by what else the shared machine is running.
         run["worker_cpu_ms"] = (cpu_seconds(workers) - cpu_before[0]) / run["requests"] * 1000
         run["db_cpu_ms"] = (cpu_seconds(backends) - cpu_before[1]) / run["requests"] * 1000
         checked, logged = database_counts()
-        run["db_checked_in"], run["db_logged_ok"] = checked, logged
         problems = []
         if run["not_ok"] or run["http_errors"] or run["socket_errors"]:
             problems.append("answers that were not ok")
@@ -488,13 +503,10 @@ def measure(targets, connections, duration, codes, info, redis_db, label, pause_
         run["problems"] = problems
         runs[name] = run
         log(
-            f"{name}-{label}: cpu/check-in workers {run['worker_cpu_ms']:.2f} ms, "
-            f"database {run['db_cpu_ms']:.2f} ms"
-        )
-        log(
             f"{name}-{label}: {run['rps']:.0f} req/s, p50 {run['p50']:.1f} ms, "
-            f"p99 {run['p99']:.1f} ms, {run['requests']} requests, "
-            f"{checked} in the database{'; ' + ', '.join(problems) if problems else ''}"
+            f"p99 {run['p99']:.1f} ms, {run['requests']} requests, {checked} in the database, "
+            f"CPU/check-in workers {run['worker_cpu_ms']:.2f} ms + database "
+            f"{run['db_cpu_ms']:.2f} ms{'; ' + ', '.join(problems) if problems else ''}"
         )
     return runs
 
@@ -503,12 +515,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tickets", type=int, default=60000)
+    parser.add_argument("--tickets", type=int, default=90000)
     parser.add_argument(
-        "--pause-ms",
-        type=int,
-        default=500,
-        help="a volunteer's pause between scans in the paced runs",
+        "--pause-ms", type=int, default=500, help="a volunteer's mean pause between scans"
     )
     args = parser.parse_args()
     started = time.monotonic()
@@ -527,19 +536,20 @@ def main() -> int:
         fresh_database()
         info = seed(env, args.tickets, codes)
         log(f"seeded in {time.monotonic() - started:.0f} s")
-        bare_env = {
+        env = {
             **env,
             "BENCH_EVENT_ID": str(info["event_id"]),
             "BENCH_USER_ID": str(info["user_id"]),
         }
-        app_port, bare_port = free_port(), free_port()
-        start_server("app", "wsgi:app", app_port, env)
-        start_server("bare", "bench.checkin_bare_app:app", bare_port, bare_env)
-        targets = {"app": f"http://127.0.0.1:{app_port}", "bare": f"http://127.0.0.1:{bare_port}"}
+        targets = {}
+        for name, (module, path) in TARGETS.items():
+            port = free_port()
+            proc = start_server(name, module, port, env)
+            targets[name] = (f"http://127.0.0.1:{port}", path, proc)
 
         measure(targets, 10, 3, codes, info, redis_db, "warm-up")
         for round_number in range(args.rounds):
-            # Rounds interleaved, app and bare back to back: load from elsewhere hits both.
+            # Rounds interleaved, the targets back to back: load from elsewhere hits all alike.
             for connections in CONCURRENCY:
                 saturated.setdefault(connections, []).append(
                     measure(
@@ -571,80 +581,88 @@ def main() -> int:
         codes.unlink(missing_ok=True)
 
     def median_round(rounds: list[dict]) -> dict:
-        """The round whose app/bare ratio is the median (both figures from the same round)."""
+        """The round whose app/bare ratio is the median (all figures from that one round)."""
         ordered = sorted(rounds, key=lambda r: r["app"]["rps"] / r["bare"]["rps"])
         return ordered[len(ordered) // 2]
 
     load = os.getloadavg()
     lines = [
-        f"Check-in benchmark, {datetime.now():%Y-%m-%d %H:%M}: POST /api/v1/checkin through "
-        f"gunicorn (2 sync workers, bench/gunicorn.conf.py) on PostgreSQL, {args.tickets} "
-        f"tickets, every request a different valid ticket; {args.rounds} rounds x "
-        f"{args.duration} s per cell, the median round shown.",
-        f"Machine: {os.cpu_count()} cores shared by the servers, PostgreSQL, Redis and wrk; "
-        f"load average {load_before[0]:.1f} before and {load[0]:.1f} after the run.",
+        f"Check-in benchmark, {datetime.now():%Y-%m-%d %H:%M}: gunicorn (2 sync workers, "
+        f"bench/gunicorn.conf.py) on PostgreSQL, {args.tickets} tickets, every request a "
+        f"different valid ticket; {args.rounds} rounds x {args.duration} s per cell, the "
+        "median round (by app/bare) shown.",
+        "app = POST /api/v1/checkin (token, rate limit, signature, conditional UPDATE + scan "
+        "log); bare = only the conditional UPDATE ... RETURNING, in the same Félag app; "
+        "floor = only that UPDATE, in a minimal Flask app.",
+        f"Machine: {os.cpu_count()} cores shared by the servers, PostgreSQL, Redis and the load "
+        f"generator (and other people's work); load average {load_before[0]:.1f} before, "
+        f"{load[0]:.1f} after.",
         "",
-        "As fast as possible (each scanner sends its next scan when the answer arrives):",
-        f"{'scanners':>8}  {'app req/s':>9} {'bare req/s':>10} {'app/bare':>8}  "
-        f"{'app p50':>7} {'app p99':>7} {'bare p50':>8} {'bare p99':>8}   (ms)",
+        "Flat out (each scanner sends its next scan when the answer arrives):",
+        f"{'scanners':>8} {'app/s':>6} {'bare/s':>6} {'floor/s':>7} {'app/bare':>8} "
+        f"{'app/floor':>9} | {'app p50':>7} {'p99':>6} | {'bare p50':>8} {'p99':>6} | "
+        f"{'floor p50':>9} {'p99':>6}  (ms)",
     ]
     verdicts = []
     for connections in CONCURRENCY:
         chosen = median_round(saturated[connections])
-        app_run, bare_run = chosen["app"], chosen["bare"]
-        ratio = app_run["rps"] / bare_run["rps"]
+        a, b, f = chosen["app"], chosen["bare"], chosen["floor"]
+        ratio = a["rps"] / b["rps"]
         lines.append(
-            f"{connections:>8}  {app_run['rps']:>9.0f} {bare_run['rps']:>10.0f} {ratio:>8.0%}  "
-            f"{app_run['p50']:>7.1f} {app_run['p99']:>7.1f} {bare_run['p50']:>8.1f} "
-            f"{bare_run['p99']:>8.1f}"
+            f"{connections:>8} {a['rps']:>6.0f} {b['rps']:>6.0f} {f['rps']:>7.0f} "
+            f"{ratio:>8.0%} {a['rps'] / f['rps']:>9.0%} | {a['p50']:>7.1f} {a['p99']:>6.1f} | "
+            f"{b['p50']:>8.1f} {b['p99']:>6.1f} | {f['p50']:>9.1f} {f['p99']:>6.1f}"
         )
         if connections == 50:
             verdicts.append(
                 f"50 scanners flat out: app/bare {ratio:.0%} (target >= {TARGET_RATIO:.0%}): "
                 + ("met" if ratio >= TARGET_RATIO else "NOT met")
+                + f"; app/floor {a['rps'] / f['rps']:.0%}"
             )
             verdicts.append(
-                f"50 scanners flat out: app p99 {app_run['p99']:.1f} ms "
+                f"50 scanners flat out: app p99 {a['p99']:.1f} ms "
                 f"(target < {TARGET_P99_MS:.0f} ms): "
-                + ("met" if app_run["p99"] < TARGET_P99_MS else "NOT met")
+                + ("met" if a["p99"] < TARGET_P99_MS else "NOT met")
             )
     lines += [
         "",
-        "CPU per check-in, flat out (ms; gunicorn workers / PostgreSQL backends):",
-        f"{'scanners':>8}  {'app workers':>11} {'app db':>7}  {'bare workers':>12} {'bare db':>7}",
+        "CPU per check-in, flat out (ms; the two gunicorn workers + the PostgreSQL backends):",
+        f"{'scanners':>8}  {'app':>13}  {'bare':>13}  {'floor':>13}",
     ]
     for connections in CONCURRENCY:
         chosen = median_round(saturated[connections])
-        app_run, bare_run = chosen["app"], chosen["bare"]
-        lines.append(
-            f"{connections:>8}  {app_run['worker_cpu_ms']:>11.2f} {app_run['db_cpu_ms']:>7.2f}  "
-            f"{bare_run['worker_cpu_ms']:>12.2f} {bare_run['db_cpu_ms']:>7.2f}"
+        cells = "  ".join(
+            f"{chosen[n]['worker_cpu_ms']:>5.2f} + {chosen[n]['db_cpu_ms']:>5.2f}"
+            for n in ("app", "bare", "floor")
         )
+        lines.append(f"{connections:>8}  {cells}")
     lines += [
         "",
         f"At a volunteer's pace (each scanner pauses 0-{2 * args.pause_ms} ms, on average "
         f"{args.pause_ms} ms, between scans):",
-        f"{'scanners':>8}  {'app req/s':>9} {'app p50':>7} {'app p99':>7} {'app max':>7}  "
-        f"{'bare p50':>8} {'bare p99':>8}   (ms)",
+        f"{'scanners':>8} {'app/s':>6} | {'app p50':>7} {'p99':>6} {'max':>6} | "
+        f"{'bare p50':>8} {'p99':>6} | {'floor p50':>9} {'p99':>6}  (ms)",
     ]
     for connections in (10, 50):
         chosen = median_round(paced[connections])
-        app_run, bare_run = chosen["app"], chosen["bare"]
+        a, b, f = chosen["app"], chosen["bare"], chosen["floor"]
         lines.append(
-            f"{connections:>8}  {app_run['rps']:>9.0f} {app_run['p50']:>7.1f} "
-            f"{app_run['p99']:>7.1f} {app_run['max']:>7.1f}  {bare_run['p50']:>8.1f} "
-            f"{bare_run['p99']:>8.1f}"
+            f"{connections:>8} {a['rps']:>6.0f} | {a['p50']:>7.1f} {a['p99']:>6.1f} "
+            f"{a['max']:>6.1f} | {b['p50']:>8.1f} {b['p99']:>6.1f} | {f['p50']:>9.1f} "
+            f"{f['p99']:>6.1f}"
         )
         if connections == 50:
             verdicts.append(
-                f"50 scanners at a volunteer's pace: app p99 {app_run['p99']:.1f} ms "
+                f"50 scanners at a volunteer's pace: app p99 {a['p99']:.1f} ms "
                 f"(target < {TARGET_P99_MS:.0f} ms): "
-                + ("met" if app_run["p99"] < TARGET_P99_MS else "NOT met")
+                + ("met" if a["p99"] < TARGET_P99_MS else "NOT met")
             )
     spread = ", ".join(
-        f"c{conn} app {min(r['app']['rps'] for r in rounds):.0f}-"
-        f"{max(r['app']['rps'] for r in rounds):.0f} / bare "
-        f"{min(r['bare']['rps'] for r in rounds):.0f}-{max(r['bare']['rps'] for r in rounds):.0f}"
+        f"c{conn} "
+        + " / ".join(
+            f"{n} {min(r[n]['rps'] for r in rounds):.0f}-{max(r[n]['rps'] for r in rounds):.0f}"
+            for n in ("app", "bare", "floor")
+        )
         for conn, rounds in saturated.items()
     )
     problems = sorted(
@@ -665,7 +683,7 @@ def main() -> int:
         + (
             "; ".join(problems)
             if problems
-            else "every answer ok; the check-ins in the database match the requests; the "
+            else "every answer ok; the check-ins in the database match the answers; the "
             "app's scan log has one ok row per check-in."
         ),
     ]

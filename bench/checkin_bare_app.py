@@ -1,40 +1,41 @@
-"""The floor of a check-in, for bench/checkin.py only (not part of the product).
+"""The bare check-in endpoint in Félag's own stack, for bench/checkin.py only (not the product).
 
-One route, POST /api/v1/checkin, that does nothing but the conditional UPDATE ... RETURNING a
-check-in needs, in the same stack as Félag: Flask, SQLAlchemy with psycopg 3, gunicorn and
-PostgreSQL. No token, no signature, no scan log, no rate limit. DATABASE_URL, BENCH_EVENT_ID and
-BENCH_USER_ID come from the environment.
+The Félag application exactly as gunicorn serves it (wsgi.py: create_app with its config,
+extensions, request hooks, security headers, Flask-SQLAlchemy session and engine options), plus
+one bench-only route, POST /bench/checkin, that does only the conditional UPDATE ... RETURNING
+a check-in needs and commits: no token, no signature check, no scan log, no rate limit. The
+difference to POST /api/v1/checkin is what the check-in itself costs on top of the stack.
+BENCH_EVENT_ID and BENCH_USER_ID come from the environment.
 """
 
 import os
 
-import sqlalchemy as sa
-from flask import Flask, jsonify, request
+from flask import jsonify, request
+from sqlalchemy import text
 
-url = os.environ["DATABASE_URL"]
-if url.startswith("postgresql://"):
-    url = "postgresql+psycopg://" + url[len("postgresql://") :]
-engine = sa.create_engine(url, pool_pre_ping=True)
+from app import create_app
+from app.extensions import csrf, db
+
 EVENT_ID = int(os.environ["BENCH_EVENT_ID"])
 USER_ID = int(os.environ["BENCH_USER_ID"])
-CHECK_IN = sa.text(
+CHECK_IN = text(
     "UPDATE registrations SET checked_in_at = now(), checked_in_by_id = :user_id "
     "WHERE ticket_code = :code AND event_id = :event_id "
     "AND checked_in_at IS NULL AND state = 'confirmed' "
     "RETURNING id, name, checked_in_at"
 )
 
-app = Flask(__name__)
+app = create_app()
 
 
-@app.post("/api/v1/checkin")
-def checkin():
+@csrf.exempt
+def bare_checkin():
     """Check the code in, or say it was not."""
     code = request.get_json()["code"]
-    with engine.begin() as conn:
-        row = conn.execute(
-            CHECK_IN, {"user_id": USER_ID, "code": code, "event_id": EVENT_ID}
-        ).first()
+    row = db.session.execute(
+        CHECK_IN, {"user_id": USER_ID, "code": code, "event_id": EVENT_ID}
+    ).first()
+    db.session.commit()
     if row is None:
         return jsonify({"status": "already_checked_in", "registration": None})
     return jsonify(
@@ -44,3 +45,6 @@ def checkin():
             "checked_in_at": row.checked_in_at.isoformat(),
         }
     )
+
+
+app.add_url_rule("/bench/checkin", view_func=bare_checkin, methods=["POST"])

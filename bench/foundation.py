@@ -2,14 +2,15 @@
 
 Run from the repository root (PostgreSQL and Redis on their local defaults, wrk installed):
 
-    .venv/bin/python bench/foundation.py                # 2 rounds of 20 s per target
+    .venv/bin/python bench/foundation.py                # 3 rounds of 20 s per target
     .venv/bin/python bench/foundation.py --duration 10 --rounds 1
 
 Steps: (1) drop and create the database felag_bench_foundation, `flask db upgrade` (create_all
 when the migrations fail), `flask seed-demo`; (2) serve the app and bench/hello_app.py with
-gunicorn and the same bench/gunicorn.conf.py; (3) wrk at 20 connections on `/`, `/auth/login`
-and hello, rounds interleaved, the median round reported; (4) a fresh one-worker server gets
-exactly 1,000 requests and the worker's RSS is read from /proc; (5) the table goes to stdout and
+gunicorn and the same bench/gunicorn.conf.py; (3) wrk at 20 connections on hello, `/`,
+`/auth/login` and `/` signed in, rounds interleaved, the median round reported, plus the workers'
+CPU time per request from /proc; (4) a fresh one-worker server gets exactly 1,000 requests and
+the worker's memory is read from /proc; (5) the table goes to stdout and
 bench/results/foundation.txt. Everything runs under a deadline and the servers are always stopped.
 """
 
@@ -312,13 +313,13 @@ def memory_run(port: int) -> dict:
 
 def median_run(runs: list[dict]) -> dict:
     ordered = sorted(runs, key=lambda r: r["rps"])
-    return ordered[len(ordered) // 2]
+    return ordered[(len(ordered) - 1) // 2]  # the lower middle one for an even count
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per target")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per target")
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--app-port", type=int, default=0, help="0: any free port")

@@ -30,6 +30,8 @@ EXPORT_SECTION = {
     "member_titles": "titles",
     "member_notes": "staff_notes",
     "api_tokens": "api_tokens",
+    "events": "events_created",
+    "event_messages": "event_messages_sent",
 }
 
 
@@ -68,6 +70,11 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     services.add_note(membership, "Prefers phone calls", "contact", staff.id)
     make_registration(make_event(), user=user)
     from app.api.services import create_token
+    from app.events.models import EventMessage
+
+    organised = make_event("My own meetup", created_by_id=user.id)
+    db.session.add(EventMessage(event_id=organised.id, subject="Hi", body="Bring snacks",
+                                sent_by_id=user.id, recipient_count=0))
 
     create_token(user, "my scanner")
     db.session.commit()

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from app.events.models import Registration
+from app.events.models import Event, EventMessage, Registration
 from app.extensions import db
 
 
@@ -11,11 +11,21 @@ def _iso(value):
 
 
 def personal_data(user) -> dict:
-    """My registrations and tickets."""
+    """My registrations and tickets, and what I did as an organiser (events, messages)."""
     rows = db.session.scalars(
         select(Registration).where(Registration.user_id == user.id).order_by(Registration.id)
     )
+    created = db.session.scalars(select(Event).where(Event.created_by_id == user.id))
+    messages = db.session.scalars(select(EventMessage).where(EventMessage.sent_by_id == user.id))
     return {
+        "events_created": [
+            {"event_id": e.id, "title": e.title, "created_at": _iso(e.created_at)} for e in created
+        ],
+        "event_messages_sent": [
+            {"event_id": m.event_id, "subject": m.subject, "sent_at": _iso(m.created_at),
+             "recipients": m.recipient_count}
+            for m in messages
+        ],
         "event_registrations": [
             {
                 "event_id": r.event_id,
