@@ -32,6 +32,7 @@ EXPORT_SECTION = {
     "api_tokens": "api_tokens",
     "events": "events_created",
     "event_messages": "event_messages_sent",
+    "checkin_scans": "door_scans",
 }
 
 
@@ -68,10 +69,13 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     groups.join(group, membership, user.id)
     services.add_title(membership, "treasurer", date(2024, 1, 1), actor_id=staff.id)
     services.add_note(membership, "Prefers phone calls", "contact", staff.id)
-    make_registration(make_event(), user=user)
+    ticket = make_registration(make_event(), user=user)
     from app.api.services import create_token
+    from app.checkin.services import Scanner, redeem
     from app.events.models import EventMessage
 
+    redeem(ticket.event_id, ticket.ticket_code, "nonce-export-1",
+           Scanner(staff.id, staff.name, "phone", "door"))
     organised = make_event("My own meetup", created_by_id=user.id)
     db.session.add(EventMessage(event_id=organised.id, subject="Hi", body="Bring snacks",
                                 sent_by_id=user.id, recipient_count=0))

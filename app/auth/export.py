@@ -22,11 +22,13 @@ def personal_data(user: User) -> dict:
     )
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
+    from app.checkin.export import personal_data as door_data  # the door's part
     from app.events.export import personal_data as events_data  # the events domain's part
     from app.members.export import personal_data as members_data  # the members domain's part
 
     return {
         **events_data(user),
+        **door_data(user),
         **members_data(user),
         "account": {
             "id": user.id,
