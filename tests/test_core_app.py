@@ -184,9 +184,10 @@ def test_idle_session_expires(app, ctx):
     client = app.test_client()
     login(client, "idle@example.org")
     assert client.get("/account").status_code == 200
-    app.permanent_session_lifetime = timedelta(seconds=1)
+    original = app.config["PERMANENT_SESSION_LIFETIME"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=1)
     try:
         time.sleep(2.1)
         assert client.get("/account").status_code == 302
     finally:
-        app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+        app.config["PERMANENT_SESSION_LIFETIME"] = original

@@ -1,5 +1,6 @@
 """Groups: joining needs consent, recruiting and room; the roster is private; the capacity race."""
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -144,14 +145,19 @@ def test_the_last_place_goes_to_one_person_only(app, live_server, postgres, monk
         slug = group.slug
 
     if not guarded:
-        # The same check done as read-then-write (what the conditional UPDATE replaces): the
-        # requests read the count at once and each thinks there is room. The pause widens the
-        # window so that the race shows every time.
+        # The same check done as read-then-write (what the conditional UPDATE replaces). A
+        # barrier makes four requests read the count before any of them writes, so the race
+        # shows every time, however slow the machine is.
+        barrier = threading.Barrier(4)
+
         def unguarded(group):
             db.session.refresh(group)
             if group.capacity is not None and group.member_count >= group.capacity:
                 raise groups.GroupFull("full")
-            time.sleep(0.3)
+            try:
+                barrier.wait(timeout=20)
+            except threading.BrokenBarrierError:
+                pass
             group.member_count = group.member_count + 1
             db.session.flush()
 
