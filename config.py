@@ -1,4 +1,4 @@
-"""Configuration classes. Development runs on embedded defaults; production reads the environment."""
+"""Configuration: development runs on embedded defaults; production reads the environment."""
 
 import os
 from datetime import timedelta
@@ -80,7 +80,7 @@ class Config:
 
     # Rate limits
     RATELIMIT_STRATEGY = "moving-window"
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = False  # one storage call less per request; 429s carry Retry-After
     LOGIN_LOCKOUT = "5 per 15 minutes"
     AUTH_POST_LIMIT = os.environ.get("AUTH_POST_LIMIT", "30 per minute")
     # Scans per API token (or per door user): 20 a second sustained covers several devices on

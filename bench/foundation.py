@@ -419,7 +419,12 @@ def main() -> int:
     lines += [
         "",
         f"home / hello = {ratio:.0%} (target >= {TARGET_RATIO:.0%}): "
-        + ("MET" if ratio >= TARGET_RATIO else "NOT MET"),
+        + ("MET" if ratio >= TARGET_RATIO else "NOT MET")
+        + "; round by round: "
+        + " / ".join(
+            f"{home['rps'] / hello['rps']:.0%}"
+            for home, hello in zip(runs["home /"], runs["hello"], strict=True)
+        ),
         f"by worker CPU per request (lowest round; less sensitive to a busy machine): "
         f"hello / home = {cpu_ratio:.0%}",
         f"worker memory after {memory['served']} requests (one fresh worker; /, /auth/login "

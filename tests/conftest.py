@@ -56,7 +56,7 @@ def _redis_available() -> bool:
 
 
 def _claim_redis_db() -> int:
-    """A Redis database number no other running test session holds (sessions may run side by side)."""
+    """A Redis database number no other running test session holds (they may run side by side)."""
     import redis
 
     conn = redis.Redis(host=REDIS_HOST)
@@ -223,7 +223,7 @@ def _truncate_all(app):
 
 @pytest.fixture(autouse=True)
 def _isolate(app, services, request):
-    """Fresh Redis and mailbox for each test; the database is rolled back (or emptied for live tests)."""
+    """Fresh Redis and mailbox per test; the database is rolled back (emptied for live tests)."""
     from app.extensions import db, rq
 
     services["mailbox"].clear()

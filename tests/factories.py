@@ -35,8 +35,13 @@ def make_user(
     return user
 
 
-def make_event(title: str = "Members' evening", capacity: int | None = 50, days_ahead: int = 7,
-               status: str = "published", **fields):
+def make_event(
+    title: str = "Members' evening",
+    capacity: int | None = 50,
+    days_ahead: int = 7,
+    status: str = "published",
+    **fields,
+):
     """An event with its own signing key, starting in days_ahead days, lasting two hours."""
     from datetime import timedelta
 
@@ -73,8 +78,9 @@ def make_registration(event, user=None, state: str = "confirmed", **fields):
     from app.events.tickets import make_code
 
     user = user or make_user()
-    registration = Registration(event_id=event.id, user_id=user.id, name=user.name,
-                                email=user.email, state=state, **fields)
+    registration = Registration(
+        event_id=event.id, user_id=user.id, name=user.name, email=user.email, state=state, **fields
+    )
     if state == "confirmed":
         registration.confirmed_at = utcnow()
         registration.ticket_code = make_code(event.id, event.signing_key_encrypted)

@@ -18,18 +18,25 @@ def _png(size=(600, 400)) -> bytes:
 
 
 def _upload(client, data: bytes, filename: str):
-    return post_form(client, "/account/profile", {
-        "name": "Pic Person", "locale": "en", "submit": "1",
-        "avatar": (io.BytesIO(data), filename),
-    }, content_type="multipart/form-data", follow_redirects=True)
+    return post_form(
+        client,
+        "/account/profile",
+        {
+            "name": "Pic Person",
+            "locale": "en",
+            "submit": "1",
+            "avatar": (io.BytesIO(data), filename),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def _user(ctx_email):
     return db.session.scalar(db.select(User).filter_by(email=ctx_email))
 
 
-def test_profile_image_is_stored_under_a_generated_name_and_thumbnailed(app, client, ctx,
-                                                                        run_jobs):
+def test_profile_image_is_stored_under_a_generated_name_and_thumbnailed(app, client, ctx, run_jobs):
     make_user("pic@example.org")
     db.session.commit()
     login(client, "pic@example.org")

@@ -35,7 +35,9 @@ def test_login_posts_are_rate_limited_per_address(app, member):
     try:
         client = app.test_client()
         statuses = [
-            login(client, f"nobody{i}@example.org", environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code
+            login(
+                client, f"nobody{i}@example.org", environ_base={"REMOTE_ADDR": "10.1.1.1"}
+            ).status_code
             for i in range(4)
         ]
     finally:
@@ -47,29 +49,40 @@ def test_login_posts_are_rate_limited_per_address(app, member):
 def test_forwarded_for_is_ignored_without_proxy_hops(app, member):
     client = app.test_client()
     for i in range(5):
-        login(client, "member@example.org", "wrong password!!",
-              headers={"X-Forwarded-For": f"192.0.2.{i}"})
+        login(
+            client,
+            "member@example.org",
+            "wrong password!!",
+            headers={"X-Forwarded-For": f"192.0.2.{i}"},
+        )
     locked = login(client, "member@example.org", headers={"X-Forwarded-For": "192.0.2.99"})
     assert "Too many failed attempts" in locked.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example",
-                                    "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_parameter_stays_local(client, member, target):
-    response = post_form(client, f"/auth/login?next={target}",
-                         {"email": "member@example.org", "password": PASSWORD})
+    response = post_form(
+        client, f"/auth/login?next={target}", {"email": "member@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/account"
 
 
 def test_next_parameter_local_path_is_followed(client, member):
-    response = post_form(client, "/auth/login?next=/account/profile",
-                         {"email": "member@example.org", "password": PASSWORD})
+    response = post_form(
+        client,
+        "/auth/login?next=/account/profile",
+        {"email": "member@example.org", "password": PASSWORD},
+    )
     assert response.headers["Location"] == "/account/profile"
 
 
 def test_post_without_csrf_token_is_refused(client, member):
-    response = client.post("/auth/login", data={"email": "member@example.org", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", data={"email": "member@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 400
     assert client.get("/account").status_code == 302  # not logged in
 
@@ -103,9 +116,12 @@ def test_password_change_ends_other_sessions(app, member):
     login(laptop, "member@example.org")
     login(phone, "member@example.org")
     new = "another long passphrase"
-    response = post_form(laptop, "/account/password",
-                         {"pw-current_password": PASSWORD, "pw-password": new,
-                          "pw-password_confirm": new}, page_url="/account/profile")
+    response = post_form(
+        laptop,
+        "/account/password",
+        {"pw-current_password": PASSWORD, "pw-password": new, "pw-password_confirm": new},
+        page_url="/account/profile",
+    )
     assert response.status_code == 302
     assert laptop.get("/account").status_code == 200
     assert phone.get("/account").status_code == 302
@@ -113,14 +129,23 @@ def test_password_change_ends_other_sessions(app, member):
 
 def test_password_change_needs_the_current_password(client, member):
     login(client, "member@example.org")
-    response = post_form(client, "/account/password",
-                         {"pw-current_password": "not my password", "pw-password": "x" * 12,
-                          "pw-password_confirm": "x" * 12}, page_url="/account/profile")
+    response = post_form(
+        client,
+        "/account/password",
+        {
+            "pw-current_password": "not my password",
+            "pw-password": "x" * 12,
+            "pw-password_confirm": "x" * 12,
+        },
+        page_url="/account/profile",
+    )
     assert "current password is wrong" in response.get_data(as_text=True)
 
 
 def staff_rules(app):
-    return sorted({rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff")})
+    return sorted(
+        {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff")}
+    )
 
 
 def _fill(rule: str) -> str:

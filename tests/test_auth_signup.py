@@ -50,7 +50,6 @@ def test_signup_verify_login_profile_logout(client, app, mailbox, run_jobs):
         assert (user.name, user.locale) == ("Þóra J.", "is")
         assert user.privacy_accepted_at is not None
 
-    page = client.get("/account").get_data(as_text=True)
     response = post_form(client, "/auth/logout", {}, page_url="/account")
     assert response.status_code == 302
     assert client.get("/account").status_code == 302

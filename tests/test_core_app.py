@@ -90,9 +90,20 @@ def test_production_starts_when_configured(monkeypatch):
 
 def test_cli_creates_a_user_with_roles(app, ctx):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "cli@example.org", "--name", "Cli Person",
-                                 "--password", "a long enough passphrase", "--role", "door",
-                                 "--verified"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "cli@example.org",
+            "--name",
+            "Cli Person",
+            "--password",
+            "a long enough passphrase",
+            "--role",
+            "door",
+            "--verified",
+        ]
+    )
     assert result.exit_code == 0, result.output
     from app.auth.services import find_user_by_email
 
@@ -102,8 +113,9 @@ def test_cli_creates_a_user_with_roles(app, ctx):
 
 def test_cli_refuses_a_weak_password(app, ctx):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "weak@example.org", "--name", "W",
-                                 "--password", "short"])
+    result = runner.invoke(
+        args=["users", "create", "weak@example.org", "--name", "W", "--password", "short"]
+    )
     assert result.exit_code != 0
     assert "10" in result.output  # "Use at least 10 characters", in the default language
 
@@ -111,7 +123,9 @@ def test_cli_refuses_a_weak_password(app, ctx):
 def test_cli_token_is_shown_once_and_works(app, client, ctx):
     make_user("api@example.org", roles=["door"])
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["tokens", "create", "api@example.org", "--name", "scanner"])
+    result = app.test_cli_runner().invoke(
+        args=["tokens", "create", "api@example.org", "--name", "scanner"]
+    )
     key = result.output.strip()
     assert key.startswith("flg_")
     me = client.get("/api/v1/me", headers={"Authorization": f"Token {key}"})
@@ -140,7 +154,11 @@ def test_openapi_describes_every_api_route(app, client):
     import re
 
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") and "<path:" not in rule.rule and rule.rule != "/api/v1/":
+        if (
+            rule.rule.startswith("/api/v1/")
+            and "<path:" not in rule.rule
+            and rule.rule != "/api/v1/"
+        ):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in described, path
 

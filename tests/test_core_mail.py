@@ -58,8 +58,14 @@ def test_a_failed_send_is_recorded_and_left_for_retry(ctx, app, run_jobs, monkey
 def test_bulk_mail_carries_unsubscribe_headers(ctx, mailbox, run_jobs):
     user = make_user("bulk@example.org")
     queue_mail("n@example.org", "verify_email", "en", {"name": "N", "link": "l"}, user_id=None)
-    queue_mail("bulk@example.org", "verify_email", "en", {"name": "B", "link": "l"},
-               user_id=user.id, bulk=True)
+    queue_mail(
+        "bulk@example.org",
+        "verify_email",
+        "en",
+        {"name": "B", "link": "l"},
+        user_id=user.id,
+        bulk=True,
+    )
     commit()
     run_jobs()
     [bulk] = mailbox.to("bulk@example.org")

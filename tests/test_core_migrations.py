@@ -17,8 +17,9 @@ def test_flask_db_upgrade_builds_the_models_schema(services, tmp_path):
 
     if services["postgres"]:
         name = services["database_name"] + "_migrations"
-        admin = sa.create_engine(services["database_url"].rsplit("/", 1)[0] + "/postgres",
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(
+            services["database_url"].rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -28,13 +29,20 @@ def test_flask_db_upgrade_builds_the_models_schema(services, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FELAG_ENV")}
     env.update(FLASK_APP="wsgi", DATABASE_URL=url, INSTANCE_PATH=str(tmp_path))
     try:
-        result = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                    db.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+            )
         engine.dispose()
         assert diff == [], diff
     finally:

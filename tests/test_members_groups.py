@@ -1,7 +1,6 @@
 """Groups: joining needs consent, recruiting and room; the roster is private; the capacity race."""
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

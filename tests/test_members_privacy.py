@@ -74,11 +74,22 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     from app.checkin.services import Scanner, redeem
     from app.events.models import EventMessage
 
-    redeem(ticket.event_id, ticket.ticket_code, "nonce-export-1",
-           Scanner(staff.id, staff.name, "phone", "door"))
+    redeem(
+        ticket.event_id,
+        ticket.ticket_code,
+        "nonce-export-1",
+        Scanner(staff.id, staff.name, "phone", "door"),
+    )
     organised = make_event("My own meetup", created_by_id=user.id)
-    db.session.add(EventMessage(event_id=organised.id, subject="Hi", body="Bring snacks",
-                                sent_by_id=user.id, recipient_count=0))
+    db.session.add(
+        EventMessage(
+            event_id=organised.id,
+            subject="Hi",
+            body="Bring snacks",
+            sent_by_id=user.id,
+            recipient_count=0,
+        )
+    )
 
     create_token(user, "my scanner")
     db.session.commit()

@@ -15,8 +15,9 @@ def test_admin_searches_users_and_grants_roles_with_an_audit_entry(client, ctx):
     listing = client.get("/staff/users/?q=vigd").get_data(as_text=True)
     assert "Volunteer Vigdís" in listing and "Someone Else" not in listing
 
-    response = post_form(client, f"/staff/users/{target.id}", {"roles": ["door", "organiser"]},
-                         follow_redirects=True)
+    response = post_form(
+        client, f"/staff/users/{target.id}", {"roles": ["door", "organiser"]}, follow_redirects=True
+    )
     assert "The roles are saved" in response.get_data(as_text=True)
     db.session.expire_all()
     assert target.role_names == {"door", "organiser"}

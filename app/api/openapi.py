@@ -102,7 +102,10 @@ PATHS: dict = {
                             "schema": {
                                 "type": "object",
                                 "required": [
-                                    "status", "registration", "checked_in_at", "checked_in_by"
+                                    "status",
+                                    "registration",
+                                    "checked_in_at",
+                                    "checked_in_by",
                                 ],
                                 "properties": {
                                     "status": {
@@ -230,8 +233,14 @@ _ADDRESS = {
     "properties": {
         name: {"type": "string"}
         for name in (
-            "street", "house_number", "apartment", "postal_code", "city", "municipality",
-            "region", "country",
+            "street",
+            "house_number",
+            "apartment",
+            "postal_code",
+            "city",
+            "municipality",
+            "region",
+            "country",
         )
     },
 }
@@ -342,7 +351,10 @@ PATHS["/api/v1/members"] = {
                     }
                 },
             },
-            401, 403, 422, 429,
+            401,
+            403,
+            422,
+            429,
         ),
     }
 }
@@ -353,7 +365,10 @@ PATHS["/api/v1/members/{member_id}"] = {
         "parameters": [_MEMBER_ID, _INCLUDE_TEST],
         "responses": _responses(
             {"description": "The member", "content": {"application/json": {"schema": MEMBER}}},
-            401, 403, 404, 429,
+            401,
+            403,
+            404,
+            429,
         ),
     },
     "patch": {
@@ -367,7 +382,13 @@ PATHS["/api/v1/members/{member_id}"] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": MEMBER}}},
         "responses": _responses(
             {"description": "The member", "content": {"application/json": {"schema": MEMBER}}},
-            400, 401, 403, 404, 409, 422, 429,
+            400,
+            401,
+            403,
+            404,
+            409,
+            422,
+            429,
         ),
     },
 }

@@ -43,8 +43,13 @@ def personal_data(user: User) -> dict:
             "has_profile_image": bool(user.avatar_key),
         },
         "api_tokens": [
-            {"name": t.name, "starts_with": t.prefix, "created_at": _iso(t.created_at),
-             "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+            {
+                "name": t.name,
+                "starts_with": t.prefix,
+                "created_at": _iso(t.created_at),
+                "last_used_at": _iso(t.last_used_at),
+                "revoked_at": _iso(t.revoked_at),
+            }
             for t in tokens
         ],
         "emails": [

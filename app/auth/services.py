@@ -104,7 +104,7 @@ def _lockout_ids(email: str, address: str) -> tuple[str, str]:
 
 
 def authenticate(email: str, password: str, address: str) -> User:
-    """The user for these credentials; repeated failures for one account from one address lock it."""
+    """The user for these credentials; repeated failures for one account and address lock it."""
     lockout = parse(current_app.config["LOGIN_LOCKOUT"])
     ids = _lockout_ids(email, address)
     if not limiter.limiter.test(lockout, "login-failures", *ids):
@@ -122,7 +122,8 @@ def authenticate(email: str, password: str, address: str) -> User:
     if not user.is_verified:
         raise NotVerified(
             _l(
-                "Confirm your e-mail address first: follow the link we sent you, or ask for a new one."
+                "Confirm your e-mail address first: follow the link we sent you, "
+                "or ask for a new one."
             )
         )
     if passwords.needs_rehash(user.password_hash):

@@ -1,4 +1,4 @@
-"""The door part of the personal data export: scans of my tickets and scans I made as a volunteer."""
+"""The door part of the personal data export: scans of my tickets and scans I made."""
 
 from sqlalchemy import or_, select
 
@@ -16,15 +16,26 @@ def personal_data(user) -> dict:
     mine = select(Registration.id).where(Registration.user_id == user.id)
     scans = db.session.scalars(
         select(Scan)
-        .where(or_(Scan.user_id == user.id, Scan.checked_in_by_id == user.id,
-                   Scan.registration_id.in_(mine)))
+        .where(
+            or_(
+                Scan.user_id == user.id,
+                Scan.checked_in_by_id == user.id,
+                Scan.registration_id.in_(mine),
+            )
+        )
         .order_by(Scan.scanned_at)
     )
     return {
         "door_scans": [
-            {"event_id": s.event_id, "scanned_at": _iso(s.scanned_at), "result": s.result,
-             "action": s.action, "source": s.source,
-             "as_volunteer": s.user_id == user.id, "my_ticket": s.user_id != user.id}
+            {
+                "event_id": s.event_id,
+                "scanned_at": _iso(s.scanned_at),
+                "result": s.result,
+                "action": s.action,
+                "source": s.source,
+                "as_volunteer": s.user_id == user.id,
+                "my_ticket": s.user_id != user.id,
+            }
             for s in scans
         ]
     }

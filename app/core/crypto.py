@@ -21,8 +21,9 @@ def _derive(secret: str, purpose: bytes) -> bytes:
 
 def _fernet() -> MultiFernet:
     """FIELD_ENCRYPTION_KEY (comma-separated Fernet keys, newest first) or one derived in dev."""
-    return _fernet_for(current_app.config.get("FIELD_ENCRYPTION_KEY") or "",
-                       current_app.config["SECRET_KEY"])
+    return _fernet_for(
+        current_app.config.get("FIELD_ENCRYPTION_KEY") or "", current_app.config["SECRET_KEY"]
+    )
 
 
 @lru_cache(maxsize=8)

@@ -103,6 +103,16 @@ def _error_page(status: int, headers=None):
     return html, status, headers or {}
 
 
+def _retry_after(exc: HTTPException) -> int:
+    """Seconds to wait: the window of the limit that was hit (the X-RateLimit headers are off,
+    as they cost a storage round trip on every limited request)."""
+    limit = getattr(exc, "limit", None)
+    try:
+        return max(1, int(limit.limit.get_expiry()))
+    except AttributeError:
+        return 60
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTML pages for people, JSON for /api/."""
 
@@ -113,8 +123,7 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
         if status == 429:
-            retry_after = getattr(exc, "retry_after", None) or 60
-            headers["Retry-After"] = str(int(retry_after))
+            headers["Retry-After"] = str(_retry_after(exc))
         if wants_json():
             return json_error(status, ERROR_TITLES.get(status, exc.name), headers=headers)
         return _error_page(status, headers)

@@ -28,7 +28,7 @@ class PendingJob:
 
 
 def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str = "default", **options):
-    """Ask for a job that is enqueued once the current transaction commits (never if it rolls back)."""
+    """Ask for a job to be enqueued once the transaction commits (never if it rolls back)."""
     db.session.connection()  # begin the transaction now, so a rollback is seen and drops the job
     db.session.info.setdefault("pending_jobs", []).append(PendingJob(func, args, queue, options))
 

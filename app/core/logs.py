@@ -1,4 +1,4 @@
-"""Access logs without secrets: tokens and ticket codes in paths are cut out, query strings dropped."""
+"""Access logs without secrets: tokens and ticket codes cut from paths, no query strings."""
 
 import re
 

@@ -22,8 +22,12 @@ def personal_data(user) -> dict:
             {"event_id": e.id, "title": e.title, "created_at": _iso(e.created_at)} for e in created
         ],
         "event_messages_sent": [
-            {"event_id": m.event_id, "subject": m.subject, "sent_at": _iso(m.created_at),
-             "recipients": m.recipient_count}
+            {
+                "event_id": m.event_id,
+                "subject": m.subject,
+                "sent_at": _iso(m.created_at),
+                "recipients": m.recipient_count,
+            }
             for m in messages
         ],
         "event_registrations": [
@@ -45,5 +49,5 @@ def personal_data(user) -> dict:
                 "checked_in_at": _iso(r.checked_in_at),
             }
             for r in rows
-        ]
+        ],
     }

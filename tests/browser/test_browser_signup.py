@@ -46,6 +46,8 @@ def test_phone_layout_collapses_the_menu(phone_page):
     assert toggler.is_visible()
     toggler.click()
     phone_page.wait_for_selector("#nav.show")
-    assert phone_page.locator("#nav").get_by_role("link", name="Log ind").is_visible() or \
-        phone_page.locator("#nav a[href='/auth/login']").is_visible()
+    assert (
+        phone_page.locator("#nav").get_by_role("link", name="Log ind").is_visible()
+        or phone_page.locator("#nav a[href='/auth/login']").is_visible()
+    )
     screenshot(phone_page, "home-phone")
