@@ -1,6 +1,7 @@
 """Gunicorn settings shared by every benchmark run (the app and the bare hello app alike).
 
-Only the bind address comes from the environment, so both servers run the same configuration.
+Only the bind address (BENCH_BIND) and the worker count (BENCH_WORKERS, 2 by default) come from
+the environment, so the servers compared run the same configuration.
 """
 
 import os
