@@ -272,44 +272,43 @@ def group(slug: str):
     )
 
 
-@bp.post("/groups/<slug>/join")
-@login_required
-def join_group(slug: str):
+def _group_action(slug: str, act, not_member_message: str, done_message: str, category: str):
+    """Join or leave a group as the signed-in member, then back to the group page."""
     if not ActionForm().validate_on_submit():
         abort(400)
     found = groups.get_group(slug)
     membership = services.membership_of(current_user)
     try:
         if membership is None:
-            raise DomainError(_("Only active members can join groups."))
-        groups.join(found, membership, current_user.id)
+            raise DomainError(not_member_message)
+        act(found, membership, current_user.id)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
     else:
         commit()
-        flash(_("You joined %(name)s.", name=found.name), "success")
+        flash(done_message % {"name": found.name}, category)
     return redirect(url_for("members.group", slug=slug))
+
+
+@bp.post("/groups/<slug>/join")
+@login_required
+def join_group(slug: str):
+    return _group_action(
+        slug,
+        groups.join,
+        _("Only active members can join groups."),
+        _("You joined %(name)s."),
+        "success",
+    )
 
 
 @bp.post("/groups/<slug>/leave")
 @login_required
 def leave_group(slug: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    found = groups.get_group(slug)
-    membership = services.membership_of(current_user)
-    try:
-        if membership is None:
-            raise DomainError(_("You are not in this group."))
-        groups.leave(found, membership, current_user.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("You left %(name)s.", name=found.name), "info")
-    return redirect(url_for("members.group", slug=slug))
+    return _group_action(
+        slug, groups.leave, _("You are not in this group."), _("You left %(name)s."), "info"
+    )
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
