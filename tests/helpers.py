@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from email.message import Message
 from pathlib import Path
+
+import zxingcpp
+from PIL import Image
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PASSWORD = "correct horse battery staple"
@@ -69,3 +73,15 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def decode_qr(png: bytes) -> str:
+    """The text of the one QR code in a PNG.
+
+    Only QR codes are looked for: with every format on, zxing-cpp now and then also reads a
+    few modules of a QR code as a short ITF barcode (about 1 code in 750).
+    """
+    [barcode] = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
+    return barcode.text

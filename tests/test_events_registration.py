@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 from email.header import decode_header, make_header
 
 import pytest
-import zxingcpp
-from PIL import Image
 
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
@@ -19,7 +16,7 @@ from app.events.models import Registration, RegistrationTerms
 from app.events.tickets import parse_code, verify
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
-from tests.helpers import login, post_form
+from tests.helpers import decode_qr, login, post_form
 
 
 def _event_url(event):
@@ -53,11 +50,6 @@ def html_part(message) -> str:
         if part.get_content_type() == "text/html":
             return part.get_payload(decode=True).decode()
     return ""
-
-
-def decode_qr(png: bytes) -> str:
-    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return barcode.text
 
 
 def test_register_confirms_and_mails_a_ticket_with_a_readable_qr(client, ctx, mailbox, run_jobs):
