@@ -80,12 +80,15 @@ class Config:
 
     # Rate limits
     RATELIMIT_STRATEGY = "moving-window"
-    RATELIMIT_HEADERS_ENABLED = False  # one storage call less per request; 429s carry Retry-After
     LOGIN_LOCKOUT = "5 per 15 minutes"
     AUTH_POST_LIMIT = os.environ.get("AUTH_POST_LIMIT", "30 per minute")
     # Scans per API token (or per door user): 20 a second sustained covers several devices on
     # one token and an offline backlog syncing at once; a runaway client gets 429 + Retry-After.
     CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "1200 per minute")
+    # Every other API request, per token (or per address without one).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+    # How long a worker trusts a token it has read (app/api/services.token_user); 0: never.
+    API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
 
     # Storage: local disk unless S3_BUCKET is set
     STORAGE_DIR = os.environ.get("STORAGE_DIR", str(INSTANCE_DIR / "storage"))

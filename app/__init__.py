@@ -62,8 +62,8 @@ def _configure_services(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core import i18n, jobs, security, storage
-    from app.extensions import babel, bootstrap, csrf, db, limiter, login, mail, migrate, rq
+    from app.core import i18n, jobs, ratelimit, security, storage
+    from app.extensions import babel, bootstrap, csrf, db, login, mail, migrate, rq
 
     db.init_app(app)
     migrate.init_app(
@@ -80,7 +80,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     mail.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     rq.init_app(app)
     bootstrap.init_app(app)
     storage.init_app(app)

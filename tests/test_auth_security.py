@@ -46,6 +46,20 @@ def test_login_posts_are_rate_limited_per_address(app, member):
     assert statuses[3] == 429
 
 
+def test_only_posts_count_against_the_auth_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "AUTH_POST_LIMIT", "2 per minute")
+    client = app.test_client()
+    address = {"REMOTE_ADDR": "10.1.1.2"}
+    pages = [client.get("/auth/login", environ_base=address).status_code for _ in range(5)]
+    assert pages == [200] * 5
+    posts = [login(client, "x@example.org", environ_base=address).status_code for _ in range(3)]
+    assert posts == [200, 200, 429]
+    # Another address has its own allowance.
+    assert (
+        login(client, "x@example.org", environ_base={"REMOTE_ADDR": "10.1.1.3"}).status_code == 200
+    )
+
+
 def test_forwarded_for_is_ignored_without_proxy_hops(app, member):
     client = app.test_client()
     for i in range(5):

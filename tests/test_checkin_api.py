@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from app.api.models import ApiToken
 from app.api.services import create_token, revoke_token
 from app.checkin.models import Scan
 from app.core.audit import AuditEntry
@@ -248,6 +249,59 @@ def test_token_auth_none_bad_revoked_and_wrong_role(client, door):
     assert client.post("/api/v1/checkin", json=body, headers=bearer).get_json()["status"] == "ok"
 
 
+def test_a_deactivated_users_token_is_refused_and_admin_implies_door(client, door):
+    body = {"code": door.registration.ticket_code, "event_id": door.event.id, "nonce": "x2"}
+    gone = make_user(roles=["door"])
+    _t, gone_key = create_token(gone, "old phone")
+    admin = make_user(roles=["admin"])
+    _t, admin_key = create_token(admin, "admin's scanner")
+    gone.is_active_account = False
+    db.session.commit()
+    assert client.post("/api/v1/checkin", json=body, headers=auth(gone_key)).status_code == 401
+    ok = client.post("/api/v1/checkin", json=body, headers=auth(admin_key))
+    assert ok.get_json()["status"] == "ok"
+    assert db.session.scalars(sa.select(Scan.device)).one().startswith("API " + admin_key[:8])
+
+
+def test_a_worker_trusts_a_token_it_has_read_for_the_cache_time(client, door, app, monkeypatch):
+    from app.api import services
+
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(app.config, "API_TOKEN_CACHE_SECONDS", 10)
+    counts = f"/api/v1/events/{door.event.id}/checkin"
+    assert client.get(counts, headers=auth(door.key)).status_code == 200
+    # Another worker revokes the token: this worker learns it when its copy expires.
+    db.session.execute(sa.text("UPDATE api_tokens SET revoked_at = now()"))
+    db.session.commit()
+    clock[0] += 9
+    assert client.get(counts, headers=auth(door.key)).status_code == 200
+    clock[0] += 2
+    assert client.get(counts, headers=auth(door.key)).status_code == 401
+
+
+def test_a_revocation_in_this_worker_and_no_cache_take_effect_at_once(
+    client, door, app, monkeypatch
+):
+    counts = f"/api/v1/events/{door.event.id}/checkin"
+    assert client.get(counts, headers=auth(door.key)).status_code == 200
+    token = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == door.user.id)).one()
+    revoke_token(token.id, door.user)
+    db.session.commit()
+    assert client.get(counts, headers=auth(door.key)).status_code == 401
+
+    other = make_user(roles=["door"])
+    _t, other_key = create_token(other, "scanner 3")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "API_TOKEN_CACHE_SECONDS", 0)
+    assert client.get(counts, headers=auth(other_key)).status_code == 200
+    db.session.execute(
+        sa.text("UPDATE users SET is_active_account = false WHERE id = :id"), {"id": other.id}
+    )
+    db.session.commit()
+    assert client.get(counts, headers=auth(other_key)).status_code == 401
+
+
 def test_the_session_cookie_does_not_authenticate_the_api(client, door):
     from tests.helpers import login
 
@@ -312,7 +366,18 @@ def test_the_default_check_in_limit_allows_more_than_the_api_default(app):
     from limits import parse
 
     limit = parse(app.config["CHECKIN_RATE_LIMIT"])
-    assert limit.amount / limit.get_expiry() >= 600 / 60
+    api = parse(app.config["API_RATE_LIMIT"])
+    assert limit.amount / limit.get_expiry() > api.amount / api.get_expiry()
+
+
+def test_the_api_limit_answers_429_and_scans_are_counted_apart(client, door, app, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
+    me = [client.get("/api/v1/me", headers=auth(door.key)) for _ in range(3)]
+    assert [r.status_code for r in me] == [200, 200, 429]
+    assert 0 < int(me[2].headers["Retry-After"]) <= 60
+    assert me[2].get_json()["error"]["code"] == "rate_limited"
+    # Check-ins have their own, larger allowance: the spent API limit does not stop the door.
+    assert scan(client, door.key, door.registration.ticket_code, door.event.id).status_code == 200
 
 
 def test_undo(client, door):

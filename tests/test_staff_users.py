@@ -59,3 +59,24 @@ def test_unknown_role_is_refused(client, ctx):
     assert response.status_code == 200
     db.session.expire_all()
     assert target.role_names == set()
+
+
+def test_admin_revokes_a_token_and_is_told_how_soon_it_stops_working(client, ctx):
+    from app.api.models import ApiToken
+    from app.api.services import create_token
+
+    admin = make_user(roles=["admin"])
+    volunteer = make_user(roles=["door"])
+    token, key = create_token(volunteer, "lost phone")
+    db.session.commit()
+    login(client, admin.email)
+    response = post_form(
+        client,
+        f"/staff/tokens/{token.id}/revoke",
+        {},
+        page_url="/staff/tokens/",
+        follow_redirects=True,
+    )
+    assert "refused within 10 seconds" in response.get_data(as_text=True)
+    assert db.session.get(ApiToken, token.id).revoked_at is not None
+    assert client.get("/api/v1/me", headers={"Authorization": f"Token {key}"}).status_code == 401

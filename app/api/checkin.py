@@ -4,23 +4,22 @@ from flask import g, jsonify
 from flask_babel import gettext as _
 
 from app.api import bp
-from app.api.auth import _key_from_header, token_required
+from app.api.auth import token_required
 from app.api.routes import api_key_func, json_body
 from app.checkin import services
 from app.checkin.routes import checkin_limit, run_scan
 from app.core.errors import DomainError
 from app.core.jobs import commit
-from app.extensions import limiter
+from app.core.ratelimit import rate_limited
 
-checkin_rate_limit = limiter.limit(checkin_limit, key_func=api_key_func)
+checkin_rate_limit = rate_limited(checkin_limit, api_key_func, "api-checkin")
 
 
 def _scanner(data: dict) -> services.Scanner:
     """The token's user; the device is the token's prefix and the app's own device name."""
     user = g.api_user
-    prefix = (_key_from_header() or "")[:8]
     device = data.get("device")
-    label = f"API {prefix}…"
+    label = f"API {user.token_prefix}…"
     if isinstance(device, str) and device.strip():
         label += " " + device.strip()[:60]
     return services.Scanner(user.id, user.name, label, "api")

@@ -4,8 +4,8 @@ from flask import current_app, g, jsonify, request, url_for
 
 from app.api import bp
 from app.api.auth import token_required
+from app.core import ratelimit
 from app.core.errors import json_error
-from app.extensions import limiter
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -17,7 +17,11 @@ def api_key_func() -> str:
     return "api:" + (header[-16:] if header else (request.remote_addr or "unknown"))
 
 
-limiter.limit("600 per minute", key_func=api_key_func)(bp)
+@bp.before_request
+def api_rate_limit():
+    """The API's general limit per token (or address); views with their own limit skip it."""
+    if not ratelimit.has_own_limit(request.endpoint):
+        ratelimit.check(current_app.config["API_RATE_LIMIT"], "api", api_key_func())
 
 
 def page_params() -> tuple[int, int]:

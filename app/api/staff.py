@@ -1,6 +1,6 @@
 """Admin pages for API tokens (in the staff area)."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -65,5 +65,16 @@ def token_revoke(token_id: int):
     except DomainError:
         abort(404)
     commit()
-    flash(_("The token is revoked."), "success")
+    seconds = int(current_app.config.get("API_TOKEN_CACHE_SECONDS", 0))
+    if seconds:
+        flash(
+            _(
+                "The token is revoked. A scanner already using it is refused within "
+                "%(seconds)d seconds.",
+                seconds=seconds,
+            ),
+            "success",
+        )
+    else:
+        flash(_("The token is revoked."), "success")
     return redirect(url_for("staff.tokens"))

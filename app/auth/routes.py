@@ -30,8 +30,9 @@ from app.auth.forms import (
 from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.jobs import commit
+from app.core.ratelimit import rate_limited
 from app.core.security import is_safe_next
-from app.extensions import db, limiter
+from app.extensions import db
 
 
 def _auth_limit():
@@ -50,7 +51,7 @@ def _start_session(user, remember: bool) -> None:
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@rate_limited(_auth_limit, methods=("POST",))
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.home"))
@@ -96,7 +97,7 @@ def verify_confirm(token: str):
 
 
 @bp.route("/auth/verify", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@rate_limited(_auth_limit, methods=("POST",))
 def resend():
     form = EmailForm()
     if form.validate_on_submit():
@@ -112,7 +113,7 @@ def resend():
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@rate_limited(_auth_limit, methods=("POST",))
 def login():
     target = request.args.get("next")
     if not is_safe_next(target):
@@ -153,7 +154,7 @@ def logout():
 
 
 @bp.route("/auth/reset", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@rate_limited(_auth_limit, methods=("POST",))
 def reset_request():
     form = EmailForm()
     if form.validate_on_submit():
@@ -171,7 +172,7 @@ def reset_request():
 
 
 @bp.route("/auth/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_auth_limit, methods=["POST"])
+@rate_limited(_auth_limit, methods=("POST",))
 def reset_password(token: str):
     try:
         services.check_reset_token(token)

@@ -7,20 +7,19 @@ import io
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from limits import parse
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.auth import passwords, tokens
 from app.auth.models import User, UserRole
-from app.core import audit
+from app.core import audit, ratelimit
 from app.core.errors import DomainError
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.security import ROLES
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
-from app.extensions import db, limiter
+from app.extensions import db
 
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -105,9 +104,9 @@ def _lockout_ids(email: str, address: str) -> tuple[str, str]:
 
 def authenticate(email: str, password: str, address: str) -> User:
     """The user for these credentials; repeated failures for one account and address lock it."""
-    lockout = parse(current_app.config["LOGIN_LOCKOUT"])
+    lockout = ratelimit.item(current_app.config["LOGIN_LOCKOUT"])
     ids = _lockout_ids(email, address)
-    if not limiter.limiter.test(lockout, "login-failures", *ids):
+    if not ratelimit.limiter().test(lockout, "login-failures", *ids):
         raise LockedOut(
             _l("Too many failed attempts. Wait 15 minutes and try again, or reset your password.")
         )
@@ -115,7 +114,7 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None:
         passwords.verify_against_dummy(password)  # same time whether or not the account exists
     if user is None or not passwords.verify_password(user.password_hash, password):
-        limiter.limiter.hit(lockout, "login-failures", *ids)
+        ratelimit.limiter().hit(lockout, "login-failures", *ids)
         raise DomainError(_l("Wrong e-mail address or password."), field="password")
     if not user.is_active:
         raise DomainError(_l("This account is closed."), field="email")

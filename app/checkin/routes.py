@@ -23,11 +23,12 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
 from app.checkin import bp, services
-from app.core.errors import DomainError, NotFound, json_error
+from app.core.errors import DomainError, NotFound, json_error, retry_after
 from app.core.jobs import commit
+from app.core.ratelimit import rate_limited
 from app.core.security import has_role, roles_required
 from app.events.models import Event
-from app.extensions import db, limiter
+from app.extensions import db
 
 DEVICE_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -194,7 +195,7 @@ def _door_limit_key() -> str:
     return f"door:{current_user.get_id() if current_user.is_authenticated else request.remote_addr}"
 
 
-door_limit = limiter.limit(checkin_limit, key_func=_door_limit_key)
+door_limit = rate_limited(checkin_limit, _door_limit_key, "door")
 
 
 def _body() -> dict:
@@ -235,8 +236,7 @@ def csrf_error(exc):
 
 @bp.errorhandler(TooManyRequests)
 def too_many(exc):
-    retry_after = getattr(exc, "retry_after", None) or 60
-    return json_error(429, headers={"Retry-After": str(int(retry_after))})
+    return json_error(429, headers={"Retry-After": str(retry_after(exc))})
 
 
 @bp.errorhandler(BadRequest)

@@ -103,14 +103,9 @@ def _error_page(status: int, headers=None):
     return html, status, headers or {}
 
 
-def _retry_after(exc: HTTPException) -> int:
-    """Seconds to wait: the window of the limit that was hit (the X-RateLimit headers are off,
-    as they cost a storage round trip on every limited request)."""
-    limit = getattr(exc, "limit", None)
-    try:
-        return max(1, int(limit.limit.get_expiry()))
-    except AttributeError:
-        return 60
+def retry_after(exc: HTTPException) -> int:
+    """Seconds until the limit that was hit lets the next request through (app/core/ratelimit)."""
+    return getattr(exc, "retry_after", None) or 60
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -123,7 +118,7 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
         if status == 429:
-            headers["Retry-After"] = str(_retry_after(exc))
+            headers["Retry-After"] = str(retry_after(exc))
         if wants_json():
             return json_error(status, ERROR_TITLES.get(status, exc.name), headers=headers)
         return _error_page(status, headers)

@@ -8,7 +8,7 @@ from app.core import bp
 from app.core.i18n import LANGUAGE_COOKIE
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
-from app.extensions import db, limiter, rq
+from app.extensions import db, rq
 
 
 @bp.get("/")
@@ -34,7 +34,6 @@ def _check_redis() -> str:
 
 
 @bp.get("/health")
-@limiter.exempt
 def health():
     """JSON with the state of the database, Redis and storage; 503 when any is unusable."""
     checks = {

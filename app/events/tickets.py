@@ -12,6 +12,7 @@ import io
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 import qrcode
 from cryptography.exceptions import InvalidSignature
@@ -74,10 +75,15 @@ def parse_code(text: str) -> ParsedCode | None:
     return ParsedCode(int(match.group(1)), match.group(2), unb64(match.group(3)))
 
 
+@lru_cache(maxsize=256)
+def _public_key(public_key_b64: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(unb64(public_key_b64))
+
+
 def verify(parsed: ParsedCode, public_key_b64: str) -> bool:
     """True when the signature was made by the event's key."""
     try:
-        Ed25519PublicKey.from_public_bytes(unb64(public_key_b64)).verify(
+        _public_key(public_key_b64).verify(
             parsed.signature, _message(parsed.event_id, parsed.ticket_id)
         )
     except (InvalidSignature, ValueError):
