@@ -66,6 +66,23 @@ def test_locale_from_cookie_then_accept_language_then_danish(client):
     assert '<html lang="en">' in page
 
 
+def test_templates_follow_force_locale_inside_a_request(app):
+    """A page in one language can render a message in another (e-mails to other people)."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = "{{ _('Log in') }} / {{ ngettext('%(num)d member', '%(num)d members', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "da"}):
+        danish = render_template_string(template)
+        with force_locale("is"):
+            icelandic = render_template_string(template)
+        after = render_template_string("{{ _('Log in') }}")
+        assert render_template_string(template) == danish
+    assert danish.startswith("Log ind")
+    assert icelandic == "Skrá inn / 2 félagar"
+    assert after == "Log ind"
+
+
 def test_saved_language_wins_and_switcher_saves_it(client, ctx):
     make_user("lang@example.org", locale="is")
     db.session.commit()

@@ -1,25 +1,35 @@
 """Locale and timezone selection, and Babel-formatted dates for templates."""
 
-from flask import Flask, current_app, request
-from flask_babel import format_date, format_datetime, format_time
+from functools import lru_cache
+
+from babel import Locale
+from flask import Flask, current_app, request, url_for
+from flask_babel import format_date, format_datetime, format_time, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"da": "Dansk", "en": "English", "is": "Íslenska"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The user's saved language, then the language cookie, then Accept-Language, then Danish."""
     languages = current_app.config["LANGUAGES"]
     if current_user and getattr(current_user, "is_authenticated", False):
         if current_user.locale in languages:
-            return current_user.locale
+            return _locale(current_user.locale)
     cookie = request.cookies.get(LANGUAGE_COOKIE)
     if cookie in languages:
-        return cookie
-    return (
+        return _locale(cookie)
+    return _locale(
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """Parsed once per process (Flask-Babel would parse the code again on every request)."""
+    return Locale.parse(code)
 
 
 def select_timezone() -> str:
@@ -27,8 +37,38 @@ def select_timezone() -> str:
     return current_app.config["TIMEZONE"]
 
 
+def language_links() -> list[tuple[str, str, str]]:
+    """(code, name, switch URL back to this page) per language, for the menu and the footer."""
+    here = request.full_path
+    return [
+        (code, name, url_for("core.language", code=code, next=here))
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+
+
+def _catalog(context) -> object:
+    """The catalog a context processor put into the template's context when rendering began.
+
+    Flask-Babel's own template gettext looks the catalog up for every string (three walks
+    through `g`, the locale formatted as a string: a tenth of the home page's time); choosing it
+    once per render keeps `force_locale` working (e-mails in the recipient's language). A macro
+    imported without the context looks it up.
+    """
+    return context.get("translations_catalog") or get_translations()
+
+
 def init_app(app: Flask) -> None:
-    """Template filters for dates in the current locale and timezone."""
+    """Template gettext from the catalog chosen once per render; filters for dates in the
+    current locale and timezone."""
+    app.jinja_env.install_gettext_callables(
+        gettext=pass_context(lambda c, s: _catalog(c).ugettext(s)),
+        ngettext=pass_context(lambda c, s, p, n: _catalog(c).ungettext(s, p, n)),
+        newstyle=True,
+        pgettext=pass_context(lambda c, ctx, s: _catalog(c).upgettext(ctx, s)),
+        npgettext=pass_context(lambda c, ctx, s, p, n: _catalog(c).unpgettext(ctx, s, p, n)),
+    )
+    app.context_processor(lambda: {"translations_catalog": get_translations()})
+    app.jinja_env.globals["language_links"] = language_links
     app.jinja_env.filters["datetime"] = lambda v, f="medium": format_datetime(v, f) if v else ""
     app.jinja_env.filters["date"] = lambda v, f="medium": format_date(v, f) if v else ""
     app.jinja_env.filters["time"] = lambda v, f="short": format_time(v, f) if v else ""
