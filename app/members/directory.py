@@ -26,6 +26,7 @@ from app.members.models import (
     Membership,
     UnionMembership,
 )
+from app.members.services import RECORD_FIELDS
 
 SORTS = {
     "name": (Membership.full_name.asc(), Membership.id.asc()),
@@ -176,6 +177,7 @@ def counts_by_status(include_test: bool = False) -> dict[str, int]:
 
 # -- CSV export ---------------------------------------------------------------------------------
 
+# The record's own fields in the order of the member form, between who and since when.
 EXPORT_COLUMNS = (
     "id",
     "status",
@@ -183,20 +185,7 @@ EXPORT_COLUMNS = (
     "email",
     "national_id_country",
     "national_id",
-    "birthday",
-    "gender",
-    "phone",
-    "secondary_email",
-    "street",
-    "house_number",
-    "apartment",
-    "postal_code",
-    "city",
-    "municipality",
-    "region",
-    "country",
-    "job_title",
-    "housing",
+    *(field for field in RECORD_FIELDS if field != "full_name"),
     "joined_on",
     "ended_on",
     "unions",
