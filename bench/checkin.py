@@ -13,8 +13,9 @@ the same Félag application with one bench-only route that does only the conditi
 RETURNING (the floor of a check-in in this stack); "floor" = bench/checkin_floor_app.py, that
 UPDATE in a minimal Flask app without Félag's extensions and hooks; (3) for 1, 10 and 50
 scanners flat out (wrk; bench/checkin.lua gives every request a different valid ticket) and for
-10 and 50 scanners at a volunteer's pace (Python threads pausing 0-1 s between scans), run the
-targets back to back, resetting the check-ins, the scan log and Redis before each run; every
+10 and 50 scanners at a volunteer's pace (Python threads pausing 0-1 s between scans) and 50
+scanners at shorter pauses (0-500 ms, 0-250 ms: two and four times the load), run the targets
+back to back, resetting the check-ins, the scan log and Redis before each run; every
 answer must be "ok" and the database must hold as many check-ins as were answered; the CPU
 time of the workers and of PostgreSQL per check-in is read from /proc; (4) the median round
 per cell goes to stdout and bench/results/checkin.txt.
@@ -517,9 +518,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tickets", type=int, default=90000)
     parser.add_argument(
-        "--pause-ms", type=int, default=500, help="a volunteer's mean pause between scans"
+        "--pauses",
+        default="500,250,125",
+        help="mean pauses between scans (ms) for 50 scanners at a pace; the first is a "
+        "volunteer's, also run with 10 scanners",
     )
     args = parser.parse_args()
+    pauses = [int(p) for p in args.pauses.split(",")]
+    paced_cells = [(10, pauses[0])] + [(50, pause) for pause in pauses]
     started = time.monotonic()
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("deadline")))
     signal.alarm(DEADLINE_SECONDS)
@@ -530,7 +536,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     saturated: dict[int, list[dict]] = {}
-    paced: dict[int, list[dict]] = {}
+    paced: dict[tuple[int, int], list[dict]] = {}
     try:
         log(f"database {DB_NAME}, Redis db {redis_db}, {args.tickets} tickets")
         fresh_database()
@@ -562,8 +568,8 @@ def main() -> int:
                         f"c{connections}-r{round_number}",
                     )
                 )
-            for connections in (10, 50):
-                paced.setdefault(connections, []).append(
+            for connections, pause in paced_cells:
+                paced.setdefault((connections, pause), []).append(
                     measure(
                         targets,
                         connections,
@@ -571,8 +577,8 @@ def main() -> int:
                         codes,
                         info,
                         redis_db,
-                        f"paced-c{connections}-r{round_number}",
-                        args.pause_ms,
+                        f"paced{pause}-c{connections}-r{round_number}",
+                        pause,
                     )
                 )
     finally:
@@ -638,24 +644,25 @@ def main() -> int:
         lines.append(f"{connections:>8}  {cells}")
     lines += [
         "",
-        f"At a volunteer's pace (each scanner pauses 0-{2 * args.pause_ms} ms, on average "
-        f"{args.pause_ms} ms, between scans):",
-        f"{'scanners':>8} {'app/s':>6} | {'app p50':>7} {'p99':>6} {'max':>6} | "
+        "At a pace (each scanner pauses between 0 and twice the mean pause between scans; "
+        f"{pauses[0]} ms is a volunteer's; latency from the client's send to the answer):",
+        f"{'scanners':>8} {'pause':>5} {'app/s':>6} | {'app p50':>7} {'p99':>6} {'max':>6} | "
         f"{'bare p50':>8} {'p99':>6} | {'floor p50':>9} {'p99':>6}  (ms)",
     ]
-    for connections in (10, 50):
-        chosen = median_round(paced[connections])
+    for connections, pause in paced_cells:
+        chosen = median_round(paced[(connections, pause)])
         a, b, f = chosen["app"], chosen["bare"], chosen["floor"]
         lines.append(
-            f"{connections:>8} {a['rps']:>6.0f} | {a['p50']:>7.1f} {a['p99']:>6.1f} "
+            f"{connections:>8} {pause:>5} {a['rps']:>6.0f} | {a['p50']:>7.1f} {a['p99']:>6.1f} "
             f"{a['max']:>6.1f} | {b['p50']:>8.1f} {b['p99']:>6.1f} | {f['p50']:>9.1f} "
             f"{f['p99']:>6.1f}"
         )
         if connections == 50:
+            worst = max(r["app"]["p99"] for r in paced[(connections, pause)])
             verdicts.append(
-                f"50 scanners at a volunteer's pace: app p99 {a['p99']:.1f} ms "
-                f"(target < {TARGET_P99_MS:.0f} ms): "
-                + ("met" if a["p99"] < TARGET_P99_MS else "NOT met")
+                f"50 scanners pausing {pause} ms on average ({a['rps']:.0f} check-ins/s): app "
+                f"p99 {a['p99']:.1f} ms, worst round {worst:.1f} ms (target < "
+                f"{TARGET_P99_MS:.0f} ms): " + ("met" if worst < TARGET_P99_MS else "NOT met")
             )
     spread = ", ".join(
         f"c{conn} "
