@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
+
 from app.core.timeutil import utcnow
 from app.events.models import Event, Registration
 from app.extensions import db
@@ -83,7 +85,7 @@ def test_organiser_publishes_member_registers_and_gets_a_qr_ticket(app, page, ph
     phone_page.goto("/tickets/")
     assert "Þorrablót í Kaupmannahöfn" in phone_page.locator("main").inner_text()
     phone_page.locator(f"a[href='/tickets/{code}']").click()
-    phone_page.wait_for_function("document.querySelector('img.ticket-qr').complete")
+    expect(phone_page.locator("img.ticket-qr")).to_have_js_property("complete", True)
     assert phone_page.locator("img.ticket-qr").evaluate("img => img.naturalWidth") > 0
     screenshot(phone_page, "ticket-phone")
     phone_page.goto(text.replace(app.config["BASE_URL"], ""))
@@ -98,7 +100,7 @@ def test_organiser_publishes_member_registers_and_gets_a_qr_ticket(app, page, ph
     )
     screenshot(page, "event-page")
     page.goto(f"/tickets/{code}")
-    page.wait_for_function("document.querySelector('img.ticket-qr').complete")
+    expect(page.locator("img.ticket-qr")).to_have_js_property("complete", True)
     assert page.locator("img.ticket-qr").evaluate("img => img.naturalWidth") > 0
     screenshot(page, "ticket")
     page.goto(f"/staff/events/{event.id}/")
