@@ -107,12 +107,30 @@ def test_staff_create_edit_groups_and_roles(app, client, ctx):
     )
     db.session.refresh(link)
     assert groups.role_label(link) == "Scribe"
+    # A refused change keeps the record as it was and says why: next to the form, or flashed.
+    again = post_form(client, f"{url}/groups", {"group_id": str(group.id), "role": "member"}, url)
+    assert again.status_code == 422 and "Already in this group." in again.get_data(as_text=True)
+    refused = post_form(
+        client,
+        f"{url}/groups/{link.id}/role",
+        {"role": "custom", "custom_role": " "},
+        url,
+        follow_redirects=True,
+    )
+    assert "Write the role." in refused.get_data(as_text=True)
+    db.session.refresh(link)
+    assert groups.role_label(link) == "Scribe"
     edit = post_form(
         client,
         f"/staff/members/groups/{group.id}",
         {"name": group.name, "kind": "committee", "capacity": "0", "slug": group.slug},
     )
     assert "cannot be lower" in edit.get_data(as_text=True)
+    removed = post_form(client, f"{url}/groups/{link.id}/remove", {}, url)
+    assert removed.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(GroupMember)) is None
+    assert db.session.get(Group, group.id).member_count == 0
 
 
 def _join_requests(base: str, email: str, slug: str) -> int:

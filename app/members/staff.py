@@ -3,6 +3,7 @@ titles, notes, import and export, anonymisation. Every route here is under /staf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -57,6 +58,37 @@ def _group_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
 
 def _back(membership: Membership):
     return redirect(url_for("staff.member_detail", member_id=membership.id))
+
+
+def _button(form, action: Callable[[], tuple[str, str]]) -> None:
+    """A button on the record (no fields to show again): run `action`, which changes the record
+    and returns (message, category); commit and flash it, or roll back and flash why not."""
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        message, category = action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        commit()
+        flash(message, category)
+
+
+def _form(membership: Membership, form, name: str, action: Callable[[], tuple[str, str]]):
+    """A form on the record: as `_button`, but an invalid form or a refused change shows the
+    record again with the errors next to the form's fields (422)."""
+    if form.validate_on_submit():
+        try:
+            message, category = action()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            flash(message, category)
+            return _back(membership)
+    return _detail(membership, status=422, **{name: form})
 
 
 @bp.get("/members/")
@@ -235,22 +267,15 @@ def member_edit(member_id: int):
 @roles_required("membership")
 def member_approve(member_id: int):
     membership = _member(member_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+
+    def approve():
         services.approve(membership, current_user.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(
-            _(
-                "%(name)s is a member now; a welcome e-mail is on its way.",
-                name=membership.full_name,
-            ),
-            "success",
-        )
+        return _(
+            "%(name)s is a member now; a welcome e-mail is on its way.",
+            name=membership.full_name,
+        ), "success"
+
+    _button(ActionForm(), approve)
     if request.form.get("next_page") == "queue":
         return redirect(url_for("staff.members_applications"))
     return _back(membership)
@@ -261,17 +286,12 @@ def member_approve(member_id: int):
 def member_reject(member_id: int):
     membership = _member(member_id)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            services.reject(membership, current_user.id, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(_("The application is rejected; the applicant is told by e-mail."), "info")
-            return _back(membership)
-    return _detail(membership, status=422, reject_form=form)
+
+    def reject():
+        services.reject(membership, current_user.id, form.reason.data)
+        return _("The application is rejected; the applicant is told by e-mail."), "info"
+
+    return _form(membership, form, "reject_form", reject)
 
 
 @bp.post("/members/<int:member_id>/end")
@@ -279,16 +299,12 @@ def member_reject(member_id: int):
 def member_end(member_id: int):
     membership = _member(member_id)
     form = EndForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+
+    def end():
         services.end_membership(membership, current_user.id, form.reason.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The membership has ended."), "info")
+        return _("The membership has ended."), "info"
+
+    _button(form, end)
     return _back(membership)
 
 
@@ -297,17 +313,12 @@ def member_end(member_id: int):
 def member_note(member_id: int):
     membership = _member(member_id)
     form = NoteForm()
-    if form.validate_on_submit():
-        try:
-            services.add_note(membership, form.text.data, form.tags.data, current_user.id)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(_("The note is added."), "success")
-            return _back(membership)
-    return _detail(membership, status=422, note_form=form)
+
+    def add_note():
+        services.add_note(membership, form.text.data, form.tags.data, current_user.id)
+        return _("The note is added."), "success"
+
+    return _form(membership, form, "note_form", add_note)
 
 
 @bp.post("/members/<int:member_id>/titles")
@@ -316,26 +327,21 @@ def member_title_add(member_id: int):
     membership = _member(member_id)
     form = TitleForm()
     form.group_id.choices = _group_choices(_("The association (board)"))
-    if form.validate_on_submit():
+
+    def add_title():
         group = db.session.get(Group, int(form.group_id.data)) if form.group_id.data else None
-        try:
-            services.add_title(
-                membership,
-                form.kind.data,
-                form.starts_on.data,
-                form.ends_on.data,
-                form.custom_title.data,
-                group,
-                current_user.id,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(_("The title is added."), "success")
-            return _back(membership)
-    return _detail(membership, status=422, title_form=form)
+        services.add_title(
+            membership,
+            form.kind.data,
+            form.starts_on.data,
+            form.ends_on.data,
+            form.custom_title.data,
+            group,
+            current_user.id,
+        )
+        return _("The title is added."), "success"
+
+    return _form(membership, form, "title_form", add_title)
 
 
 @bp.post("/members/<int:member_id>/titles/<int:title_id>/end")
@@ -346,16 +352,12 @@ def member_title_end(member_id: int, title_id: int):
     if title.membership_id != membership.id:
         abort(404)
     form = EndTitleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+
+    def end_title():
         services.end_title(title, form.ends_on.data, current_user.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The title is ended."), "info")
+        return _("The title is ended."), "info"
+
+    _button(form, end_title)
     return _back(membership)
 
 
@@ -365,25 +367,20 @@ def member_group_add(member_id: int):
     membership = _member(member_id)
     form = AddToGroupForm()
     form.group_id.choices = _group_choices()
-    if form.validate_on_submit():
+
+    def join():
         group = db.get_or_404(Group, int(form.group_id.data))
-        try:
-            groups.join(
-                group,
-                membership,
-                current_user.id,
-                by_staff=True,
-                role=form.role.data,
-                custom_role=form.custom_role.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(_("Added to %(name)s.", name=group.name), "success")
-            return _back(membership)
-    return _detail(membership, status=422, group_form=form)
+        groups.join(
+            group,
+            membership,
+            current_user.id,
+            by_staff=True,
+            role=form.role.data,
+            custom_role=form.custom_role.data,
+        )
+        return _("Added to %(name)s.", name=group.name), "success"
+
+    return _form(membership, form, "group_form", join)
 
 
 def _link(membership: Membership, link_id: int) -> GroupMember:
@@ -412,16 +409,12 @@ def member_group_role(member_id: int, link_id: int):
     membership = _member(member_id)
     link = _link(membership, link_id)
     form = GroupRoleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
+
+    def set_role():
         groups.set_role(link, form.role.data, form.custom_role.data, current_user.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(_("The role is changed."), "success")
+        return _("The role is changed."), "success"
+
+    _button(form, set_role)
     return _back(membership)
 
 
@@ -430,14 +423,9 @@ def member_group_role(member_id: int, link_id: int):
 def member_anonymise(member_id: int):
     membership = _member(member_id)
     form = AnonymiseForm()
-    if form.validate_on_submit():
-        try:
-            privacy.anonymise(membership, current_user.id)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(_("The record is anonymised."), "success")
-            return _back(membership)
-    return _detail(membership, status=422, anonymise_form=form)
+
+    def anonymise():
+        privacy.anonymise(membership, current_user.id)
+        return _("The record is anonymised."), "success"
+
+    return _form(membership, form, "anonymise_form", anonymise)
