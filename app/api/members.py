@@ -22,17 +22,8 @@ from app.extensions import db
 from app.members import national_id, services
 from app.members.directory import MemberFilter, member_query
 from app.members.models import Membership
+from app.members.services import ADDRESS_FIELDS
 
-ADDRESS_FIELDS = (
-    "street",
-    "house_number",
-    "apartment",
-    "postal_code",
-    "city",
-    "municipality",
-    "region",
-    "country",
-)
 READ_ONLY = (
     "id",
     "user_id",

@@ -2,6 +2,8 @@
 
 from flask import Flask
 
+from app.members.services import ADDRESS_FIELDS
+
 ERROR = {
     "type": "object",
     "properties": {
@@ -230,19 +232,7 @@ PATHS: dict = {
 # --- members (app/api/members.py): token of a user with the membership role ---
 _ADDRESS = {
     "type": "object",
-    "properties": {
-        name: {"type": "string"}
-        for name in (
-            "street",
-            "house_number",
-            "apartment",
-            "postal_code",
-            "city",
-            "municipality",
-            "region",
-            "country",
-        )
-    },
+    "properties": {name: {"type": "string"} for name in ADDRESS_FIELDS},
 }
 MEMBER = {
     "type": "object",

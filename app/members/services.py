@@ -57,13 +57,7 @@ from app.members.validation import (  # noqa: F401  (re-exported)
     default_country,
 )
 
-# Fields a member may change in their own record; staff may change these and STAFF_FIELDS.
-RECORD_FIELDS = (
-    "full_name",
-    "birthday",
-    "gender",
-    "phone",
-    "secondary_email",
+ADDRESS_FIELDS = (
     "street",
     "house_number",
     "apartment",
@@ -72,6 +66,15 @@ RECORD_FIELDS = (
     "municipality",
     "region",
     "country",
+)
+# Fields a member may change in their own record; staff may change these and STAFF_FIELDS.
+RECORD_FIELDS = (
+    "full_name",
+    "birthday",
+    "gender",
+    "phone",
+    "secondary_email",
+    *ADDRESS_FIELDS,
     "job_title",
     "housing",
 )
