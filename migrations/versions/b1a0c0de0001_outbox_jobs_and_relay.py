@@ -1,0 +1,25 @@
+"""outbox jobs and relay
+
+Revision ID: b1a0c0de0001
+Revises: 46317144be40
+Create Date: 2026-12-02 06:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0001'
+down_revision = '46317144be40'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,25 @@
+"""scale indexes and import jobs
+
+Revision ID: b1a0c0de0003
+Revises: b1a0c0de0002
+Create Date: 2026-12-02 06:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0003'
+down_revision = 'b1a0c0de0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
