@@ -143,3 +143,58 @@ def test_updated_since_sees_changes_to_unions_and_consents(client, api):
     assert [m["full_name"] for m in found["results"]] == ["Sync Me"]
     bad = client.get("/api/v1/members?updated_since=yesterday", headers=api)
     assert bad.status_code == 422 and "updated_since" in bad.get_json()["error"]["fields"]
+
+
+def _statements(app, client, url: str, headers: dict) -> tuple[int, dict]:
+    """How many SQL statements one request runs, and its JSON body."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return len(seen), response.get_json()
+
+
+def test_a_page_of_members_takes_the_same_queries_for_10_and_1000(app, client, api):
+    from app.members import services
+    from app.members.demo import generate
+    from app.members.groups import join, save_group
+
+    generate(1000, seed=3)
+    group = save_group(None, name="Readers", slug="readers", kind="department")
+    for n in range(3):
+        member = make_member(
+            full_name=f"Linked {n}", consents={"groupable": True, "newsletter": True}
+        )
+        services.update_record(
+            member, {}, None, allowed=(), unions=[("BHM", str(n)), ("VR", f"9{n}")]
+        )
+        join(group, member, None, by_staff=True)
+    db.session.commit()
+    client.get("/api/v1/members?limit=1", headers=api)  # the token is looked up once, then cached
+    small, small_body = _statements(app, client, "/api/v1/members?limit=10", api)
+    large, large_body = _statements(app, client, "/api/v1/members?limit=1000", api)
+    assert len(small_body["results"]) == 10 and len(large_body["results"]) == 1000
+    assert large_body["count"] == 1003
+    assert small == large, (small, large)
+    linked = client.get("/api/v1/members?limit=3&offset=1000", headers=api).get_json()["results"]
+    assert [m["full_name"] for m in linked] == ["Linked 0", "Linked 1", "Linked 2"]
+    assert linked[1]["unions"] == [
+        {"union": "BHM", "member_number": "1"},
+        {"union": "VR", "member_number": "91"},
+    ]
+    assert linked[2]["groups"] == [{"slug": "readers", "role": "member"}]
+    assert linked[0]["consents"]["newsletter"] is True
+    assert linked[0]["consents"]["reachable"] is False
