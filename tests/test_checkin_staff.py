@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.checkin import services
 from app.checkin.models import Scan
+from app.checkin.redeem import Scanner, redeem
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
 from tests.helpers import login, post_form
@@ -17,12 +17,12 @@ def test_organiser_sees_the_scan_log_and_checks_in_and_undoes_by_hand(client, ct
     event = make_event("Spring party")
     guest = make_registration(event, make_user(name="Bjarni Guest", email="bjarni@example.org"))
     walk_in = make_registration(event, make_user(name="Walk In", email="walkin@example.org"))
-    scanner = services.Scanner(volunteer.id, volunteer.name, "door d-1", "door")
-    services.redeem(event.id, guest.ticket_code, "nonce-abc", scanner)
-    services.redeem(event.id, guest.ticket_code, "nonce-def", scanner)
-    services.redeem(event.id, "forged", "nonce-ghi", scanner)
-    offline = services.Scanner(volunteer.id, volunteer.name, "door d-2", "offline")
-    services.redeem(event.id, guest.ticket_code, "nonce-jkl", offline, offline_accepted=True)
+    scanner = Scanner(volunteer.id, volunteer.name, "door d-1", "door")
+    redeem(event.id, guest.ticket_code, "nonce-abc", scanner)
+    redeem(event.id, guest.ticket_code, "nonce-def", scanner)
+    redeem(event.id, "forged", "nonce-ghi", scanner)
+    offline = Scanner(volunteer.id, volunteer.name, "door d-2", "offline")
+    redeem(event.id, guest.ticket_code, "nonce-jkl", offline, offline_accepted=True)
     db.session.commit()
 
     login(client, "org@example.org")

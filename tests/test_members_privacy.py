@@ -71,7 +71,7 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     services.add_note(membership, "Prefers phone calls", "contact", staff.id)
     ticket = make_registration(make_event(), user=user)
     from app.api.services import create_token
-    from app.checkin.services import Scanner, redeem
+    from app.checkin.redeem import Scanner, redeem
     from app.events.models import EventMessage
 
     redeem(

@@ -6,8 +6,10 @@ from flask_babel import gettext as _
 from app.api import bp
 from app.api.auth import token_required
 from app.api.routes import api_key_func, json_body
-from app.checkin import services
+from app.checkin import door
+from app.checkin.redeem import Scanner, redeem
 from app.checkin.routes import checkin_limit, run_scan
+from app.checkin.undo import undo
 from app.core.errors import DomainError
 from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
@@ -15,14 +17,14 @@ from app.core.ratelimit import rate_limited
 checkin_rate_limit = rate_limited(checkin_limit, api_key_func, "api-checkin")
 
 
-def _scanner(data: dict) -> services.Scanner:
+def _scanner(data: dict) -> Scanner:
     """The token's user; the device is the token's prefix and the app's own device name."""
     user = g.api_user
     device = data.get("device")
     label = f"API {user.token_prefix}…"
     if isinstance(device, str) and device.strip():
         label += " " + device.strip()[:60]
-    return services.Scanner(user.id, user.name, label, "api")
+    return Scanner(user.id, user.name, label, "api")
 
 
 def _int_field(data: dict, name: str) -> int:
@@ -42,7 +44,7 @@ def checkin():
     if not isinstance(code, str) or not code.strip() or len(code) > 2000:
         raise DomainError(_("A ticket code (or ticket URL) is required."), field="code")
     event_id = _int_field(data, "event_id")
-    answer = run_scan(services.redeem, event_id, code, data.get("nonce"), _scanner(data))
+    answer = run_scan(redeem, event_id, code, data.get("nonce"), _scanner(data))
     return jsonify(answer.as_json())
 
 
@@ -52,7 +54,7 @@ def checkin():
 def checkin_undo():
     """Take back a check-in."""
     data = json_body()
-    answer = services.undo(_int_field(data, "registration_id"), _scanner(data))
+    answer = undo(_int_field(data, "registration_id"), _scanner(data))
     commit()
     return jsonify(answer.as_json())
 
@@ -62,4 +64,4 @@ def checkin_undo():
 @token_required("door")
 def checkin_counts(event_id: int):
     """How many of the event's confirmed registrations are checked in."""
-    return jsonify(services.counts(event_id))
+    return jsonify(door.counts(event_id))

@@ -22,7 +22,17 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
-from app.checkin import bp, services
+from app.checkin import bp, door
+from app.checkin.redeem import (
+    ReplayedScan,
+    ScanAnswer,
+    Scanner,
+    check_in_by_hand,
+    redeem,
+    require_event,
+    stored_answer,
+)
+from app.checkin.undo import undo as undo_checkin  # the view below is named undo
 from app.core.errors import DomainError, NotFound, json_error, retry_after
 from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
@@ -38,13 +48,13 @@ def checkin_limit() -> str:
     return current_app.config.get("CHECKIN_RATE_LIMIT") or "1200 per minute"
 
 
-def run_scan(func, *args, **kwargs) -> services.ScanAnswer:
+def run_scan(func, *args, **kwargs) -> ScanAnswer:
     """Run a scan service and commit; a retried nonce rolls back and gets the stored answer."""
     try:
         answer = func(*args, **kwargs)
-    except services.ReplayedScan as replay:
+    except ReplayedScan as replay:
         db.session.rollback()
-        answer = services.stored_answer(replay)
+        answer = stored_answer(replay)
         db.session.rollback()
     else:
         commit()
@@ -58,8 +68,8 @@ def run_scan(func, *args, **kwargs) -> services.ScanAnswer:
 @roles_required("door")
 def index():
     """The events this volunteer may scan, today's first."""
-    events = services.door_events()
-    return render_template("checkin/index.html", events=events, is_today=services.is_today)
+    events = door.door_events()
+    return render_template("checkin/index.html", events=events, is_today=door.is_today)
 
 
 def _texts() -> dict:
@@ -148,7 +158,7 @@ def scanner(event_id: int):
         "checkin/scanner.html",
         event=event,
         config=config,
-        counts=services.counts(event.id),
+        counts=door.counts(event.id),
     )
 
 
@@ -205,10 +215,10 @@ def _body() -> dict:
     return data
 
 
-def _scanner(data: dict, source: str = "door") -> services.Scanner:
+def _scanner(data: dict, source: str = "door") -> Scanner:
     device = data.get("device")
     device = device if isinstance(device, str) and DEVICE_RE.match(device) else "unknown"
-    return services.Scanner(current_user.id, current_user.name, f"door {device}", source)
+    return Scanner(current_user.id, current_user.name, f"door {device}", source)
 
 
 def _int_field(data: dict, name: str) -> int:
@@ -256,7 +266,7 @@ def scan(event_id: int):
     offline = data.get("offline") is True
     scanner = _scanner(data, "offline" if offline else "door")
     answer = run_scan(
-        services.redeem,
+        redeem,
         event_id,
         code,
         data.get("nonce"),
@@ -264,7 +274,7 @@ def scan(event_id: int):
         scanned_at=_scanned_at(data) if offline else None,
         offline_accepted=(data.get("accepted") is True) if offline else None,
     )
-    return jsonify({**answer.as_json(), "counts": services.counts(event_id)})
+    return jsonify({**answer.as_json(), "counts": door.counts(event_id)})
 
 
 @bp.post("/<int:event_id>/checkin")
@@ -275,9 +285,9 @@ def check_in(event_id: int):
     data = _body()
     registration_id = _int_field(data, "registration_id")
     answer = run_scan(
-        services.check_in_by_hand, event_id, registration_id, _scanner(data), data.get("nonce")
+        check_in_by_hand, event_id, registration_id, _scanner(data), data.get("nonce")
     )
-    return jsonify({**answer.as_json(), "counts": services.counts(event_id)})
+    return jsonify({**answer.as_json(), "counts": door.counts(event_id)})
 
 
 @bp.post("/<int:event_id>/undo")
@@ -287,16 +297,16 @@ def undo(event_id: int):
     """Undo a check-in (the last one, from the page)."""
     data = _body()
     registration_id = _int_field(data, "registration_id")
-    answer = services.undo(registration_id, _scanner(data), event_id=event_id)
+    answer = undo_checkin(registration_id, _scanner(data), event_id=event_id)
     commit()
-    return jsonify({**answer.as_json(), "counts": services.counts(event_id)})
+    return jsonify({**answer.as_json(), "counts": door.counts(event_id)})
 
 
 @bp.get("/<int:event_id>/counts")
 @door_json
 def counts(event_id: int):
     """Checked in / confirmed, polled by the page."""
-    return jsonify(services.counts(event_id))
+    return jsonify(door.counts(event_id))
 
 
 @bp.get("/<int:event_id>/search")
@@ -304,8 +314,8 @@ def counts(event_id: int):
 @door_json
 def search(event_id: int):
     """People by name or e-mail: name and state only."""
-    services.require_event(event_id)
-    return jsonify({"results": services.search(event_id, request.args.get("q", ""))})
+    require_event(event_id)
+    return jsonify({"results": door.search(event_id, request.args.get("q", ""))})
 
 
 @bp.get("/<int:event_id>/offline.json")
@@ -315,6 +325,6 @@ def bundle(event_id: int):
     event = db.session.get(Event, event_id)
     if event is None:
         raise NotFound(_("No such event."))
-    response = jsonify(services.offline_bundle(event))
+    response = jsonify(door.offline_bundle(event))
     response.headers["Cache-Control"] = "no-store"
     return response

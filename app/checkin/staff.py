@@ -12,9 +12,11 @@ from sqlalchemy.orm import joinedload
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
 
-from app.checkin import services
+from app.checkin import door
 from app.checkin.models import Scan
+from app.checkin.redeem import Scanner, check_in_by_hand
 from app.checkin.routes import run_scan
+from app.checkin.undo import undo
 from app.core.errors import DomainError
 from app.core.jobs import commit
 from app.core.security import roles_required
@@ -57,8 +59,8 @@ class DoorActionForm(FlaskForm):
     registration_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])
 
 
-def _scanner() -> services.Scanner:
-    return services.Scanner(current_user.id, current_user.name, "", "staff")
+def _scanner() -> Scanner:
+    return Scanner(current_user.id, current_user.name, "", "staff")
 
 
 @bp.get("/door/")
@@ -88,7 +90,7 @@ def door_log(event_id: int):
     query = request.args.get("q", "").strip()[:100]
     people = []
     if query:
-        pattern = services.like_pattern(query)
+        pattern = door.like_pattern(query)
         people = db.session.scalars(
             select(Registration)
             .options(joinedload(Registration.checked_in_by))
@@ -101,7 +103,7 @@ def door_log(event_id: int):
             .limit(50)
         ).all()
     page = db.paginate(
-        services.scan_log(event.id).options(
+        door.scan_log(event.id).options(
             joinedload(Scan.registration), joinedload(Scan.user), joinedload(Scan.checked_in_by)
         ),
         per_page=50,
@@ -117,7 +119,7 @@ def door_log(event_id: int):
     return render_template(
         "checkin/staff_log.html",
         event=event,
-        counts=services.counts(event.id),
+        counts=door.counts(event.id),
         page=page,
         q=query,
         people=people,
@@ -144,9 +146,7 @@ def door_check_in(event_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        answer = run_scan(
-            services.check_in_by_hand, event_id, int(form.registration_id.data), _scanner()
-        )
+        answer = run_scan(check_in_by_hand, event_id, int(form.registration_id.data), _scanner())
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
@@ -177,7 +177,7 @@ def door_undo(event_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        answer = services.undo(int(form.registration_id.data), _scanner(), event_id=event_id)
+        answer = undo(int(form.registration_id.data), _scanner(), event_id=event_id)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from app.checkin import services
 from app.checkin.models import Scan
+from app.checkin.redeem import Scanner, redeem
 from app.events.models import Registration
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
@@ -264,8 +264,8 @@ def test_a_ticket_checked_in_elsewhere_while_offline_shows_as_a_conflict(app, pa
     with app.app_context():
         colleague = make_user(name="Colleague Carl", roles=["door"])
         db.session.commit()
-        scanner = services.Scanner(colleague.id, colleague.name, "door d-other", "door")
-        services.redeem(data["event_id"], data["codes"][2], "colleague-1", scanner)
+        scanner = Scanner(colleague.id, colleague.name, "door d-other", "door")
+        redeem(data["event_id"], data["codes"][2], "colleague-1", scanner)
         db.session.commit()
 
     _scan(page, data["codes"][2])
@@ -316,10 +316,10 @@ def test_door_index_on_a_phone_and_the_staff_scan_log(app, phone_page, page):
             "olga@example.org", name="Olga Organiser", roles=["organiser", "door"]
         )
         db.session.commit()
-        scanner = services.Scanner(data["volunteer_id"], "Anna Door", "door d-1", "door")
-        services.redeem(data["event_id"], data["codes"][0], "nonce-1", scanner)
-        services.redeem(data["event_id"], data["codes"][0], "nonce-2", scanner)
-        services.redeem(data["event_id"], _forge(data["codes"][1]), "nonce-3", scanner)
+        scanner = Scanner(data["volunteer_id"], "Anna Door", "door d-1", "door")
+        redeem(data["event_id"], data["codes"][0], "nonce-1", scanner)
+        redeem(data["event_id"], data["codes"][0], "nonce-2", scanner)
+        redeem(data["event_id"], _forge(data["codes"][1]), "nonce-3", scanner)
         db.session.commit()
         assert organiser.id
 

@@ -1,0 +1,142 @@
+"""What the door shows: counts, the search by name, the offline bundle, today's events, the
+scan log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from app.auth.models import User
+from app.checkin.models import Scan
+from app.checkin.redeem import require_event
+from app.core.timeutil import utcnow
+from app.events.models import Event, Registration
+from app.extensions import db
+
+registrations = Registration.__table__
+users = User.__table__
+
+SEARCH_LIMIT = 20
+
+
+def counts(event_id: int) -> dict:
+    """How many confirmed registrations the event has, and how many are checked in."""
+    require_event(event_id)
+    confirmed, checked_in = db.session.execute(
+        select(
+            func.count(),
+            func.count(registrations.c.checked_in_at),
+        ).where(registrations.c.event_id == event_id, registrations.c.state == "confirmed")
+    ).one()
+    return {"event_id": event_id, "confirmed": confirmed, "checked_in": checked_in}
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching the text anywhere, with its wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Registrations matching a name or e-mail address: name and state only, never the address."""
+    query = (query or "").strip()[:100]
+    if len(query) < 2:
+        return []
+    pattern = like_pattern(query)
+    rows = db.session.execute(
+        select(
+            registrations.c.id,
+            registrations.c.name,
+            registrations.c.state,
+            registrations.c.checked_in_at,
+            users.c.name.label("by"),
+        )
+        .select_from(registrations.outerjoin(users, users.c.id == registrations.c.checked_in_by_id))
+        .where(
+            registrations.c.event_id == event_id,
+            or_(
+                registrations.c.name.ilike(pattern, escape="\\"),
+                registrations.c.email.ilike(pattern, escape="\\"),
+            ),
+        )
+        .order_by(registrations.c.name, registrations.c.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "state": row.state,
+            "checked_in_at": row.checked_in_at.isoformat() if row.checked_in_at else None,
+            "checked_in_by": row.by,
+        }
+        for row in rows
+    ]
+
+
+def offline_bundle(event: Event) -> dict:
+    """What a door device keeps for offline scanning: the public key and each ticket's id,
+    name and state (confirmed, checked_in, cancelled or waiting) - nothing more."""
+    rows = db.session.execute(
+        select(
+            registrations.c.ticket_code,
+            registrations.c.name,
+            registrations.c.state,
+            registrations.c.checked_in_at,
+        ).where(registrations.c.event_id == event.id, registrations.c.ticket_code.is_not(None))
+    ).all()
+    tickets = []
+    for row in rows:
+        parts = row.ticket_code.split(".")
+        if len(parts) != 3:
+            continue
+        state = "checked_in" if row.checked_in_at is not None else row.state
+        tickets.append({"ticket": parts[1], "name": row.name, "state": state})
+    return {
+        "event_id": event.id,
+        "public_key": event.public_key,
+        "generated_at": utcnow().isoformat(),
+        "tickets": tickets,
+    }
+
+
+def door_events(now: datetime | None = None) -> list[Event]:
+    """Published events a volunteer may scan: running or starting today first, then upcoming."""
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    today = now.astimezone(tz).date()
+    rows = db.session.scalars(
+        select(Event)
+        .where(Event.status == "published", Event.ends_at >= now - timedelta(hours=6))
+        .order_by(Event.starts_at)
+        .limit(100)
+    ).all()
+
+    def today_first(event: Event):
+        running = event.starts_at <= now <= event.ends_at
+        is_today = event.starts_at.astimezone(tz).date() == today
+        return (0 if running or is_today else 1, event.starts_at)
+
+    return sorted(rows, key=today_first)
+
+
+def is_today(event: Event, now: datetime | None = None) -> bool:
+    """True when the event runs now or starts today in the organisation's timezone."""
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return (
+        event.starts_at <= now <= event.ends_at
+        or event.starts_at.astimezone(tz).date() == now.astimezone(tz).date()
+    )
+
+
+def scan_log(event_id: int):
+    """The event's scans, newest first (a select for db.paginate)."""
+    return (
+        select(Scan)
+        .where(Scan.event_id == event_id)
+        .order_by(Scan.created_at.desc(), Scan.id.desc())
+    )
