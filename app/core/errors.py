@@ -1,8 +1,15 @@
 """Domain errors and the error pages / JSON errors that answer them."""
 
+import logging
+
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException, SecurityError
+
+log = logging.getLogger(__name__)
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -92,8 +99,29 @@ def json_error(status: int, message=None, code: str | None = None, fields=None, 
     return response
 
 
+def rollback_session() -> None:
+    """Roll the request's database session back, so that the error page can still read the
+    signed-in user (a failed flush or statement leaves the session unusable until then)."""
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # a dead connection: the page is rendered without it
+        log.warning("Rollback before the error page failed", exc_info=True)
+
+
+def _bare_page(status: int, headers=None):
+    """A page that needs no URLs: the request's host is not trusted, so none can be built."""
+    title = escape(str(ERROR_TITLES.get(status, ERROR_TITLES[400])))
+    text = escape(str(ERROR_TEXTS.get(status, ERROR_TEXTS[400])))
+    html = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>"
+    return html, status, {"Content-Type": "text/html; charset=utf-8", **(headers or {})}
+
+
 def _error_page(status: int, headers=None):
     shown = status if status in ERROR_TITLES else 500
+    if shown >= 500:
+        rollback_session()
     html = render_template(
         "errors/error.html",
         status=status,
@@ -114,6 +142,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         status = exc.code or 500
+        if status >= 500:
+            rollback_session()
         headers = {}
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
@@ -121,7 +151,20 @@ def register_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = str(retry_after(exc))
         if wants_json():
             return json_error(status, ERROR_TITLES.get(status, exc.name), headers=headers)
+        if isinstance(exc, SecurityError):
+            return _bare_page(status, headers)
         return _error_page(status, headers)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def handle_out_of_range(exc: Exception):
+        # A value the database cannot hold (an integer beyond its range, a NUL in text) is bad
+        # input, not a fault of ours: a 400 without a stack trace in the log.
+        rollback_session()
+        log.info("Refused a value the database cannot store on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(400, _("A value in the request is out of range."))
+        return _error_page(400)
 
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError):
@@ -133,6 +176,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        rollback_session()
         if wants_json():
             return json_error(500)
         return _error_page(500)

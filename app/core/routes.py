@@ -1,10 +1,19 @@
 """Home, health, language switch and public media."""
 
-from flask import current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
-from app.core import bp
+from app.core import bp, jobs
 from app.core.i18n import LANGUAGE_COOKIE
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
@@ -35,15 +44,38 @@ def _check_redis() -> str:
 
 @bp.get("/health")
 def health():
-    """JSON with the state of the database, Redis and storage; 503 when any is unusable."""
+    """JSON with the state of the database, Redis, storage and jobs; 503 when any is unusable.
+
+    Jobs are "degraded" (still 200) when the oldest pending job is older than JOBS_HEALTH_MAX_AGE
+    or a job is dead: the site works, but work is late and an admin should look.
+    """
     checks = {
         "database": _check(lambda: db.session.execute(text("SELECT 1")).scalar_one()),
         "redis": _check(_check_redis),
         "storage": _check(lambda: get_storage().check()),
     }
+    jobs_info: dict = {}
+    if checks["database"] == "ok":
+        try:
+            overview = jobs.overview()
+        except Exception as exc:  # the jobs table is unreadable: reported, not raised
+            current_app.logger.warning("Health check of jobs failed: %s", type(exc).__name__)
+            checks["jobs"] = "error"
+        else:
+            late = overview["oldest_pending"] > current_app.config["JOBS_HEALTH_MAX_AGE"]
+            checks["jobs"] = "degraded" if late or overview["counts"]["dead"] else "ok"
+            jobs_info = {
+                "oldest_pending_seconds": round(overview["oldest_pending"]),
+                **{state: overview["counts"][state] for state in ("pending", "failed", "dead")},
+            }
     db.session.rollback()
-    healthy = all(value in ("ok", "inline") for value in checks.values())
-    body = {"status": "ok" if healthy else "error", "checks": checks}
+    healthy = all(checks[name] in ("ok", "inline") for name in ("database", "redis", "storage"))
+    degraded = checks.get("jobs") != "ok"
+    body = {
+        "status": "error" if not healthy else ("degraded" if degraded else "ok"),
+        "checks": checks,
+        "jobs": jobs_info,
+    }
     return jsonify(body), 200 if healthy else 503
 
 
@@ -75,4 +107,8 @@ def language(code: str):
 @bp.get("/media/<path:key>")
 def media(key: str):
     """Public files (profile images, event images)."""
+    # Keys are generated names ("avatars/abc.png"): anything climbing out of the area is no file.
+    parts = key.split("/")
+    if "\\" in key or any(part in ("", ".", "..") for part in parts):
+        abort(404)
     return get_storage().serve("public", key)

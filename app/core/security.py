@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 ROLES = ("organiser", "door", "membership", "admin")
 ROLE_LABELS = {
@@ -72,12 +73,71 @@ CSP = (
 )
 
 
+# Ids are 32-bit INTEGER columns; a larger number in a URL names nothing (404), instead of
+# reaching the database and failing there.
+MAX_ID = 2**31 - 1
+
+# Answers that are personal whoever asks (an API answer, a staff page, my pages) and paths
+# that stay cacheable even for a signed-in person (public files, scripts and styles).
+PERSONAL_PREFIXES = ("/api/", "/staff", "/account", "/members/me", "/tickets", "/t/", "/door")
+PUBLIC_FILE_PREFIXES = ("/static/", "/bootstrap/", "/media/")
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` limited to what an INTEGER column holds."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def request_has_nul() -> bool:
+    """True when the path, a query parameter, a form field or a JSON string holds a NUL byte
+    (PostgreSQL cannot store one, and no person types one)."""
+    if "\x00" in request.path:
+        return True
+    if request.query_string and any(
+        _has_nul(key) or _has_nul(value) for key, value in request.args.items(multi=True)
+    ):
+        return True
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json:
+            return _has_nul(request.get_json(silent=True))
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True))
+    return False
+
+
+def is_personal(path: str) -> bool:
+    """True when an answer must not be kept by browsers or proxies (Cache-Control: no-store)."""
+    if path.startswith(PUBLIC_FILE_PREFIXES):
+        return False
+    return path.startswith(PERSONAL_PREFIXES) or bool(session.get("_user_id"))
+
+
 def init_app(app: Flask) -> None:
-    """Security headers on every response."""
+    """Bounded integer URLs, refusal of NUL bytes, and security headers on every response."""
+    app.url_map.converters["int"] = DatabaseIntConverter
+
+    @app.before_request
+    def refuse_nul_bytes():
+        if request_has_nul():
+            abort(400)
 
     @app.after_request
     def set_headers(response):
         headers = response.headers
+        if is_personal(request.path):
+            headers["Cache-Control"] = "no-store"
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")

@@ -1,0 +1,157 @@
+"""Error pages after a broken transaction, and bad input that must never give a 500."""
+
+import logging
+
+import pytest
+
+from app.auth.models import User
+from app.extensions import db
+from tests.factories import make_event, make_user
+from tests.helpers import login, post_form
+
+HUGE = "99999999999999999999"
+BIGINT_PLUS_ONE = "9223372036854775808"
+
+
+@pytest.fixture
+def staff(ctx):
+    user = make_user("admin@example.org", roles=["admin"])
+    db.session.commit()
+    return user
+
+
+def test_broken_transaction_while_signed_in_gets_the_translated_500_page(app, client, ctx):
+    user = make_user("broken@example.org", locale="is")
+    db.session.commit()
+    login(client, "broken@example.org")
+
+    def broken():
+        # A unique violation in the flush leaves the session unusable until it is rolled back;
+        # the error page must still render the signed-in header (name, roles).
+        db.session.add(User(email=user.email, name="Twin", password_hash="x", locale="is"))
+        db.session.flush()
+
+    original = app.view_functions["account.home"]
+    app.view_functions["account.home"] = broken
+    try:
+        client.set_cookie("lang", "is")
+        response = client.get("/account")
+    finally:
+        app.view_functions["account.home"] = original
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Eitthvað fór úrskeiðis" in html  # the Icelandic title of the 500 page
+    assert 'lang="is"' in html
+    assert "Internal Server Error" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/events/{HUGE}/x",
+        f"/events/{HUGE}/event.ics",
+        f"/events/{BIGINT_PLUS_ONE}/x",
+        "/events/2147483648/x",
+        f"/door/{HUGE}",
+        f"/door/{HUGE}/offline.json",
+        f"/staff/events/{HUGE}/",
+        f"/staff/members/{HUGE}",
+        f"/staff/users/{HUGE}",
+        f"/api/v1/members/{BIGINT_PLUS_ONE}",
+        f"/api/v1/events/{HUGE}/checkin",
+    ],
+)
+def test_integers_too_large_for_the_database_are_not_found(client, staff, path):
+    login(client, "admin@example.org")
+    response = client.get(path, headers={"Authorization": "Token nope"})
+    assert response.status_code in (400, 401, 404), path
+
+
+def test_too_large_integer_in_a_form_is_refused_not_a_crash(client, ctx):
+    make_user("organiser@example.org", roles=["organiser"])
+    db.session.commit()
+    login(client, "organiser@example.org")
+    response = post_form(
+        client,
+        "/staff/events/new",
+        {
+            "title": "Huge",
+            "description": "x",
+            "starts_at": "2030-01-01T18:00",
+            "ends_at": "2030-01-01T20:00",
+            "capacity": HUGE,
+            "venue_name": "Hall",
+        },
+    )
+    assert response.status_code in (200, 400, 422)
+    assert "Something went wrong" not in response.get_data(as_text=True)
+
+
+def test_too_large_page_number_is_not_a_crash(client, staff):
+    login(client, "admin@example.org")
+    response = client.get(f"/staff/audit/?page={HUGE}")
+    assert response.status_code in (200, 400, 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/events/?q=a%00b", None),
+        ("get", "/staff/users/?q=a%00b", None),
+        ("get", "/auth/login?next=/a%00b", None),
+        ("get", "/events/1/x%00y", None),
+        ("post", "/auth/login", {"email": "a\x00@example.org", "password": "x"}),
+        ("post", "/auth/register", {"name": "A\x00B", "email": "n@example.org"}),
+        ("post", "/auth/reset", {"email": "n\x00@example.org"}),
+    ],
+)
+def test_nul_bytes_in_any_field_or_parameter_are_a_bad_request(
+    app, client, staff, method, path, data
+):
+    if method == "get":
+        login(client, "admin@example.org")
+        response = client.get(path)
+    else:  # the sign-in forms answer anonymous visitors
+        response = post_form(app.test_client(), path, data)
+    assert response.status_code == 400, path
+    assert "Bad request" in response.get_data(as_text=True)
+
+
+def test_nul_byte_in_api_json_is_a_json_400(client, ctx):
+    response = client.post(
+        "/api/v1/checkin",
+        json={"code": "a\x00b", "event_id": 1, "nonce": "n"},
+        headers={"Authorization": "Token whatever"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/media/..%2f..%2fconfig.py", "/media/avatars/..%2f..%2f..%2fetc%2fpasswd", "/media/%2e%2e/x"],
+)
+def test_media_path_traversal_is_not_found(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_untrusted_host_is_a_bad_request_without_a_stack_trace(app, client, caplog):
+    app.config["TRUSTED_HOSTS"] = ["felag.example.org"]
+    try:
+        with caplog.at_level(logging.INFO):
+            bad = client.get("/", headers={"Host": "evil.example.com"})
+            api = client.get("/api/v1/me", headers={"Host": "evil.example.com"})
+            good = client.get("/", headers={"Host": "felag.example.org"})
+    finally:
+        app.config["TRUSTED_HOSTS"] = None
+    assert bad.status_code == 400
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "bad_request"
+    assert good.status_code == 200
+    assert not [r for r in caplog.records if r.exc_info]
+    assert "Traceback" not in caplog.text
+
+
+def test_event_page_with_huge_id_for_a_real_event_still_works(client, ctx):
+    event = make_event()
+    db.session.commit()
+    assert client.get(f"/events/{event.id}/{event.slug}").status_code == 200
