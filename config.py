@@ -31,6 +31,26 @@ def database_url(default: str) -> str:
     return url
 
 
+def vars_of(cls: type) -> dict:
+    """A configuration class's settings (upper-case names, inherited ones included)."""
+    return {name: getattr(cls, name) for name in dir(cls) if name.isupper()}
+
+
+def settings_problems(settings) -> list[str]:
+    """Settings that every environment must get right: the default language and the timezone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    problems = []
+    languages = settings.get("LANGUAGES", ())
+    if settings.get("DEFAULT_LANGUAGE") not in languages:
+        problems.append(f"DEFAULT_LANGUAGE must be one of {', '.join(languages)}.")
+    try:
+        ZoneInfo(str(settings.get("TIMEZONE")))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append("TIMEZONE is not a known timezone name (e.g. Europe/Copenhagen).")
+    return problems
+
+
 class Config:
     """Settings shared by every environment; each reads the environment with an embedded default."""
 
@@ -53,9 +73,11 @@ class Config:
     MEMBERSHIP_NATIONAL_ID_REQUIRED = env_bool("MEMBERSHIP_NATIONAL_ID_REQUIRED", False)
     MEMBERSHIP_DEFAULT_COUNTRY = os.environ.get("MEMBERSHIP_DEFAULT_COUNTRY", "IS").upper()
 
-    # Languages
+    # Languages: DEFAULT_LANGUAGE is the fallback locale and the language of users created
+    # without one (command line, imports).
     LANGUAGES = ("da", "en", "is")
-    BABEL_DEFAULT_LOCALE = "da"
+    DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "da").strip().lower()
+    BABEL_DEFAULT_LOCALE = DEFAULT_LANGUAGE
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 
@@ -74,9 +96,23 @@ class Config:
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
-    # Jobs: RQ on REDIS_URL; in-process on an in-memory Redis when it is unset.
+    # Jobs (app/core/jobs.py): a row in `jobs` per piece of deferred work, handed to RQ on
+    # REDIS_URL after the commit and by the relay in `flask jobs worker`. Without REDIS_URL jobs
+    # run in-process right after the commit (development; production needs JOBS_INLINE=1 for it).
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RQ_QUEUES = ["mail", "tickets", "default"]
+    JOBS_INLINE = env_bool("JOBS_INLINE", False)  # forced on when REDIS_URL is empty
+    JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "10"))
+    JOBS_BACKOFF_SECONDS = float(os.environ.get("JOBS_BACKOFF_SECONDS", "10"))
+    JOBS_BACKOFF_MAX_SECONDS = float(os.environ.get("JOBS_BACKOFF_MAX_SECONDS", "3600"))
+    # A row handed to RQ is handed again after this long if nobody ran it (Redis lost it).
+    JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "120"))
+    # A running row whose worker died is run again after this long; longer than any job's timeout.
+    JOBS_STALE_SECONDS = float(os.environ.get("JOBS_STALE_SECONDS", "600"))
+    JOBS_TIMEOUT_SECONDS = int(os.environ.get("JOBS_TIMEOUT_SECONDS", "300"))
+    JOBS_RELAY_INTERVAL = float(os.environ.get("JOBS_RELAY_INTERVAL", "2"))
+    # /health says "degraded" when the oldest pending job is older than this.
+    JOBS_HEALTH_MAX_AGE = float(os.environ.get("JOBS_HEALTH_MAX_AGE", "900"))
 
     # Rate limits
     RATELIMIT_STRATEGY = "moving-window"
@@ -115,7 +151,7 @@ class Config:
     @classmethod
     def check(cls) -> list[str]:
         """Problems that must stop the application from starting."""
-        return []
+        return settings_problems(vars_of(cls))
 
 
 class DevelopmentConfig(Config):
@@ -144,7 +180,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> list[str]:
-        problems = []
+        problems = super().check()
         if not os.environ.get("SECRET_KEY") or cls.SECRET_KEY == DEFAULT_SECRET_KEY:
             problems.append("SECRET_KEY is not set or is the default; set a long random value.")
         elif len(cls.SECRET_KEY) < 32:
@@ -154,6 +190,11 @@ class ProductionConfig(Config):
         if not os.environ.get("FIELD_ENCRYPTION_KEY") or not os.environ.get("FIELD_HASH_KEY"):
             problems.append(
                 "FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY must be set (national IDs are encrypted)."
+            )
+        if not os.environ.get("REDIS_URL") and not env_bool("JOBS_INLINE"):
+            problems.append(
+                "REDIS_URL is not set; set it (jobs run on RQ), or JOBS_INLINE=1 to run jobs"
+                " in the web process on purpose."
             )
         if not env_list("TRUSTED_HOSTS"):
             problems.append("TRUSTED_HOSTS is empty; list the host names the site answers to.")

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config, config_from_env
+from config import Config, config_from_env, settings_problems
 
 
 def create_app(config: type[Config] | None = None, overrides: dict | None = None) -> Flask:
@@ -17,7 +17,7 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     config = config or config_from_env()
     problems = config.check()
     if problems:
-        message = "Félag refuses to start in production:\n  - " + "\n  - ".join(problems)
+        message = "Félag refuses to start:\n  - " + "\n  - ".join(problems)
         print(message, file=sys.stderr)
         raise SystemExit(message)
 
@@ -25,6 +25,10 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)
+        problems = settings_problems(app.config)
+        if problems:
+            raise SystemExit("Félag refuses to start:\n  - " + "\n  - ".join(problems))
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LANGUAGE"]
     app.config["TRUSTED_HOSTS"] = app.config.get("TRUSTED_HOSTS") or None
     _configure_services(app)
     Path(app.config["STORAGE_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -48,17 +52,18 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
 
 
 def _configure_services(app: Flask) -> None:
-    """Redis, queues and rate-limit storage follow REDIS_URL; without it everything runs inline."""
+    """Redis, queues and rate-limit storage follow REDIS_URL; without it jobs run in-process."""
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
         app.config.setdefault("RQ_CONNECTION", redis_url)
         app.config.setdefault("RQ_ASYNC", True)
         app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
     else:
-        app.config.setdefault("RQ_CONNECTION_CLASS", "fakeredis.FakeStrictRedis")
+        # No queue is used: app/core/jobs.py runs each job right after its commit (JOBS_INLINE).
         app.config.setdefault("RQ_CONNECTION", {})
         app.config.setdefault("RQ_ASYNC", False)
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        app.config["JOBS_INLINE"] = True
 
 
 def _init_extensions(app: Flask) -> None:

@@ -4,6 +4,7 @@ from app.api.models import ApiToken  # noqa: F401
 from app.auth.models import User, UserRole  # noqa: F401
 from app.checkin.models import Scan  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
+from app.core.jobs import Job  # noqa: F401
 from app.core.mail import OutboxMessage  # noqa: F401
 from app.events.models import (  # noqa: F401
     Event,

@@ -171,9 +171,12 @@ def app(services):
         overrides["RQ_ASYNC"] = True
         overrides["RATELIMIT_STORAGE_URI"] = services["redis_url"]
     else:
+        # Without a Redis server the queues live in fakeredis (a development requirement).
+        overrides["REDIS_URL"] = "redis://fakeredis"
         overrides["RQ_CONNECTION_CLASS"] = "fakeredis.FakeStrictRedis"
         overrides["RQ_CONNECTION"] = {}
         overrides["RQ_ASYNC"] = True
+        overrides["RATELIMIT_STORAGE_URI"] = "memory://"
     app = create_app(TestingConfig, overrides)
     app.test_client_class = IsolatedClient
     with app.app_context():

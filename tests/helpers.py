@@ -33,10 +33,16 @@ def login(client, email: str, password: str = PASSWORD, **kwargs):
 
 
 def run_jobs(app, queues=None, raise_failures: bool = True) -> int:
-    """Run queued jobs with a real RQ worker (burst) inside the app context."""
-    from rq import SimpleWorker
+    """Run queued jobs with a real RQ worker (burst) inside the app context; returns how many ran.
 
-    from app.extensions import rq
+    A job whose function raised is recorded as failed (or dead) on its row; with
+    `raise_failures` that is an assertion error carrying the job's error.
+    """
+    from rq import SimpleWorker
+    from sqlalchemy import select
+
+    from app.core.jobs import Job
+    from app.extensions import db, rq
 
     with app.app_context():
         names = queues or list(rq.queues)
@@ -51,6 +57,13 @@ def run_jobs(app, queues=None, raise_failures: bool = True) -> int:
         if failed and raise_failures:
             job = qs[0].job_class.fetch(failed[0], connection=qs[0].connection)
             raise AssertionError(f"job failed: {job.latest_result().exc_string}")
+        if raise_failures:
+            errors = db.session.scalars(
+                select(Job.last_error).where(Job.state.in_(("failed", "dead")))
+            ).all()
+            db.session.remove()
+            if errors:
+                raise AssertionError(f"job failed: {errors[0]}")
         return ran
 
 
@@ -85,3 +98,32 @@ def decode_qr(png: bytes) -> str:
         Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
     )
     return barcode.text
+
+
+class StatementCounter:
+    """Counts the SQL statements the app's engine runs while the `with` block is open."""
+
+    def __init__(self, app):
+        from app.extensions import db
+
+        with app.app_context():
+            self.engine = db.engine
+        self.statements: list[str] = []
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

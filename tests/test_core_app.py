@@ -9,7 +9,12 @@ from tests.factories import make_user
 def test_health_reports_every_service(client):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.get_json()["checks"] == {"database": "ok", "redis": "ok", "storage": "ok"}
+    assert response.get_json()["checks"] == {
+        "database": "ok",
+        "redis": "ok",
+        "storage": "ok",
+        "jobs": "ok",
+    }
 
 
 def test_health_answers_503_when_storage_fails(client, app, monkeypatch):
@@ -62,6 +67,7 @@ def test_production_refuses_a_default_secret_key(monkeypatch):
         problems = reloaded.ProductionConfig.check()
         assert any("SECRET_KEY" in p for p in problems)
         assert any("TRUSTED_HOSTS" in p for p in problems)
+        assert any("REDIS_URL" in p for p in problems)
         from app import create_app
 
         with pytest.raises(SystemExit, match="refuses to start"):
@@ -80,8 +86,14 @@ def test_production_starts_when_configured(monkeypatch):
     monkeypatch.setenv("TRUSTED_HOSTS", "felag.example.org")
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", "2D8ctxY8R8H9mXb2qLkPzB5pJc9nQ3vW4yT6uA1eF0g=")
     monkeypatch.setenv("FIELD_HASH_KEY", "h" * 40)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     reloaded = importlib.reload(config)
     try:
+        assert reloaded.ProductionConfig.check() == []
+        # Without Redis it starts only when in-process jobs are asked for on purpose.
+        monkeypatch.delenv("REDIS_URL")
+        assert any("REDIS_URL" in p for p in reloaded.ProductionConfig.check())
+        monkeypatch.setenv("JOBS_INLINE", "1")
         assert reloaded.ProductionConfig.check() == []
     finally:
         monkeypatch.undo()

@@ -1,6 +1,13 @@
-"""Jobs: enqueued only after commit, run by a real worker on Redis, failures visible to admins."""
+"""Jobs: a row in the request's transaction, handed to a real RQ worker after commit and by the
+relay; retried with back-off, dead after the last attempt, visible and retryable by admins."""
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from app.core import jobs
+from app.core.jobs import Job
+from app.core.timeutil import utcnow
 from app.extensions import db, rq
 from tests.factories import make_user
 from tests.helpers import csrf_from, login
@@ -15,49 +22,158 @@ def counting_job(key: str) -> str:
     return "done"
 
 
-def test_job_is_enqueued_only_after_commit(ctx):
+def _count(key: str) -> int:
+    return int(rq.get_queue("default").connection.get(key) or 0)
+
+
+def _job_rows() -> list[Job]:
+    return list(db.session.scalars(select(Job).order_by(Job.id)))
+
+
+def test_job_is_written_in_the_transaction_and_handed_over_only_after_commit(ctx):
     queue = rq.get_queue("default")
     jobs.enqueue_after_commit(counting_job, "k")
     db.session.flush()
     assert queue.count == 0
+    assert [j.state for j in _job_rows()] == ["pending"]
     jobs.commit()
     assert queue.count == 1
 
 
-def test_rolled_back_request_enqueues_nothing(ctx):
+def test_rolled_back_request_leaves_no_row_and_hands_over_nothing(ctx):
     queue = rq.get_queue("default")
     jobs.enqueue_after_commit(counting_job, "k")
     db.session.rollback()
     db.session.commit()
     jobs.dispatch()
     assert queue.count == 0
+    assert _job_rows() == []
 
 
-def test_real_worker_runs_the_job(ctx, run_jobs):
+def test_savepoint_rollback_drops_only_the_work_asked_for_inside_it(ctx):
+    jobs.enqueue_after_commit(counting_job, "outside")
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    jobs.enqueue_after_commit(counting_job, "inside")
+    db.session.flush()
+    savepoint.rollback()
+    jobs.commit()
+    assert [j.args for j in _job_rows()] == [["outside"]]
+    assert rq.get_queue("default").count == 1
+
+
+def test_real_worker_runs_the_job_once_and_marks_it_done(ctx, run_jobs):
     jobs.enqueue_after_commit(counting_job, "counter")
     jobs.commit()
-    assert run_jobs() == 1
-    assert int(rq.get_queue("default").connection.get("counter")) == 1
+    [row] = _job_rows()
+    # A second hand-over of the same row (the relay and the fast path both) runs it once.
+    jobs._hand_to_rq(row.id, "default")
+    run_jobs()
+    assert _count("counter") == 1
+    db.session.expire_all()
+    assert [(j.state, j.attempts) for j in _job_rows()] == [("done", 1)]
 
 
-def test_failed_job_is_listed_and_can_be_retried_and_deleted(app, client, ctx, run_jobs):
-    make_user("admin@example.org", roles=["admin"])
+def test_relay_hands_over_a_job_the_fast_path_could_not(ctx, run_jobs):
+    jobs.enqueue_after_commit(counting_job, "relayed")
+    db.session.commit()  # committed, but dispatch() never ran: as if Redis refused
+    db.session.info.pop("ready_jobs", None)
+    assert jobs.relay_once() == 0  # not due yet: the fast path gets a grace time
+    db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    jobs.enqueue_after_commit(failing_job, "boom-for-the-test")
+    assert jobs.relay_once() == 1
+    assert jobs.relay_once() == 0  # handed rows get a lease
+    run_jobs()
+    assert _count("relayed") == 1
+
+
+def test_failing_job_is_retried_with_backoff_then_dead(ctx, run_jobs, app):
+    jobs.enqueue_after_commit(failing_job, "boom", max_attempts=3)
     jobs.commit()
     run_jobs(raise_failures=False)
-    [failed] = jobs.failed_jobs()
-    assert failed["func"].endswith("failing_job")
-    assert "boom-for-the-test" in failed["error"]
+    [row] = _job_rows()
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert "boom" in row.last_error
+    assert row.run_at > utcnow() + timedelta(seconds=app.config["JOBS_BACKOFF_SECONDS"] * 0.7)
+    assert jobs.relay_once() == 0  # waiting for its back-off
+    for attempt in (2, 3):
+        db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert jobs.relay_once() == 1
+        run_jobs(raise_failures=False)
+        db.session.expire_all()
+        assert _job_rows()[0].attempts == attempt
+    [row] = _job_rows()
+    assert row.state == "dead" and row.finished_at is not None
+    db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert jobs.relay_once() == 0  # dead work waits for an admin
+
+
+def test_job_of_a_worker_that_died_is_run_again_after_the_stale_time(ctx, run_jobs, app):
+    jobs.enqueue_after_commit(counting_job, "revived")
+    db.session.commit()
+    db.session.info.pop("ready_jobs", None)
+    [row] = _job_rows()
+    assert jobs._claim(row.id) is not None  # claimed by a worker that is then killed
+    assert jobs.relay_once() == 0
+    stale = utcnow() - timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
+    db.session.execute(update(Job).values(claimed_at=stale))
+    db.session.commit()
+    assert jobs.relay_once() == 1
+    run_jobs()
+    assert _count("revived") == 1
+    db.session.expire_all()
+    assert [(j.state, j.attempts) for j in _job_rows()] == [("done", 2)]
+
+
+def test_periodic_job_is_written_once_per_slot_across_workers(ctx):
+    jobs.PERIODIC["tests.test_core_jobs:periodic_probe"] = (60, periodic_probe)
+    try:
+        assert jobs.schedule_periodic(now=6000.0) == 1
+        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: another worker wrote it
+        assert jobs.schedule_periodic(now=6060.0) == 1
+    finally:
+        jobs.PERIODIC.pop("tests.test_core_jobs:periodic_probe")
+    assert len(_job_rows()) == 2
+
+
+def periodic_probe() -> str:
+    return "ok"
+
+
+def test_admin_sees_dead_and_failed_jobs_and_retries_or_deletes_them(app, client, ctx, run_jobs):
+    make_user("admin@example.org", roles=["admin"])
+    db.session.commit()
+    jobs.enqueue_after_commit(failing_job, "boom-for-the-test", max_attempts=1)
+    jobs.commit()
+    run_jobs(raise_failures=False)
+    [row] = _job_rows()
+    assert row.state == "dead"
 
     login(client, "admin@example.org")
     page = client.get("/staff/jobs/").get_data(as_text=True)
     assert "failing_job" in page and "boom-for-the-test" in page
+    assert "Dead (gave up)" in page
     token = csrf_from(page)
-    client.post(f"/staff/jobs/{failed['id']}/retry", data={"csrf_token": token})
+    client.post(f"/staff/jobs/{row.id}/retry", data={"csrf_token": token})
+    db.session.expire_all()
+    assert _job_rows()[0].state == "pending"
     assert rq.get_queue("default").count == 1
     run_jobs(raise_failures=False)
-    assert len(jobs.failed_jobs()) == 1
-    client.post(f"/staff/jobs/{failed['id']}/delete", data={"csrf_token": token})
-    assert jobs.failed_jobs() == []
-    assert "No failed jobs" in client.get("/staff/jobs/").get_data(as_text=True)
+    db.session.expire_all()
+    assert _job_rows()[0].state == "dead"
+    client.post(f"/staff/jobs/{row.id}/delete", data={"csrf_token": token})
+    assert _job_rows() == []
+    assert "No jobs in this list" in client.get("/staff/jobs/").get_data(as_text=True)
+
+
+def test_health_reports_late_and_dead_jobs_as_degraded(client, ctx, app):
+    jobs.enqueue_after_commit(counting_job, "late")
+    db.session.commit()
+    old = utcnow() - timedelta(seconds=app.config["JOBS_HEALTH_MAX_AGE"] + 60)
+    db.session.execute(update(Job).values(created_at=old))
+    db.session.commit()
+    body = client.get("/health").get_json()
+    assert body["status"] == "degraded" and body["checks"]["jobs"] == "degraded"
+    assert body["jobs"]["oldest_pending_seconds"] >= app.config["JOBS_HEALTH_MAX_AGE"]

@@ -1,10 +1,18 @@
 """Locale and timezone selection, and Babel-formatted dates for templates."""
 
+from datetime import timedelta
 from functools import lru_cache
 
 from babel import Locale
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, format_time, get_translations
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    format_timedelta,
+    get_translations,
+)
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -13,7 +21,8 @@ LANGUAGE_NAMES = {"da": "Dansk", "en": "English", "is": "Íslenska"}
 
 
 def select_locale() -> Locale:
-    """The user's saved language, then the language cookie, then Accept-Language, then Danish."""
+    """The user's saved language, then the language cookie, then Accept-Language, then the
+    organisation's DEFAULT_LANGUAGE."""
     languages = current_app.config["LANGUAGES"]
     if current_user and getattr(current_user, "is_authenticated", False):
         if current_user.locale in languages:
@@ -22,7 +31,7 @@ def select_locale() -> Locale:
     if cookie in languages:
         return _locale(cookie)
     return _locale(
-        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        request.accept_languages.best_match(languages) or current_app.config["DEFAULT_LANGUAGE"]
     )
 
 
@@ -72,3 +81,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda v, f="medium": format_datetime(v, f) if v else ""
     app.jinja_env.filters["date"] = lambda v, f="medium": format_date(v, f) if v else ""
     app.jinja_env.filters["time"] = lambda v, f="short": format_time(v, f) if v else ""
+    app.jinja_env.filters["number"] = lambda v: format_decimal(v or 0)
+    # Seconds as "3 minutes", in the reader's language.
+    app.jinja_env.filters["duration"] = lambda v: format_timedelta(
+        timedelta(seconds=v or 0), threshold=1.1
+    )

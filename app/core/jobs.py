@@ -1,36 +1,135 @@
-"""Background jobs: asked for during a request, enqueued only after its commit, with ids only."""
+"""Deferred work: a transactional outbox of jobs, handed to RQ after commit and by a relay.
+
+A route (or a job) asks for work with `enqueue_after_commit(func, *ids)`. That writes a row in
+the `jobs` table in the request's own transaction: a rolled-back request (or savepoint) leaves no
+row. After the commit the row is handed to RQ at once as a fast path. The relay (`relay_once`,
+run by `flask jobs worker`) hands over every row that is due and was not run: the fast path
+failed (Redis down), Redis lost its queue, a retry's back-off has passed, or the worker that
+claimed it died. The database is the record of what must still happen; Redis makes it sooner.
+
+A job is run by `run_job(job_id)`: it claims the row with a conditional UPDATE (so two hand-overs
+of one row run it once at a time), calls the function, and marks the row done, or failed with an
+exponential back-off and jitter, or dead after its last attempt. Job functions load their rows by
+id, check they still make sense and are safe to run twice.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import random
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
-from rq import Retry
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Flask, current_app
+from sqlalchemy import (
+    JSON,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db, rq
 
 log = logging.getLogger(__name__)
 
-MAIL_RETRY = Retry(max=5, interval=[10, 60, 300, 900, 3600])
+STATES = ("pending", "running", "done", "failed", "dead")
+OPEN_STATES = ("pending", "running", "failed")
 
 
-@dataclass
-class PendingJob:
-    func: Callable[..., Any]
-    args: tuple
-    queue: str
-    options: dict = field(default_factory=dict)
+class Job(db.Model):
+    """One piece of deferred work, written in the transaction that asked for it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_run_at", "state", "run_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(200))  # "module:function"
+    args: Mapped[list] = mapped_column(JSON, default=list)
+    queue: Mapped[str] = mapped_column(String(20), default="default")
+    # Work that must exist once (a periodic run, the next batch of a mailing) carries a key.
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def label(self) -> str:
+        """The job's function name, for people."""
+        return self.kind.rpartition(":")[2]
 
 
-def enqueue_after_commit(func: Callable[..., Any], *args: Any, queue: str = "default", **options):
-    """Ask for a job to be enqueued once the transaction commits (never if it rolls back)."""
-    db.session.connection()  # begin the transaction now, so a rollback is seen and drops the job
-    db.session.info.setdefault("pending_jobs", []).append(PendingJob(func, args, queue, options))
+def kind_of(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _load(kind: str) -> Callable[..., Any]:
+    module, _sep, name = kind.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def inline() -> bool:
+    """True when jobs run in this process right after the commit (development without Redis)."""
+    return bool(current_app.config.get("JOBS_INLINE"))
+
+
+# --- asking for work --------------------------------------------------------------------------
+
+
+def enqueue_after_commit(
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str = "default",
+    key: str | None = None,
+    max_attempts: int | None = None,
+    delay: float = 0,
+) -> Job | None:
+    """Write a job row in the current transaction; it is handed to RQ once that commits.
+
+    With a `key`, a job that already exists under that key is not written again (None returned).
+    """
+    session = db.session()
+    config = current_app.config
+    job = Job(
+        kind=kind_of(func),
+        args=list(args),
+        queue=queue,
+        key=key,
+        state="pending",
+        attempts=0,
+        max_attempts=max_attempts or config["JOBS_MAX_ATTEMPTS"],
+        # The fast path runs a new row at once; the relay only takes it over after a grace time.
+        run_at=utcnow() + timedelta(seconds=delay or config["JOBS_LEASE_SECONDS"]),
+    )
+    if key is not None:
+        try:
+            with session.begin_nested():
+                session.add(job)
+        except IntegrityError:
+            return None
+    else:
+        session.add(job)
+    if not delay:
+        session.info.setdefault("pending_jobs", []).append((job, queue))
+    return job
 
 
 @event.listens_for(Session, "after_commit")
@@ -41,26 +140,69 @@ def _promote_pending(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction) -> None:
-    session.info.pop("pending_jobs", None)
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    # A savepoint's rollback drops only the rows written inside it: those objects are transient now.
+    pending = session.info.get("pending_jobs")
+    if pending:
+        session.info["pending_jobs"] = [p for p in pending if not inspect(p[0]).transient]
 
 
-def dispatch() -> list[str]:
-    """Enqueue the jobs whose transaction has committed; returns their job ids."""
+def _committed_ids(jobs: list[tuple[Job, str]]) -> list[tuple[int, str]]:
+    """(id, queue) of the jobs that were written; the id is read without a query."""
+    result = []
+    for job, queue in jobs:
+        state = inspect(job)
+        if state.identity is not None and not state.deleted:
+            result.append((state.identity[0], queue))
+    return result
+
+
+def dispatch() -> list[int]:
+    """Hand the jobs whose transaction has committed to RQ (or run them here when inline)."""
     session = db.session()
-    ready = session.info.pop("ready_jobs", [])
-    ids = []
-    for job in ready:
+    ready = _committed_ids(session.info.pop("ready_jobs", []))
+    if not ready:
+        return []
+    if inline():
+        run_inline([job_id for job_id, _queue in ready])
+        return [job_id for job_id, _queue in ready]
+    handed = []
+    for job_id, queue in ready:
         try:
-            queued = rq.get_queue(job.queue).enqueue(job.func, *job.args, **job.options)
-            ids.append(queued.id)
-        except Exception:  # a queue outage must not turn a saved request into an error page
-            log.exception("Could not enqueue %s on %s", job.func.__name__, job.queue)
-    return ids
+            _hand_to_rq(job_id, queue)
+            handed.append(job_id)
+        except Exception as exc:  # Redis down: the row stays pending and the relay hands it later
+            log.warning(
+                "Job %s not handed to RQ now (%s); the relay will", job_id, type(exc).__name__
+            )
+            break
+    return handed
+
+
+def _hand_to_rq(job_id: int, queue: str) -> None:
+    rq.get_queue(queue).enqueue(
+        run_job,
+        job_id,
+        job_timeout=current_app.config["JOBS_TIMEOUT_SECONDS"],
+        result_ttl=0,
+        failure_ttl=3600,
+    )
+
+
+def run_inline(job_ids: list[int]) -> None:
+    """Run jobs here, each in an app context of its own, with the jobs they ask for."""
+    app = current_app._get_current_object()
+    todo = list(job_ids)
+    while todo:
+        job_id = todo.pop(0)
+        with app.app_context():
+            run_job(job_id)
+            session = db.session()
+            todo.extend(j for j, _q in _committed_ids(session.info.pop("ready_jobs", [])))
 
 
 def commit() -> None:
-    """Commit the request's work once, then enqueue the jobs it asked for."""
+    """Commit the request's work once, then hand over the jobs it asked for."""
     db.session.commit()
     dispatch()
 
@@ -75,53 +217,232 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def failed_jobs() -> list[dict[str, Any]]:
-    """Every failed job on every queue, newest first."""
-    from rq.registry import FailedJobRegistry
+# --- running work -----------------------------------------------------------------------------
 
-    rows = []
-    for name, queue in rq.queues.items():
-        registry = FailedJobRegistry(queue=queue)
-        for job in queue.job_class.fetch_many(registry.get_job_ids(), connection=queue.connection):
-            if job is None:
-                continue
-            rows.append(
-                {
-                    "id": job.id,
-                    "queue": name,
-                    "func": job.func_name,
-                    "args": job.args,
-                    "ended_at": job.ended_at,
-                    "error": (job.latest_result().exc_string if job.latest_result() else "") or "",
-                }
+
+def _stale_before() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+
+
+def _claim(job_id: int) -> tuple[str, list, int, int] | None:
+    """Take a job for running unless it is done, dead, waiting for a retry or running elsewhere."""
+    now = utcnow()
+    row = db.session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(
+                Job.state == "pending",
+                (Job.state == "failed") & (Job.run_at <= now),
+                (Job.state == "running") & (Job.claimed_at < _stale_before()),
+            ),
+        )
+        .values(state="running", claimed_at=now, attempts=Job.attempts + 1)
+        .returning(Job.kind, Job.args, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    return tuple(row) if row is not None else None
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next attempt: exponential, capped, with jitter."""
+    config = current_app.config
+    base = config["JOBS_BACKOFF_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return min(base, config["JOBS_BACKOFF_MAX_SECONDS"]) * random.uniform(0.75, 1.25)
+
+
+def run_job(job_id: int) -> str:
+    """Run one job row: claim it, call its function, record done, failed (with back-off) or dead."""
+    claimed = _claim(job_id)
+    if claimed is None:
+        return "skipped"
+    kind, args, attempts, max_attempts = claimed
+    try:
+        result = _load(kind)(*args)
+    except Exception as exc:
+        db.session.rollback()
+        dead = attempts >= max_attempts
+        now = utcnow()
+        db.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "running")
+            .values(
+                state="dead" if dead else "failed",
+                run_at=now + timedelta(seconds=0 if dead else backoff(attempts)),
+                finished_at=now if dead else None,
+                last_error=f"{type(exc).__name__}: {exc}"[:2000],
             )
-    rows.sort(key=lambda r: r["ended_at"] or 0, reverse=True)
-    return rows
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        # The exception's text may hold personal data: the log gets its type, admins the text.
+        log.warning(
+            "Job %s (%s) failed on attempt %s/%s: %s",
+            job_id,
+            kind,
+            attempts,
+            max_attempts,
+            type(exc).__name__,
+        )
+        return "dead" if dead else "failed"
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(state="done", finished_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    dispatch()  # jobs the job asked for and committed without `commit()`
+    return result if isinstance(result, str) else "done"
 
 
-def _failed_registry(job_id: str):
-    from rq.registry import FailedJobRegistry
-
-    for queue in rq.queues.values():
-        registry = FailedJobRegistry(queue=queue)
-        if job_id in registry.get_job_ids():
-            return registry
-    return None
+# --- the relay --------------------------------------------------------------------------------
 
 
-def retry_failed(job_id: str) -> bool:
-    """Put a failed job back on its queue."""
-    registry = _failed_registry(job_id)
-    if registry is None:
-        return False
-    registry.requeue(job_id)
-    return True
+def relay_once(limit: int = 200) -> int:
+    """Hand every due job to RQ (or run it here when inline); returns how many were handed.
+
+    Due: pending past its grace time, failed past its back-off, or running past the stale time
+    (its worker died). Rows are claimed with FOR UPDATE SKIP LOCKED, so relays side by side
+    never hand the same row twice at once; a handed row gets a lease before it is due again.
+    """
+    now = utcnow()
+    rows = db.session.execute(
+        select(Job.id, Job.queue, Job.state)
+        .where(
+            or_(
+                Job.state.in_(("pending", "failed")) & (Job.run_at <= now),
+                (Job.state == "running") & (Job.claimed_at < _stale_before()),
+            )
+        )
+        .order_by(Job.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [row.id for row in rows]
+    lease = now + timedelta(seconds=current_app.config["JOBS_LEASE_SECONDS"])
+    # Handed rows are pending again (a retry, or a row whose worker died: its attempt was
+    # counted when it was claimed), due again only if nobody runs them within the lease.
+    db.session.execute(
+        update(Job)
+        .where(Job.id.in_(ids))
+        .values(run_at=lease, state="pending")
+        .execution_options(synchronize_session=False)
+    )
+    stale = [row.id for row in rows if row.state == "running"]
+    if stale:
+        log.warning("Jobs %s were claimed by a worker that stopped; handing them again", stale)
+    if inline():
+        db.session.commit()
+        run_inline(ids)
+        return len(ids)
+    handed = 0
+    try:
+        for row in rows:
+            _hand_to_rq(row.id, row.queue)
+            handed += 1
+    except Exception as exc:
+        log.warning("Relay: RQ refused a job (%s); trying again shortly", type(exc).__name__)
+        if handed == 0:
+            db.session.rollback()
+            return 0
+        # The rows handed so far keep their lease; the rest get it too and come back after it.
+    db.session.commit()
+    return handed
 
 
-def delete_failed(job_id: str) -> bool:
-    """Remove a failed job for good."""
-    registry = _failed_registry(job_id)
-    if registry is None:
-        return False
-    registry.remove(job_id, delete_job=True)
-    return True
+# --- periodic work (the scheduler) ------------------------------------------------------------
+
+PERIODIC: dict[str, tuple[int, Callable[[], Any]]] = {}
+
+
+def periodic(seconds: int) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register a function that the jobs worker runs every `seconds` (once across all workers)."""
+
+    def register(func: Callable[[], Any]) -> Callable[[], Any]:
+        PERIODIC[kind_of(func)] = (seconds, func)
+        return func
+
+    return register
+
+
+def schedule_periodic(now: float | None = None) -> int:
+    """Write the job of each periodic function whose time slot has come (unique key per slot)."""
+    now = time.time() if now is None else now
+    written = 0
+    for kind, (seconds, task) in PERIODIC.items():
+        slot = int(now // seconds)
+        if enqueue_after_commit(task, key=f"periodic:{kind}:{slot}", max_attempts=1) is not None:
+            written += 1
+    commit()
+    return written
+
+
+# --- the worker's relay thread ----------------------------------------------------------------
+
+
+def relay_forever(app: Flask, stop: threading.Event, interval: float | None = None) -> None:
+    """Relay and schedule until `stop` is set; errors are logged and the loop goes on."""
+    interval = interval or app.config["JOBS_RELAY_INTERVAL"]
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                schedule_periodic()
+                while relay_once() and not stop.is_set():
+                    pass
+        except Exception as exc:  # a database or Redis outage: try again on the next tick
+            log.warning("Relay tick failed: %s", type(exc).__name__)
+        stop.wait(interval)
+
+
+# --- what admins see --------------------------------------------------------------------------
+
+
+def overview() -> dict[str, Any]:
+    """Counts per state and the age of the oldest due pending job (seconds)."""
+    counts = dict(
+        db.session.execute(
+            select(Job.state, func.count()).where(Job.state != "done").group_by(Job.state)
+        ).all()
+    )
+    oldest = db.session.scalar(select(func.min(Job.created_at)).where(Job.state == "pending"))
+    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    return {"counts": {state: counts.get(state, 0) for state in STATES}, "oldest_pending": age}
+
+
+def open_jobs(states: tuple[str, ...], limit: int = 200) -> list[Job]:
+    """Jobs in the given states, newest first."""
+    return list(
+        db.session.scalars(
+            select(Job).where(Job.state.in_(states)).order_by(Job.id.desc()).limit(limit)
+        )
+    )
+
+
+def retry(job_id: int) -> bool:
+    """Give a failed or dead job a new try now, with fresh attempts."""
+    changed = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(("failed", "dead")))
+        .values(state="pending", attempts=0, run_at=utcnow(), finished_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        job = db.session.get(Job, job_id)
+        db.session.info.setdefault("pending_jobs", []).append((job, job.queue))
+    return bool(changed)
+
+
+def discard(job_id: int) -> bool:
+    """Delete a job that is not running."""
+    return bool(
+        db.session.execute(
+            Job.__table__.delete().where(
+                Job.id == job_id, Job.state.in_(("pending", "failed", "dead"))
+            )
+        ).rowcount
+    )

@@ -11,23 +11,27 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, or_, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.jobs import MAIL_RETRY, enqueue_after_commit
+from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db, mail
 
 log = logging.getLogger(__name__)
 
-STATES = ("queued", "sending", "sent", "failed")
-STALE_CLAIM = timedelta(minutes=10)
+STATES = ("queued", "sending", "sent", "failed", "cancelled")
+
+
+class MessageBusy(Exception):
+    """Another worker is sending this message now; the job tries again after its back-off."""
 
 
 class OutboxMessage(db.Model):
     """One e-mail: written before it is sent, so nothing is sent twice or silently lost."""
 
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_batch_key_state", "batch_key", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -42,6 +46,9 @@ class OutboxMessage(db.Model):
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    # The batch a message belongs to ("event-message:12"), so a batch's progress is counted
+    # through an index instead of a LIKE scan over every key.
+    batch_key: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,11 +89,13 @@ def queue_mail(
     attachments: list[dict] | None = None,
     headers: dict[str, str] | None = None,
     bulk: bool = False,
+    batch_key: str | None = None,
 ) -> OutboxMessage:
     """Write an outbox row and ask for the send job after commit. A repeated key is sent once.
 
     Bulk mail (newsletters, messages to attendees) carries a signed one-click unsubscribe link in
-    the footer and the List-Unsubscribe headers; it needs the recipient's user_id.
+    the footer and the List-Unsubscribe headers; it needs the recipient's user_id. batch_key
+    names the batch a message is part of, for counting its progress.
     """
     key = key or f"{template}:{secrets.token_hex(12)}"
     context = dict(context or {})
@@ -108,10 +117,11 @@ def queue_mail(
         context=context,
         attachments=attachments or [],
         headers=headers,
+        batch_key=batch_key,
     )
     db.session.add(message)
     db.session.flush()
-    enqueue_after_commit(send_outbox_message, message.id, queue="mail", retry=MAIL_RETRY)
+    enqueue_after_commit(send_outbox_message, message.id, queue="mail")
     return message
 
 
@@ -128,23 +138,34 @@ def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def _claim(message_id: int) -> bool:
-    """Take the message for sending unless it is sent or another worker holds it."""
+def _claim(message_id: int) -> str:
+    """Take the message for sending: "claimed", "done" (sent or cancelled) or "busy".
+
+    A message left in `sending` by a worker that died is taken again after JOBS_STALE_SECONDS.
+    """
     now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
             or_(
                 OutboxMessage.state.in_(("queued", "failed")),
-                (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < now - STALE_CLAIM),
+                (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < stale),
             ),
         )
         .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id)
     ).first()
+    state = (
+        None
+        if claimed
+        else db.session.scalar(select(OutboxMessage.state).where(OutboxMessage.id == message_id))
+    )
     db.session.commit()
-    return claimed is not None
+    if claimed:
+        return "claimed"
+    return "busy" if state == "sending" else "done"
 
 
 def build_message(message: OutboxMessage) -> Message:
@@ -186,8 +207,11 @@ def deliver(msg: Message, message_id: int) -> None:
 
 
 def send_outbox_message(message_id: int) -> str:
-    """Job: send one outbox message once; failures are recorded and re-raised so RQ retries."""
-    if not _claim(message_id):
+    """Job: send one outbox message once; failures are recorded and re-raised for a retry."""
+    claim = _claim(message_id)
+    if claim == "busy":
+        raise MessageBusy(f"outbox message {message_id} is being sent by another worker")
+    if claim == "done":
         return "skipped"
     message = db.session.get(OutboxMessage, message_id)
     try:

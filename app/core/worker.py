@@ -1,19 +1,23 @@
-"""`flask jobs worker`: run RQ jobs inside this process, each in a fresh application context.
+"""`flask jobs worker` (RQ worker + relay + scheduler) and `flask jobs relay` (the relay alone).
 
-`flask rq worker` (Flask-RQ 1.0) starts a new Python process (`flask rq work-horse`) for every
-job, which isolates jobs well but costs about half a second each. For many small jobs (tickets,
-e-mails) this worker runs them in one process with rq's SimpleWorker; each job still gets its
-own app context, so its database session is removed when it ends. Both commands read the same
-queues; run either, or both side by side.
+The worker runs RQ jobs in this process with rq's SimpleWorker, each in a fresh application
+context (so its database session ends with it): Flask-RQ's `flask rq worker` forks a new Python
+process per job, which costs about half a second each and is not used here. Beside it, a thread
+runs the relay (app/core/jobs.py), which hands due job rows to RQ, and the scheduler, which
+writes the periodic jobs. Without Redis (development) the relay runs the jobs itself.
 """
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from rq import SimpleWorker
 
+from app.core import jobs
 from app.extensions import rq
 
 jobs_cli = AppGroup("jobs", help="Run background jobs.")
@@ -40,13 +44,57 @@ def make_worker(queue_names: list[str] | None = None, **kwargs) -> AppContextWor
     return worker
 
 
+def start_relay(interval: float | None = None) -> tuple[threading.Thread, threading.Event]:
+    """Start the relay and scheduler in a daemon thread; set the event to stop it."""
+    stop = threading.Event()
+    app = current_app._get_current_object()
+    thread = threading.Thread(
+        target=jobs.relay_forever, args=(app, stop, interval), name="felag-relay", daemon=True
+    )
+    thread.start()
+    return thread, stop
+
+
 @jobs_cli.command("worker")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--max-jobs", type=int, default=None, help="Stop after this many jobs.")
 @click.option("--name", default=None, help="Worker name (unique per host).")
-@click.option("--scheduler/--no-scheduler", default=True, help="Also run retries that wait.")
-def worker_command(queues, burst, max_jobs, name, scheduler):
-    """Work on QUEUES (default: mail, tickets, default) in this process."""
+@click.option("--relay/--no-relay", default=True, help="Also relay due jobs and run the scheduler.")
+def worker_command(queues, burst, max_jobs, name, relay):
+    """Work on QUEUES (default: mail, tickets, default) in this process, with the relay."""
+    if jobs.inline():
+        click.echo("No REDIS_URL: the relay runs the jobs in this process.")
+        _relay_until_signal()
+        return
+    thread = stop = None
+    if relay:
+        if burst:
+            jobs.relay_once()
+        else:
+            thread, stop = start_relay()
     worker = make_worker(list(queues) or None, name=name)
-    worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=scheduler)
+    try:
+        worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=False)
+    finally:
+        if stop is not None:
+            stop.set()
+            thread.join(timeout=10)
+
+
+@jobs_cli.command("relay")
+@click.option("--once", is_flag=True, help="Hand over what is due now, then stop.")
+def relay_command(once):
+    """Hand due jobs to RQ and write periodic jobs (without running an RQ worker)."""
+    if once:
+        jobs.schedule_periodic()
+        click.echo(f"{jobs.relay_once()} jobs handed over.")
+        return
+    _relay_until_signal()
+
+
+def _relay_until_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_args: stop.set())
+    jobs.relay_forever(current_app._get_current_object(), stop)

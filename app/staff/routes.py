@@ -2,6 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -75,9 +76,19 @@ def audit_log():
     return render_template("staff/audit.html", page=page, action=action)
 
 
+JOB_STATE_LABELS = {
+    "pending": _l("Waiting"),
+    "running": _l("Running"),
+    "failed": _l("Failed, will be retried"),
+    "dead": _l("Dead (gave up)"),
+}
+
+
 @bp.get("/jobs/")
 @roles_required("admin")
 def jobs_list():
+    state = request.args.get("state")
+    states = (state,) if state in JOB_STATE_LABELS else ("failed", "dead", "running", "pending")
     failed_mail = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.state == "failed")
@@ -85,29 +96,37 @@ def jobs_list():
         .limit(100)
     ).all()
     return render_template(
-        "staff/jobs.html", failed=jobs.failed_jobs(), failed_mail=failed_mail, form=ConfirmForm()
+        "staff/jobs.html",
+        overview=jobs.overview(),
+        rows=jobs.open_jobs(states),
+        state=state if state in JOB_STATE_LABELS else None,
+        state_labels=JOB_STATE_LABELS,
+        failed_mail=failed_mail,
+        form=ConfirmForm(),
     )
 
 
-@bp.post("/jobs/<job_id>/retry")
+@bp.post("/jobs/<int:job_id>/retry")
 @roles_required("admin")
-def job_retry(job_id: str):
+def job_retry(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if jobs.retry_failed(job_id):
+    if jobs.retry(job_id):
+        commit()
         flash(_("The job is queued again."), "success")
     else:
         flash(_("That job is no longer in the failed list."), "warning")
     return redirect(url_for("staff.jobs_list"))
 
 
-@bp.post("/jobs/<job_id>/delete")
+@bp.post("/jobs/<int:job_id>/delete")
 @roles_required("admin")
-def job_delete(job_id: str):
+def job_delete(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if jobs.delete_failed(job_id):
+    if jobs.discard(job_id):
+        commit()
         flash(_("The job is deleted."), "success")
     else:
-        flash(_("That job is no longer in the failed list."), "warning")
+        flash(_("That job is running or already done, and was not deleted."), "warning")
     return redirect(url_for("staff.jobs_list"))
