@@ -34,7 +34,7 @@ users = AppGroup("users", help="Manage user accounts.")
 @click.option("--password", required=True)
 @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
 @click.option("--verified", is_flag=True, help="Mark the e-mail address as confirmed.")
-@click.option("--locale", default="da", type=click.Choice(["da", "en", "is"]))
+@click.option("--locale", type=click.Choice(["da", "en", "is"]), help="Default: DEFAULT_LANGUAGE")
 def users_create(email, name, password, roles, verified, locale):
     """Create a user."""
     from app.auth.services import create_user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.security import ROLES
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
+
+
+def default_language() -> str:
+    """The organisation's DEFAULT_LANGUAGE, for a user created without a language."""
+    return current_app.config["DEFAULT_LANGUAGE"]
 
 
 class User(UserMixin, db.Model):
@@ -22,7 +28,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    locale: Mapped[str] = mapped_column(String(5), default="da")
+    locale: Mapped[str] = mapped_column(String(5), default=default_language)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     privacy_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ from app.core.errors import DomainError
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.security import ROLES
-from app.core.storage import get_storage, new_key
+from app.core.storage import new_key, store
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -205,9 +205,11 @@ def update_profile(user: User, name: str, locale: str, avatar: bytes | None) -> 
         raise DomainError(_l("Choose one of the offered languages."), field="locale")
     if avatar:
         extension = check_image(avatar)
-        key = new_key("avatars", extension)
-        get_storage().save(
-            "public", key, avatar, f"image/{'jpeg' if extension == 'jpg' else extension}"
+        key = store(
+            "public",
+            new_key("avatars", extension),
+            avatar,
+            f"image/{'jpeg' if extension == 'jpg' else extension}",
         )
         user.avatar_key = key
         user.avatar_thumb_key = None
@@ -262,10 +264,11 @@ def create_user(
     password: str,
     roles: list[str],
     verified: bool,
-    locale: str = "da",
+    locale: str | None = None,
     check_password: bool = True,
 ) -> User:
-    """Create a user from the command line or demo data."""
+    """Create a user from the command line or demo data (in DEFAULT_LANGUAGE unless told)."""
+    locale = locale or current_app.config["DEFAULT_LANGUAGE"]
     email = normalise_email(email)
     if find_user_by_email(email) is not None:
         raise DomainError(_l("An account with this e-mail address already exists."), field="email")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
 from flask import Flask, current_app, redirect, send_file, url_for
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.utils import safe_join
+
+log = logging.getLogger(__name__)
 
 AREAS = ("public", "private")
 
@@ -142,6 +147,60 @@ class S3Storage:
 def get_storage() -> LocalStorage | S3Storage:
     """The storage backend of the current application."""
     return current_app.extensions["storage"]
+
+
+def store(area: str, key: str, data: bytes, content_type: str) -> str:
+    """Save a file that belongs to the request's transaction: a rollback removes it again.
+
+    Call it before taking row locks: storage may be slow, and nobody should wait on a lock for it.
+    """
+    from app.extensions import db
+
+    session = db.session()
+    session.connection()  # begin the transaction now, so its rollback is seen
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    get_storage().save(area, key, data, content_type)
+    session.info.setdefault("stored_files", []).append((transaction, area, key))
+    return key
+
+
+def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_stored_files(session: Session) -> None:
+    session.info.pop("stored_files", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _remove_stored_files(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Delete the files saved inside the transaction (or savepoint) that was rolled back."""
+    _remove_inside(session, previous_transaction)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
+    # A session closed without commit or rollback (the end of a failed request) drops its work too.
+    if transaction.parent is None:
+        _remove_inside(session, transaction)
+
+
+def _remove_inside(session: Session, ended: SessionTransaction) -> None:
+    stored = session.info.get("stored_files")
+    if not stored:
+        return
+    gone = [item for item in stored if _inside(item[0], ended)]
+    session.info["stored_files"] = [item for item in stored if item not in gone]
+    for _transaction, area, key in gone:
+        try:
+            get_storage().delete(area, key)
+        except Exception:  # a file left behind is harmless; the rollback itself must go on
+            log.warning("Could not remove a stored file after a rollback")
 
 
 def init_app(app: Flask) -> None:

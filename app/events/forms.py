@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -23,13 +21,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.core.i18n import LANGUAGE_NAMES
+from app.core.timeutil import organisation_tz
 from app.events.services import EventFields
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def organisation_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def to_utc(local: datetime | None) -> datetime | None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from app.core import audit
 from app.core.errors import Conflict, DomainError
 from app.core.jobs import enqueue_after_commit
-from app.core.storage import get_storage, new_key
+from app.core.storage import new_key, store
 from app.core.timeutil import utcnow
 from app.events.models import Event, EventMessage, EventSlug, Registration, RegistrationTerms
 from app.events.text import clean_html, slugify
@@ -132,10 +132,16 @@ def check_event_image(data: bytes) -> str:
         raise DomainError(exc.message, field="image") from None
 
 
-def _store_image(event: Event, data: bytes) -> None:
+def _upload_image(data: bytes) -> str:
+    """Store a checked image; a rollback of the request removes it again (storage.store).
+
+    Done before the event's row lock is taken: nobody waits on the lock while storage works.
+    """
     extension = check_event_image(data)
-    key = new_key("events", extension)
-    get_storage().save("public", key, data, IMAGE_TYPES[extension])
+    return store("public", new_key("events", extension), data, IMAGE_TYPES[extension])
+
+
+def _use_image(event: Event, key: str) -> None:
     event.image_key = key
     event.image_list_key = None
     event.image_detail_key = None
@@ -162,8 +168,7 @@ def create_event(data: EventFields, actor, image: bytes | None = None) -> Event:
     """A new draft event with its own ticket-signing key."""
     data = _strip(data)
     validate(data)
-    if image:
-        check_event_image(image)  # before anything is saved
+    image_key = _upload_image(image) if image else None
     private, public = new_key_pair()
     event = Event(
         **{name: getattr(data, name) for name in EDITABLE},
@@ -178,8 +183,8 @@ def create_event(data: EventFields, actor, image: bytes | None = None) -> Event:
     db.session.add(event)
     _set_terms(event, data.terms)
     db.session.flush()
-    if image:
-        _store_image(event, image)
+    if image_key:
+        _use_image(event, image_key)
     audit.record("event.created", "event", event.id, after=_snapshot(event))
     return event
 
@@ -202,10 +207,10 @@ def lock_event(event_id: int) -> Event:
 def update_event(event: Event, data: EventFields, actor=None, image: bytes | None = None) -> Event:
     """Save an organiser's changes; a larger capacity promotes people from the waiting list."""
     data = _strip(data)
+    validate(data, event)  # again under the lock below; refuses bad input before any upload
+    image_key = _upload_image(image) if image else None
     event = lock_event(event.id)
     validate(data, event)
-    if image:
-        check_event_image(image)
     before = _snapshot(event)
     old_slug = event.slug
     for name in EDITABLE:
@@ -223,8 +228,8 @@ def update_event(event: Event, data: EventFields, actor=None, image: bytes | Non
         if known is None:
             db.session.add(EventSlug(event_id=event.id, slug=old_slug))
     db.session.flush()
-    if image:
-        _store_image(event, image)
+    if image_key:
+        _use_image(event, image_key)
     if event.status != "cancelled":
         from app.events.registrations import fill_free_seats
 

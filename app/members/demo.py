@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 
 from app.auth.models import User
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 from app.members import national_id
 from app.members.models import (
@@ -94,7 +94,7 @@ def seed_members(seed: int = 5) -> None:
         )
         if re.fullmatch(r"member\d+@felag\.local", user.email)  # not membership@ (staff)
     ]
-    today = date.today()
+    today = local_today()
     memberships = []
     used: set[str] = set()
     for i, user in enumerate(users):
@@ -189,7 +189,7 @@ def generate(count: int, seed: int = 11, batch: int = 1000) -> int:
         )
     )
     people = demo_people(count, seed)
-    today = date.today()
+    today = local_today()
     now = utcnow()
     made = 0
     for start in range(0, count, batch):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -11,7 +9,7 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.errors import Conflict, Forbidden
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 from app.members import national_id
 from app.members.models import Consent, ConsentEvent, Membership
@@ -79,7 +77,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     before_status = membership.status
     if membership.status in ("applied", "active"):
         membership.status = "resigned"
-        membership.ended_on = date.today()
+        membership.ended_on = local_today()
         _event(membership, "anonymised", before_status, "resigned", actor_id)
     for link in list(membership.group_links):
         groups.remove_link(link)

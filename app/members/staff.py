@@ -4,7 +4,6 @@ titles, notes, import and export, anonymisation. Every route here is under /staf
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from flask import (
     Response,
@@ -25,6 +24,7 @@ from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.security import roles_required
+from app.core.timeutil import local_today
 from app.extensions import db
 from app.members import directory, groups, privacy, services
 from app.members.forms import (
@@ -114,7 +114,7 @@ def members_export():
     flt = directory.MemberFilter.from_args(request.args)
     chunks = directory.export_csv(flt, current_user.id)
     commit()  # the export's audit entry is saved before the first byte goes out
-    filename = f"members-{date.today().isoformat()}.csv"
+    filename = f"members-{local_today().isoformat()}.csv"
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",
@@ -164,7 +164,7 @@ def _audit_trail(membership: Membership) -> list[AuditEntry]:
 
 
 def _detail(membership: Membership, revealed: str | None = None, status: int = 200, **forms):
-    title_form = forms.get("title_form") or TitleForm(starts_on=date.today())
+    title_form = forms.get("title_form") or TitleForm(starts_on=local_today())
     title_form.group_id.choices = _group_choices(_("The association (board)"))
     group_form = forms.get("group_form") or AddToGroupForm()
     group_form.group_id.choices = _group_choices()
@@ -189,7 +189,7 @@ def _detail(membership: Membership, revealed: str | None = None, status: int = 2
             group_form=group_form,
             group_role_form=GroupRoleForm(),
             anonymise_form=forms.get("anonymise_form") or AnonymiseForm(),
-            today=date.today(),
+            today=local_today(),
         ),
         status,
     )

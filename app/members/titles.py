@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.errors import Conflict, DomainError
+from app.core.timeutil import local_today
 from app.extensions import db
 from app.members.models import TITLE_KINDS, Group, Membership, Title
 from app.members.validation import _date, _text
@@ -26,7 +27,7 @@ TITLE_LABELS = {
 
 
 def current_titles(membership: Membership, on: date | None = None) -> list[Title]:
-    on = on or date.today()
+    on = on or local_today()
     return [
         t for t in membership.titles if t.starts_on <= on and (t.ends_on is None or t.ends_on >= on)
     ]
@@ -40,7 +41,7 @@ def title_label(title: Title) -> str:
 
 def current_board(on: date | None = None) -> list[Title]:
     """The titles held today outside any group (the board), in the order of the positions."""
-    on = on or date.today()
+    on = on or local_today()
     titles = db.session.scalars(
         select(Title)
         .join(Membership)
@@ -108,7 +109,7 @@ def add_title(
 
 
 def end_title(title: Title, ends_on: Any, actor_id: int | None) -> Title:
-    ends = _date("ends_on", ends_on) or date.today()
+    ends = _date("ends_on", ends_on) or local_today()
     if ends < title.starts_on:
         raise DomainError(_l("The end cannot be before the start."), field="ends_on")
     before = title.ends_on.isoformat() if title.ends_on else None

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import DomainError
+from app.core.timeutil import local_today
 from app.members.models import MEMBERSHIP_STATUSES
 
 TEXT_LIMITS = {
@@ -67,7 +68,7 @@ def clean_value(field: str, value: Any) -> Any:
     """One field of a member record, validated and normalised."""
     if field in ("birthday", "joined_on"):
         parsed = _date(field, value)
-        if parsed and parsed > date.today():
+        if parsed and parsed > local_today():
             if field == "birthday":
                 raise DomainError(_l("The birthday cannot be in the future."), field=field)
             raise DomainError(_l("The joining date cannot be in the future."), field=field)
