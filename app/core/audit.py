@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.timeutil import UTCDateTime, utcnow
@@ -16,6 +16,8 @@ class AuditEntry(db.Model):
     """One audited change."""
 
     __tablename__ = "audit_entries"
+    # The record pages read the trail of one object (a membership, an event) by type and id.
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

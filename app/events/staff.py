@@ -196,14 +196,18 @@ def event_registrations(event_id: int):
 
 
 def _queued_counts(messages: list[EventMessage]) -> dict[int, int]:
-    counts = {}
-    for message in messages:
-        counts[message.id] = db.session.scalar(
-            select(func.count(OutboxMessage.id)).where(
-                OutboxMessage.key.like(f"event-message:{message.id}:%"),
-                OutboxMessage.state == "sent",
-            )
-        )
+    """How many e-mails of each message are sent: one grouped query on the indexed batch key."""
+    keys = {f"event-message:{message.id}": message.id for message in messages}
+    if not keys:
+        return {}
+    sent = db.session.execute(
+        select(OutboxMessage.batch_key, func.count())
+        .where(OutboxMessage.batch_key.in_(list(keys)), OutboxMessage.state == "sent")
+        .group_by(OutboxMessage.batch_key)
+    )
+    counts = dict.fromkeys(keys.values(), 0)
+    for batch_key, count in sent:
+        counts[keys[batch_key]] = count
     return counts
 
 

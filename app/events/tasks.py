@@ -239,6 +239,7 @@ def send_event_message(message_id: int, after_id: int = 0) -> str:
             key=f"event-message:{message.id}:{registration.id}",
             user_id=registration.user_id,
             bulk=True,
+            batch_key=f"event-message:{message.id}",
         )
     if len(batch) == BATCH:
         enqueue_after_commit(send_event_message, message_id, batch[-1].id, queue="mail")

@@ -18,8 +18,30 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Event messages' outbox rows carry their batch; counting a batch no longer scans every key.
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('batch_key', sa.String(length=100), nullable=True))
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(
+            "UPDATE outbox_messages SET batch_key = 'event-message:' || split_part(key, ':', 2) "
+            "WHERE key LIKE 'event-message:%'"
+        )
+    else:
+        op.execute(
+            "UPDATE outbox_messages SET batch_key = 'event-message:' || "
+            "substr(substr(key, 15), 1, instr(substr(key, 15), ':') - 1) "
+            "WHERE key LIKE 'event-message:%' AND instr(substr(key, 15), ':') > 0"
+        )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_messages_batch_key_state', ['batch_key', 'state'], unique=False)
+    # A record's audit trail is read by object type and id.
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entries_object', ['object_type', 'object_id'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entries_object')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_messages_batch_key_state')
+        batch_op.drop_column('batch_key')

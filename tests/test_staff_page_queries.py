@@ -1,0 +1,167 @@
+"""The organiser's registrations page and the member record: their queries do not grow with the
+outbox and the audit log (batch counts and trails are read through indexed columns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import audit
+from app.core.mail import OutboxMessage
+from app.events.models import EventMessage
+from app.extensions import db
+from tests.factories import make_event, make_registration, make_user
+from tests.helpers import StatementCounter, login
+from tests.members_helpers import make_member
+
+
+def _page(app, client, url: str) -> tuple[int, str]:
+    with StatementCounter(app) as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    return counter.count, response.get_data(as_text=True)
+
+
+def _message(event, people, sent: int, subject: str) -> EventMessage:
+    message = EventMessage(
+        event_id=event.id, subject=subject, body="Hello", recipient_count=len(people)
+    )
+    db.session.add(message)
+    db.session.flush()
+    for n, registration in enumerate(people):
+        db.session.add(
+            OutboxMessage(
+                key=f"event-message:{message.id}:{registration.id}",
+                batch_key=f"event-message:{message.id}",
+                to_address=registration.email,
+                locale="en",
+                template="event_message",
+                state="sent" if n < sent else "queued",
+            )
+        )
+    return message
+
+
+@pytest.fixture
+def organiser(app, ctx):
+    make_user(email="org@example.org", roles=["organiser"])
+    db.session.commit()
+    client = app.test_client()
+    login(client, "org@example.org")
+    return client
+
+
+def test_registrations_page_queries_do_not_grow_with_messages_or_outbox_rows(app, organiser):
+    event = make_event("Sommerfest", capacity=20)
+    people = [make_registration(event) for _ in range(3)]
+    _message(event, people, sent=2, subject="First")
+    db.session.commit()
+    url = f"/staff/events/{event.id}/"
+    organiser.get(url)  # the first page of a session loads what later pages have cached
+    before, html = _page(app, organiser, url)
+    assert "2 of 3 sent" in html
+
+    for n, sent in enumerate([0, 1, 3, 0]):
+        _message(event, people, sent=sent, subject=f"More {n}")
+    other = make_event("Another", capacity=50)
+    crowd = [make_registration(other) for _ in range(30)]
+    _message(other, crowd, sent=30, subject="Elsewhere")
+    db.session.commit()
+    after, html = _page(app, organiser, url)
+    assert after == before, (before, after)
+    shown = [html.count(f"{n} of 3 sent") for n in range(4)]
+    assert shown == [2, 1, 1, 1] and "30 of 30 sent" not in html
+
+
+def test_member_record_queries_do_not_grow_with_the_audit_log(app, client, ctx):
+    make_user("staff@example.org", "Sigga Staff", roles=["membership"])
+    member = make_member(full_name="Trail Person")
+    db.session.commit()
+    login(client, "staff@example.org")
+    url = f"/staff/members/{member.id}"
+    client.get(url)
+    before, html = _page(app, client, url)
+
+    actors = [make_user(name=f"Actor {n}") for n in range(8)]
+    for actor in actors:
+        audit.record("member.updated", "membership", member.id, actor_id=actor.id)
+        audit.record(
+            "member.note_added", "user", None, actor_id=actor.id, subject_user_id=member.user_id
+        )
+    stranger = make_member(full_name="Someone Else")
+    for n in range(50):
+        audit.record(
+            "member.updated",
+            "membership",
+            stranger.id,
+            actor_id=actors[n % 8].id,
+            subject_user_id=stranger.user_id,
+        )
+    db.session.commit()
+    after, html = _page(app, client, url)
+    assert after == before, (before, after)
+    assert all(f"Actor {n}" in html for n in range(8))
+    assert html.count("<code>member.updated</code>") == 8  # not the other member's 50
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_migration_backfills_the_batch_of_existing_event_message_rows(services, tmp_path, dialect):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    root = Path(__file__).resolve().parent.parent
+    if dialect == "postgresql":
+        if not services["postgres"]:
+            pytest.skip("PostgreSQL is not running")
+        name = services["database_name"] + "_backfill"
+        admin = services["admin_engine"]
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = services["database_url"].rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{tmp_path / 'backfill.db'}"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FELAG_ENV")}
+    env.update(FLASK_APP="wsgi", DATABASE_URL=url, INSTANCE_PATH=str(tmp_path))
+
+    def upgrade(target: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "db", "upgrade", target],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    try:
+        upgrade("b1a0c0de0002")
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for n, key in enumerate(["event-message:12:7", "event-message:3:40", "ticket:5"]):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox_messages (id, key, to_address, locale, template, "
+                        "context, attachments, headers, state, attempts, created_at) VALUES "
+                        "(:id, :key, 'a@example.org', 'da', 't', '{}', '[]', '{}', 'sent', 1, "
+                        "CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": n + 1, "key": key},
+                )
+        upgrade("b1a0c0de0003")
+        with engine.connect() as conn:
+            rows = dict(conn.execute(sa.text("SELECT key, batch_key FROM outbox_messages")).all())
+        engine.dispose()
+        assert rows == {
+            "event-message:12:7": "event-message:12",
+            "event-message:3:40": "event-message:3",
+            "ticket:5": None,
+        }
+    finally:
+        if dialect == "postgresql":
+            with services["admin_engine"].connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
