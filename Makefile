@@ -6,18 +6,28 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev frontend translations migrate seed lint bench clean
+# Python packages come from the hash-locked files only: requirements.txt (runtime) and
+# requirements-dev.txt (runtime + development), compiled by `make lock` from requirements.in and
+# requirements-dev.in. pip refuses any file whose sha256 is not in the lock.
+PIP_INSTALL := $(BIN)/pip install --quiet --require-hashes
+# `make lock` resolves against PyPI alone, for every platform, whatever index or find-links this
+# machine's pip or uv configuration adds: --no-config drops uv.toml files, `env -u` the UV_* index
+# variables (pip's own configuration is never read by uv).
+LOCK := env -u UV_INDEX -u UV_INDEX_URL -u UV_DEFAULT_INDEX -u UV_EXTRA_INDEX_URL -u UV_FIND_LINKS \
+	$(BIN)/uv pip compile --quiet --no-config --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
+
+.PHONY: run test install install-dev frontend translations migrate seed lint bench lock audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed frontend translations
@@ -52,6 +62,17 @@ lint: install-dev
 
 bench: install-dev
 	@cat bench/README.md
+
+# Re-resolve the locks after editing requirements.in or requirements-dev.in; versions already in the
+# locks are kept where the pins allow (`make lock UPGRADE=1` moves every transitive dependency on).
+lock: $(VENV)/.installed-dev
+	$(LOCK) $(if $(UPGRADE),--upgrade) requirements.in -o requirements.txt
+	$(LOCK) $(if $(UPGRADE),--upgrade) requirements-dev.in -o requirements-dev.txt
+
+# Known vulnerabilities in every locked package (pip-audit, PyPI's advisory data). Fails, and says
+# so, when that data cannot be reached: an audit that could not look is not a pass.
+audit: $(VENV)/.installed-dev
+	$(BIN)/python scripts/audit.py requirements.txt requirements-dev.txt
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor instance
