@@ -11,7 +11,7 @@ import pytest
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
 from app.core.timeutil import utcnow
-from app.events import registrations
+from app.events import eligibility, registrations, roster
 from app.events.models import Registration, RegistrationTerms
 from app.events.tickets import parse_code, verify
 from app.extensions import db
@@ -134,7 +134,7 @@ def test_refusals_are_clear(client, ctx, change, reason, monkeypatch):
         make_registration(event)
     user = make_user()
     db.session.commit()
-    monkeypatch.setattr(registrations, "is_member", lambda user: False)
+    monkeypatch.setattr(eligibility, "is_member", lambda user: False)
     login(client, user.email)
     page = _register(client, event).get_data(as_text=True)
     assert reason in page
@@ -146,13 +146,13 @@ def test_members_only_lets_active_members_in(client, ctx, monkeypatch):
     event = make_event(capacity=10, members_only=True)
     member, other = make_user(), make_user()
     db.session.commit()
-    monkeypatch.setattr(registrations, "is_member", lambda user: user.id == member.id)
+    monkeypatch.setattr(eligibility, "is_member", lambda user: user.id == member.id)
     login(client, member.email)
     _register(client, event)
     assert db.session.scalar(db.select(Registration.state).filter_by(user_id=member.id)) == (
         "confirmed"
     )
-    with pytest.raises(registrations.Refused) as refused:
+    with pytest.raises(eligibility.Refused) as refused:
         registrations.register(event.id, other, True)
     assert refused.value.code == "members_only"
 
@@ -162,9 +162,9 @@ def test_members_only_uses_the_membership_domain(ctx, monkeypatch):
     services = pytest.importorskip("app.members.services")
     user = make_user()
     monkeypatch.setattr(services, "is_active_member", lambda u: u is user, raising=False)
-    assert registrations.is_member(user) is True
+    assert eligibility.is_member(user) is True
     monkeypatch.setattr(services, "is_active_member", lambda u: False, raising=False)
-    assert registrations.is_member(user) is False
+    assert eligibility.is_member(user) is False
 
 
 def test_already_registered_and_unverified_are_refused(client, ctx):
@@ -178,7 +178,7 @@ def test_already_registered_and_unverified_are_refused(client, ctx):
     assert (
         db.session.scalar(db.select(db.func.count(Registration.id)).filter_by(user_id=user.id)) == 1
     )
-    with pytest.raises(registrations.Refused) as refused:
+    with pytest.raises(eligibility.Refused) as refused:
         registrations.register(event.id, unverified, True)
     assert refused.value.code == "not_verified"
 
@@ -406,7 +406,7 @@ def test_demo_seed_adds_events_with_a_nearly_full_one_and_a_waiting_list(ctx, mo
     assert any(e.ends_at < utcnow() for e in published)  # past events too
     assert any(e.capacity and e.capacity - e.confirmed_count == 1 for e in published)
     full = [e for e in published if e.capacity and e.seats_left == 0]
-    assert full and registrations.state_counts(full[0].id)["waiting"] > 0
+    assert full and roster.state_counts(full[0].id)["waiting"] > 0
     for event in published:
-        confirmed = registrations.state_counts(event.id)["confirmed"]
+        confirmed = roster.state_counts(event.id)["confirmed"]
         assert confirmed == event.confirmed_count

@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.core.mail import OutboxMessage
 from app.core.timeutil import utcnow
-from app.events import registrations
+from app.events import eligibility, registrations
 from app.events.models import Event, EventSlug, Registration, RegistrationTerms
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
@@ -355,7 +355,7 @@ def test_staff_can_queue_a_person_by_hand_when_full_without_a_waiting_list(ctx):
     event = make_event(capacity=1, waiting_list_enabled=False)
     make_registration(event)
     db.session.commit()
-    with pytest.raises(registrations.Refused) as refused:
+    with pytest.raises(eligibility.Refused) as refused:
         registrations.register(event.id, make_user(), True)
     assert refused.value.code == "full"
     registration = registrations.add_by_hand(event, "Eva", "eva@example.org", "da", None)

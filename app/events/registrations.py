@@ -15,100 +15,22 @@ on it, which FOR UPDATE would conflict with (and deadlock on).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import utcnow
+from app.events.eligibility import Refused, refuse, user_problem, window_problem
 from app.events.models import Event, Registration
 from app.events.tickets import make_code
 from app.extensions import db
 
 ACTIVE_STATES = ("confirmed", "waiting")
-
-
-class Refused(Conflict):
-    """A registration that cannot be made; ``code`` says why (full, closed, ...)."""
-
-    def __init__(self, message, code: str, field: str | None = None):
-        super().__init__(message, field=field)
-        self.code = code
-
-
-REASONS = {
-    "not_published": _l("This event is not open for registration."),
-    "cancelled": _l("This event is cancelled."),
-    "not_open": _l("Registration has not opened yet."),
-    "closed": _l("Registration is closed."),
-    "full": _l("The event is full."),
-    "members_only": _l("Only members with an active membership can register for this event."),
-    "not_verified": _l("Confirm your e-mail address before you register."),
-    "already_registered": _l("You are already registered for this event."),
-}
-
-
-def refuse(code: str) -> Refused:
-    return Refused(REASONS[code], code)
-
-
-def closes_at(event: Event) -> datetime:
-    """When registration closes: the set time, or when the event starts."""
-    return event.registration_closes_at or event.starts_at
-
-
-def window_problem(event: Event, now: datetime | None = None) -> str | None:
-    """Why nobody can register right now, or None."""
-    now = now or utcnow()
-    if event.status == "cancelled":
-        return "cancelled"
-    if event.status != "published":
-        return "not_published"
-    if event.registration_opens_at and now < event.registration_opens_at:
-        return "not_open"
-    if now >= closes_at(event):
-        return "closed"
-    return None
-
-
-def is_member(user) -> bool:
-    """An active membership, decided by the members domain (none before it exists)."""
-    try:
-        from app.members.services import is_active_member
-    except ImportError:
-        return False
-    return bool(is_active_member(user))
-
-
-def user_problem(event: Event, user) -> str | None:
-    """Why this person cannot register, or None."""
-    if not user.is_verified:
-        return "not_verified"
-    if event.members_only and not is_member(user):
-        return "members_only"
-    return None
-
-
-def availability(event: Event, now: datetime | None = None) -> str:
-    """What the lists show: open, full_waiting, full, closed, not_open, cancelled, past."""
-    now = now or utcnow()
-    if event.status == "cancelled":
-        return "cancelled"
-    if event.ends_at <= now:
-        return "past"
-    problem = window_problem(event, now)
-    if problem in ("closed", "not_published"):
-        return "closed"
-    if event.seats_left == 0:
-        return "full_waiting" if event.waiting_list_enabled else "full"
-    if problem == "not_open":
-        return "not_open"
-    return "open"
 
 
 def _seat_condition():
@@ -444,53 +366,6 @@ def resend_ticket(registration_id: int) -> None:
 
     key = f"ticket-resend:{registration.id}:{secrets.token_hex(6)}"
     enqueue_after_commit(make_ticket, registration.id, False, key, queue="tickets")
-
-
-def waiting_position(registration: Registration) -> int | None:
-    """1 for the first person waiting."""
-    if registration.state != "waiting":
-        return None
-    ahead = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.event_id == registration.event_id,
-            Registration.state == "waiting",
-            or_(
-                Registration.waiting_since < registration.waiting_since,
-                and_(
-                    Registration.waiting_since == registration.waiting_since,
-                    Registration.id < registration.id,
-                ),
-            ),
-        )
-    )
-    return ahead + 1
-
-
-def registration_for(event_id: int, user) -> Registration | None:
-    """The person's registration (any state) for the event."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return db.session.scalar(
-        select(Registration).where(
-            Registration.event_id == event_id, Registration.user_id == user.id
-        )
-    )
-
-
-def state_counts(event_id: int) -> dict[str, int]:
-    """confirmed, waiting, cancelled and checked_in counts for an event."""
-    rows = db.session.execute(
-        select(Registration.state, func.count(Registration.id))
-        .where(Registration.event_id == event_id)
-        .group_by(Registration.state)
-    ).all()
-    counts = {"confirmed": 0, "waiting": 0, "cancelled": 0, **dict(rows)}
-    counts["checked_in"] = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.event_id == event_id, Registration.checked_in_at.is_not(None)
-        )
-    )
-    return counts
 
 
 def locale_of(registration: Registration) -> str:

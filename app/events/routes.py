@@ -15,7 +15,7 @@ from app.core.jobs import commit
 from app.core.security import has_role
 from app.core.storage import get_storage
 from app.core.timeutil import utcnow
-from app.events import bp, registrations, tickets_bp
+from app.events import bp, eligibility, registrations, roster, tickets_bp
 from app.events.forms import ActionForm, RegisterForm
 from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, Registration
@@ -36,9 +36,9 @@ def isodatetime(value: str | None, fmt: str = "medium") -> str:
 @bp.app_context_processor
 def event_helpers():
     return {
-        "availability": registrations.availability,
+        "availability": eligibility.availability,
         "event_place": place,
-        "waiting_position": registrations.waiting_position,
+        "waiting_position": roster.waiting_position,
     }
 
 
@@ -92,10 +92,10 @@ def detail(event_id: int, slug: str):
     event = _visible_event(event_id)
     if slug != event.slug:
         return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 301)
-    registration = registrations.registration_for(event.id, current_user)
-    problem = registrations.window_problem(event)
+    registration = roster.registration_for(event.id, current_user)
+    problem = eligibility.window_problem(event)
     if problem is None and current_user.is_authenticated:
-        problem = registrations.user_problem(event, current_user)
+        problem = eligibility.user_problem(event, current_user)
     image_key = event.image_detail_key or event.image_key
     storage = get_storage()
     return render_template(
@@ -103,7 +103,7 @@ def detail(event_id: int, slug: str):
         event=event,
         registration=registration,
         problem=problem,
-        reasons=registrations.REASONS,
+        reasons=eligibility.REASONS,
         form=RegisterForm(),
         action_form=ActionForm(),
         canonical=event_url(event),

@@ -17,7 +17,7 @@ from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
 from app.core.security import roles_required
-from app.events import registrations, services
+from app.events import registrations, roster, services
 from app.events.forms import ActionForm, AddRegistrationForm, EventForm, MessageForm
 from app.events.models import EVENT_STATUSES, Event, EventMessage, Registration
 from app.extensions import db
@@ -186,7 +186,7 @@ def event_registrations(event_id: int):
         page=page,
         q=query,
         state=state,
-        counts=registrations.state_counts(event.id),
+        counts=roster.state_counts(event.id),
         positions=positions,
         messages=messages,
         queued=_queued_counts(messages),
@@ -350,7 +350,7 @@ def event_message(event_id: int):
     """Write to everyone confirmed; sent in batches, each in the recipient's language."""
     event = db.get_or_404(Event, event_id)
     form = MessageForm()
-    count = registrations.state_counts(event.id)["confirmed"]
+    count = roster.state_counts(event.id)["confirmed"]
     if form.validate_on_submit():
         try:
             services.message_attendees(event, form.subject.data, form.body.data, current_user)
