@@ -23,6 +23,10 @@ def register(app: Flask) -> None:
     from app.core.worker import jobs_cli  # `flask jobs worker`: jobs in-process (no fork per job)
 
     app.cli.add_command(jobs_cli)
+    from app.core.retention import audit_cli, outbox_cli  # `flask outbox prune`, `audit archive`
+
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(audit_cli)
 
 
 users = AppGroup("users", help="Manage user accounts.")
