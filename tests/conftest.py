@@ -67,11 +67,38 @@ def _claim_redis_db() -> int:
 
 
 class Mailbox:
-    """Messages received by the loopback SMTP server."""
+    """Messages received by the loopback SMTP server.
+
+    `hold_after(n)` makes the server stop answering MAIL FROM once it holds n messages, until
+    `release()`: a fault test kills a worker at that point, before the next message's DATA.
+    """
 
     def __init__(self):
         self.messages: list[Message] = []
         self.lock = threading.Lock()
+        self.hold_at: int | None = None
+        self.holding = threading.Event()
+        self.released = threading.Event()
+
+    def hold_after(self, count: int) -> None:
+        self.hold_at = count
+        self.holding.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.hold_at = None
+        self.released.set()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        import asyncio
+
+        if self.hold_at is not None and len(self.messages) >= self.hold_at:
+            self.holding.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.05)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         with self.lock:
@@ -81,6 +108,7 @@ class Mailbox:
     def clear(self):
         with self.lock:
             self.messages.clear()
+        self.release()
 
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if address in m["To"]]
@@ -114,7 +142,7 @@ def services(tmp_path_factory):
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    info["mailbox"], info["smtp_port"] = mailbox, smtp.port
+    info["mailbox"], info["smtp_port"], info["smtp"] = mailbox, smtp.port, smtp
 
     s3_port = free_port()
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
@@ -123,7 +151,7 @@ def services(tmp_path_factory):
     info["live_port"] = free_port()
     info["tmp"] = tmp_path_factory.mktemp("felag")
     yield info
-    smtp.stop()
+    info["smtp"].stop()
     s3.stop()
     if info.get("redis_db"):
         import redis

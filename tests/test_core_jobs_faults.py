@@ -1,0 +1,348 @@
+"""Fault tests on real services: Redis down or emptied, a worker killed mid-batch, SMTP down,
+PostgreSQL connections terminated. Accepted work is neither lost nor done twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask_rq._job_class import FlaskJob
+from rq import Queue
+from sqlalchemy import func, select, update
+
+from app.auth.models import User
+from app.core import jobs
+from app.core.jobs import Job
+from app.core.mail import OutboxMessage, queue_mail
+from app.core.timeutil import utcnow
+from app.events import registrations
+from app.events.models import Registration
+from app.extensions import db, rq
+from tests.conftest import free_port
+from tests.factories import make_event, make_user
+from tests.helpers import login, post_form
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, without persistence."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(app, monkeypatch):
+    """The app's queues on a Redis server that the test can stop and restart."""
+    if not pytest.importorskip("shutil").which("redis-server"):
+        pytest.fail("redis-server is not installed")
+    server = RedisServer()
+    server.start()
+    connection = redis.Redis(port=server.port)
+    queues = {
+        name: Queue(name, connection=connection, job_class=FlaskJob, is_async=True)
+        for name in app.config["RQ_QUEUES"]
+    }
+    monkeypatch.setitem(rq._queues, app, queues)
+    monkeypatch.setitem(app.config, "JOBS_LEASE_SECONDS", 0)  # the relay may take rows at once
+    yield server
+    server.stop()
+
+
+def _register_through_the_site(client, event, email):
+    login(client, email)
+    return post_form(
+        client,
+        f"/events/{event.id}/register",
+        {"accept_terms": "y"},
+        page_url=f"/events/{event.id}/{event.slug}",
+    )
+
+
+def test_ticket_arrives_after_redis_was_down_at_commit(
+    app, client, ctx, private_redis, mailbox, run_jobs
+):
+    event = make_event()
+    make_user("ada@example.org")
+    db.session.commit()
+    private_redis.stop()
+
+    response = _register_through_the_site(client, event, "ada@example.org")
+    assert response.status_code == 303  # the request commits and answers normally
+    [registration] = db.session.scalars(select(Registration)).all()
+    assert registration.state == "confirmed"
+    assert [j.state for j in db.session.scalars(select(Job))] == ["pending"]
+    assert mailbox.to("ada@example.org") == []
+
+    private_redis.start()  # Redis is back, empty
+    assert jobs.relay_once() == 1
+    run_jobs()
+    [ticket] = mailbox.to("ada@example.org")
+    assert "ticket" in ticket["Subject"].lower()
+
+
+def test_nothing_is_lost_when_redis_restarts_empty(
+    app, client, ctx, private_redis, mailbox, run_jobs
+):
+    event = make_event()
+    make_user("bea@example.org")
+    db.session.commit()
+    _register_through_the_site(client, event, "bea@example.org")
+    assert rq.get_queue("tickets").count == 1  # handed over at once...
+
+    private_redis.stop()
+    private_redis.start()  # ...and lost: a restart without persistence
+    assert rq.get_queue("tickets").count == 0
+    assert run_jobs() == 0 and mailbox.to("bea@example.org") == []
+
+    assert jobs.relay_once() == 1
+    run_jobs()
+    assert len(mailbox.to("bea@example.org")) == 1
+    assert jobs.relay_once() == 0
+    run_jobs()
+    assert len(mailbox.to("bea@example.org")) == 1
+
+
+def test_mail_is_retried_while_smtp_is_down_and_each_arrives_once(
+    app, ctx, services, mailbox, run_jobs
+):
+    from aiosmtpd.controller import Controller
+
+    services["smtp"].stop()
+    try:
+        for n in range(3):
+            queue_mail(f"r{n}@example.org", "verify_email", "en", {"name": "R", "link": "l"})
+        jobs.commit()
+        run_jobs(raise_failures=False)
+        db.session.expire_all()
+        assert {m.state for m in db.session.scalars(select(OutboxMessage))} == {"failed"}
+        assert {j.state for j in db.session.scalars(select(Job))} == {"failed"}
+        # Still down at the first retry.
+        db.session.execute(update(Job).values(run_at=utcnow()))
+        db.session.commit()
+        assert jobs.relay_once() == 3
+        run_jobs(raise_failures=False)
+        db.session.expire_all()
+        assert {j.attempts for j in db.session.scalars(select(Job))} == {2}
+        assert mailbox.messages == []
+    finally:
+        services["smtp"] = Controller(mailbox, hostname="127.0.0.1", port=services["smtp_port"])
+        services["smtp"].start()
+
+    db.session.execute(update(Job).values(run_at=utcnow()))
+    db.session.commit()
+    assert jobs.relay_once() == 3
+    run_jobs()
+    assert sorted(m["To"] for m in mailbox.messages) == [f"r{n}@example.org" for n in range(3)]
+    assert jobs.relay_once() == 0
+    run_jobs()
+    assert len(mailbox.messages) == 3
+
+
+def _worker_env(services, tmp_path) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FELAG_", "DATABASE_", "REDIS_", "MAIL_", "S3_", "JOBS_"))
+    }
+    env.update(
+        FLASK_APP="wsgi",
+        FELAG_ENV="development",
+        SECRET_KEY="testing-secret-key",
+        DATABASE_URL=services["database_url"],
+        REDIS_URL=services["redis_url"],
+        BASE_URL=f"http://127.0.0.1:{services['live_port']}",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(services["smtp_port"]),
+        S3_BUCKET="felag-test",
+        S3_ENDPOINT_URL=services["s3_endpoint"],
+        S3_ACCESS_KEY_ID="testing",
+        S3_SECRET_ACCESS_KEY="testing",
+        STORAGE_DIR=str(tmp_path / "storage"),
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        JOBS_STALE_SECONDS="3",
+        JOBS_LEASE_SECONDS="2",
+        JOBS_TIMEOUT_SECONDS="2",
+        JOBS_RELAY_INTERVAL="0.3",
+    )
+    return env
+
+
+def _start_worker(env, log_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "jobs", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _open_jobs(app) -> int:
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).where(Job.state != "done"))
+        db.session.remove()
+        return count
+
+
+@pytest.mark.live
+def test_worker_killed_mid_batch_every_ticket_is_mailed_exactly_once(
+    app, services, mailbox, tmp_path
+):
+    if not services.get("redis_url"):
+        pytest.skip("needs a Redis server for the worker process")
+    people = 24
+    with app.app_context():
+        event = make_event(capacity=100)
+        users = [
+            User(
+                email=f"rush{n}@example.org",
+                name=f"Rush {n}",
+                password_hash="not-used",
+                locale="en",
+                email_verified_at=utcnow(),
+            )
+            for n in range(people)
+        ]
+        db.session.add_all(users)
+        db.session.flush()
+        for user in users:
+            registrations.register(event.id, user, True)
+        db.session.commit()  # the jobs are written; no in-process fast path: the worker takes them
+        db.session.info.pop("ready_jobs", None)
+        db.session.execute(update(Job).values(run_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+
+    mailbox.hold_after(people // 3)
+    log_path = tmp_path / "worker.log"
+    env = _worker_env(services, tmp_path)
+    first = _start_worker(env, log_path)
+    try:
+        assert mailbox.holding.wait(90), log_path.read_text()[-3000:]
+        first.send_signal(signal.SIGKILL)  # in the middle of the batch, one message in flight
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert len(mailbox.messages) == people // 3
+    mailbox.release()
+
+    second = _start_worker(env, log_path)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if len(mailbox.messages) >= people and _open_jobs(app) == 0:
+                break
+            time.sleep(0.3)
+        time.sleep(4)  # longer than the stale time: a second copy would have come by now
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    received = sorted(m["To"] for m in mailbox.messages)
+    assert received == sorted(f"rush{n}@example.org" for n in range(people)), (
+        log_path.read_text()[-3000:]
+    )
+    assert _open_jobs(app) == 0
+
+
+@pytest.mark.usefixtures("postgres")
+def test_app_recovers_by_itself_when_postgres_connections_are_terminated(
+    app, services, live_server
+):
+    from tests.test_events_concurrency import make_people, signed_in
+
+    with app.app_context():
+        event = make_event(capacity=200)
+        ids = make_people(40, "pgkill")
+        db.session.commit()
+        event_id, slug = event.id, event.slug
+        db.session.remove()
+    sessions = [signed_in(app, user_id, live_server) for user_id in ids]
+    url = f"{live_server}/events/{event_id}/register"
+
+    def kill_connections():
+        with services["admin_engine"].connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": services["database_name"]},
+            ).scalar()
+
+    statuses = []
+    killed = []
+
+    def register(pair):
+        http, token = pair
+        response = http.post(
+            url, data={"csrf_token": token, "accept_terms": "y"}, allow_redirects=False
+        )
+        statuses.append(response.status_code)
+        if len(statuses) == 10 and not killed:  # in the middle of the load: others are in flight
+            killed.append(kill_connections())
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(register, sessions[:30]))
+    assert killed and killed[0] > 0
+    assert set(statuses) <= {303, 500}  # an answer for each, the error page at worst
+
+    # The app answers again by itself: the pool replaces dead connections (pool_pre_ping).
+    import requests
+
+    assert requests.get(f"{live_server}/health", timeout=10).status_code == 200
+    for pair in sessions[30:]:
+        register(pair)
+    assert statuses[-10:] == [303] * 10
+    assert requests.get(f"{live_server}/events/{event_id}/{slug}", timeout=10).status_code == 200
+
+    # No half-written rows: each registration has its seat counted and its ticket job written.
+    with app.app_context():
+        confirmed = db.session.scalars(
+            select(Registration.id).where(
+                Registration.event_id == event_id, Registration.state == "confirmed"
+            )
+        ).all()
+        counter = db.session.execute(
+            sa.text("SELECT confirmed_count FROM events WHERE id = :id"), {"id": event_id}
+        ).scalar()
+        ticket_jobs = db.session.scalars(
+            select(Job.args).where(Job.kind == "app.events.tasks:make_ticket")
+        ).all()
+        db.session.remove()
+    assert counter == len(confirmed)
+    assert sorted(args[0] for args in ticket_jobs) == sorted(confirmed)
