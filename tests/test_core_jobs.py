@@ -131,7 +131,9 @@ def test_periodic_job_is_written_once_per_slot_across_workers(ctx):
     jobs.PERIODIC["tests.test_core_jobs:periodic_probe"] = (60, periodic_probe)
     try:
         assert jobs.schedule_periodic(now=6000.0) == 1
-        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: another worker wrote it
+        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot, same process
+        jobs._slots_tried.clear()  # as another worker process would be
+        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: the unique key refuses it
         assert jobs.schedule_periodic(now=6060.0) == 1
     finally:
         jobs.PERIODIC.pop("tests.test_core_jobs:periodic_probe")

@@ -376,10 +376,16 @@ def schedule_periodic(now: float | None = None) -> int:
     written = 0
     for kind, (seconds, task) in PERIODIC.items():
         slot = int(now // seconds)
+        if _slots_tried.get(kind) == slot:  # this process tried it: no insert per relay tick
+            continue
+        _slots_tried[kind] = slot
         if enqueue_after_commit(task, key=f"periodic:{kind}:{slot}", max_attempts=1) is not None:
             written += 1
     commit()
     return written
+
+
+_slots_tried: dict[str, int] = {}
 
 
 # --- the worker's relay thread ----------------------------------------------------------------

@@ -213,7 +213,13 @@ def notify_event_cancelled(event_id: int, after_id: int = 0) -> str:
             user_id=registration.user_id,
         )
     if len(batch) == BATCH:
-        enqueue_after_commit(notify_event_cancelled, event_id, batch[-1].id, queue="mail")
+        enqueue_after_commit(
+            notify_event_cancelled,
+            event_id,
+            batch[-1].id,
+            queue="mail",
+            key=f"event-cancelled:{event_id}:{batch[-1].id}",  # a rerun asks for it once
+        )
     commit()
     return f"queued {len(batch)}"
 
@@ -242,6 +248,12 @@ def send_event_message(message_id: int, after_id: int = 0) -> str:
             batch_key=f"event-message:{message.id}",
         )
     if len(batch) == BATCH:
-        enqueue_after_commit(send_event_message, message_id, batch[-1].id, queue="mail")
+        enqueue_after_commit(
+            send_event_message,
+            message_id,
+            batch[-1].id,
+            queue="mail",
+            key=f"event-message:{message_id}:{batch[-1].id}",  # a rerun asks for it once
+        )
     commit()
     return f"queued {len(batch)}"
