@@ -138,3 +138,28 @@ def test_audit_fails_and_says_so_when_the_vulnerability_database_cannot_be_reach
     assert done.returncode == 2, done.stderr
     assert "nothing was audited" in done.stderr
     assert "cannot reach its vulnerability database" in done.stderr
+
+
+def dockerfile_stages() -> dict[str, str]:
+    """The Dockerfile's stages by name, each with its instructions."""
+    stages, name = {}, None
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        found = re.match(r"FROM \S+ AS (\w+)", line)
+        if found:
+            name = found.group(1)
+            stages[name] = ""
+        elif name and not line.startswith("#"):
+            stages[name] += line + "\n"
+    return stages
+
+
+def test_the_image_installs_the_lock_and_its_runtime_stage_has_no_node_tests_or_root():
+    stages = dockerfile_stages()
+    assert list(stages) == ["build", "runtime"]
+    build, runtime = stages["build"], stages["runtime"]
+    assert re.search(r"install --require-hashes .*\\\n\s+-r requirements.txt", build)
+    assert "npm ci" in build and "babel.messages.frontend compile" in build
+    for absent in ("npm", "node", "apt-get", "requirements", "pip ", "tests"):
+        assert absent not in runtime, absent
+    assert re.search(r"^USER [1-9]\d*:[1-9]\d*$", runtime, re.M)
+    assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]' in runtime
