@@ -305,6 +305,48 @@ class StaffNote(db.Model):
     author = relationship("User", foreign_keys=[author_id])
 
 
+IMPORT_STATES = (
+    "queued",  # uploaded; the check job has not started
+    "checking",
+    "ready",  # every row is valid; waiting for staff to confirm
+    "invalid",  # rows or the file have problems; nothing written
+    "confirmed",  # staff confirmed; the write job has not started
+    "importing",
+    "done",
+    "failed",  # the write found a problem and wrote nothing
+    "expired",  # not confirmed (or stuck) within an hour; the file was swept
+)
+IMPORT_BUSY_STATES = ("queued", "checking", "confirmed", "importing")
+
+
+class MemberImport(db.Model):
+    """One uploaded CSV file of members: checked, then written by background jobs.
+
+    The file itself is kept encrypted in private storage only while it is needed (file_key).
+    """
+
+    __tablename__ = "member_imports"
+    __table_args__ = (CheckConstraint(f"state IN {_in(IMPORT_STATES)}", name="known_state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    file_key: Mapped[str | None] = mapped_column(String(200))
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent of the current step
+    imported_count: Mapped[int | None] = mapped_column(Integer)
+    # What the page shows: file errors, the rows with problems, a sample of valid rows.
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def busy(self) -> bool:
+        return self.state in IMPORT_BUSY_STATES
+
+
 # The trigram index on names needs pg_trgm; create_all (tests, benchmarks) makes it here and the
 # migration must run the same statement (CREATE EXTENSION needs a superuser or a trusted extension).
 event.listen(

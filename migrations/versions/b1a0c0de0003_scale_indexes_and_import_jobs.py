@@ -37,9 +37,26 @@ def upgrade():
     # A record's audit trail is read by object type and id.
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.create_index('ix_audit_entries_object', ['object_type', 'object_id'], unique=False)
+    # Member imports run as background jobs; the page polls this row for the progress.
+    op.create_table('member_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('file_key', sa.String(length=200), nullable=True),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('imported_count', sa.Integer(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('created_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("state IN ('queued', 'checking', 'ready', 'invalid', 'confirmed', 'importing', 'done', 'failed', 'expired')", name=op.f('ck_member_imports_known_state')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_member_imports_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_member_imports'))
+    )
 
 
 def downgrade():
+    op.drop_table('member_imports')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_entries_object')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
