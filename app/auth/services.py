@@ -19,6 +19,7 @@ from app.core.mail import queue_mail
 from app.core.security import ROLES
 from app.core.storage import new_key, store
 from app.core.timeutil import utcnow
+from app.core.unique import add_once
 from app.extensions import db
 
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
@@ -49,32 +50,58 @@ def _external(endpoint: str, **values) -> str:
     return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
-def register(name: str, email: str, password: str, locale: str, accepted_privacy: bool) -> User:
-    """Create an unverified account and send the verification e-mail."""
+def register(
+    name: str, email: str, password: str, locale: str, accepted_privacy: bool
+) -> User | None:
+    """Create an unverified account and send the verification e-mail.
+
+    An address that has an account already gets no error (that would tell anyone which
+    addresses are registered): its owner is told by e-mail instead, the same slow password hash
+    is computed, and the caller answers with the same page. None is returned then.
+    """
     email = normalise_email(email)
     if not accepted_privacy:
         raise DomainError(_l("You must accept the privacy policy."), field="accept_privacy")
     problem = passwords.password_problem(password, email)
     if problem:
         raise DomainError(problem, field="password")
-    if find_user_by_email(email) is not None:
-        raise DomainError(
-            _l(
-                "An account with this e-mail address already exists. Log in or reset your password."
-            ),
-            field="email",
-        )
+    password_hash = passwords.hash_password(password)  # the slow work, done either way
+    owner = find_user_by_email(email)
+    if owner is not None:
+        _address_taken(owner)
+        return None
     user = User(
         name=name.strip(),
         email=email,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         locale=locale,
         privacy_accepted_at=utcnow(),
     )
-    db.session.add(user)
-    db.session.flush()
+    if not add_once(user):  # the same sign-up sent twice at once: the other one made the account
+        return None  # and sends its verification e-mail
     send_verification(user)
     return user
+
+
+def _address_taken(owner: User) -> None:
+    """Someone signed up with an address that has an account: tell its owner, at most hourly."""
+    if not owner.is_active:
+        return
+    if not owner.is_verified:
+        send_verification(owner)  # most likely the owner, who lost the first link
+        return
+    queue_mail(
+        owner.email,
+        "signup_attempt",
+        owner.locale,
+        {
+            "name": owner.name,
+            "login_link": _external("auth.login"),
+            "reset_link": _external("auth.reset_request"),
+        },
+        key=f"signup_attempt:{owner.id}:{utcnow():%Y%m%d%H}",
+        user_id=owner.id,
+    )
 
 
 def send_verification(user: User) -> None:

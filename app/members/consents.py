@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from app.auth.models import User
 from app.core.errors import DomainError, NotFound
 from app.core.timeutil import utcnow
+from app.core.unique import add_once
 from app.extensions import db
 from app.members.models import CONSENT_KINDS, Consent, ConsentEvent, Membership
 
@@ -77,12 +78,21 @@ def set_consents(
             raise DomainError(_l("Unknown consent."), field=kind)
         given = bool(given)
         row = current.get(kind)
-        if row is not None and row.given == given:
-            continue
-        if row is None:
-            row = Consent(user_id=user.id, kind=kind)
-            db.session.add(row)
-        row.given, row.changed_at = given, now
+        if row is None and not add_once(
+            Consent(user_id=user.id, kind=kind, given=given, changed_at=now)
+        ):
+            # The same first consent sent twice at once: the other request has written the row
+            # (add_once waited for it); go on from what it saved.
+            row = db.session.scalar(
+                select(Consent)
+                .where(Consent.user_id == user.id, Consent.kind == kind)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        if row is not None:
+            if row.given == given:
+                continue
+            row.given, row.changed_at = given, now
         with force_locale(user.locale):
             text = str(CONSENT_TEXTS[kind])
         db.session.add(

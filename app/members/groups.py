@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from app.core import audit
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.security import has_role
+from app.core.unique import add_once
 from app.extensions import db
 from app.members.models import GROUP_KINDS, GROUP_ROLES, Group, GroupMember, Membership
 
@@ -80,7 +81,7 @@ def can_see_roster(group: Group, user) -> bool:
         return True
     if not getattr(user, "is_authenticated", False):
         return False
-    from app.members.services import membership_of
+    from app.members.records import membership_of
 
     link = link_of(group, membership_of(user))
     return link is not None
@@ -213,7 +214,7 @@ def join(
 ) -> GroupMember:
     """Put an active member in a group: needs the groupable consent, and room; members on their
     own need a recruiting group."""
-    from app.members.services import has_consent
+    from app.members.consents import has_consent
 
     if membership.status != "active":
         raise Forbidden(_l("Only active members can join groups."))
@@ -229,16 +230,20 @@ def join(
         raise Conflict(_l("Already in this group."))
     if role not in GROUP_ROLES:
         raise DomainError(_l("Choose a role."), field="role")
-    _take_seat(group)
     link = GroupMember(
-        group=group,
-        membership=membership,
+        group_id=group.id,
+        membership_id=membership.id,
         role=role,
         custom_role=(custom_role or "").strip()[:100] if role == "custom" else "",
         added_by_id=actor_id,
     )
-    db.session.add(link)
-    db.session.flush()
+    # The link first: a double click's second request stops here (unique group + membership),
+    # before it could count the member twice. Both in one savepoint, so a full group leaves no link.
+    with db.session.begin_nested():
+        if not add_once(link):
+            raise Conflict(_l("Already in this group."))
+        _take_seat(group)
+    db.session.expire(membership, ["group_links"])
     audit.record(
         "group.member_added",
         "group",
