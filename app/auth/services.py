@@ -133,7 +133,7 @@ def authenticate(email: str, password: str, address: str) -> User:
     """The user for these credentials; repeated failures for one account and address lock it."""
     lockout = ratelimit.item(current_app.config["LOGIN_LOCKOUT"])
     ids = _lockout_ids(email, address)
-    if not ratelimit.limiter().test(lockout, "login-failures", *ids):
+    if not ratelimit.test(lockout, "login-failures", *ids):
         raise LockedOut(
             _l("Too many failed attempts. Wait 15 minutes and try again, or reset your password.")
         )
@@ -141,7 +141,7 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None:
         passwords.verify_against_dummy(password)  # same time whether or not the account exists
     if user is None or not passwords.verify_password(user.password_hash, password):
-        ratelimit.limiter().hit(lockout, "login-failures", *ids)
+        ratelimit.hit(lockout, "login-failures", *ids)
         raise DomainError(_l("Wrong e-mail address or password."), field="password")
     if not user.is_active:
         raise DomainError(_l("This account is closed."), field="email")

@@ -14,6 +14,7 @@ Config: RATELIMIT_STORAGE_URI (REDIS_URL when set, else memory://), RATELIMIT_ST
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -23,6 +24,8 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(TooManyRequests):
@@ -35,11 +38,24 @@ def init_app(app: Flask) -> None:
     storage = storage_from_string(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     strategy = STRATEGIES[app.config.get("RATELIMIT_STRATEGY") or "moving-window"]
     app.extensions["ratelimit"] = strategy(storage)
+    # While Redis is unreachable, limits are counted in this process instead: still a limit,
+    # and a Redis outage does not turn every login, API call and scan into an error page.
+    app.extensions["ratelimit_fallback"] = strategy(storage_from_string("memory://"))
 
 
 def limiter() -> RateLimiter:
     """The app's `limits` strategy (hit, test, get_window_stats, clear)."""
     return current_app.extensions["ratelimit"]
+
+
+def _call(method: str, limit: RateLimitItem, scope: str, *keys: str) -> tuple[bool, RateLimiter]:
+    strategy = limiter()
+    try:
+        return getattr(strategy, method)(limit, scope, *keys), strategy
+    except Exception as exc:  # the storage is down: count in this process until it is back
+        log.warning("Rate-limit storage unreachable (%s); counting in-process", type(exc).__name__)
+        fallback = current_app.extensions["ratelimit_fallback"]
+        return getattr(fallback, method)(limit, scope, *keys), fallback
 
 
 @lru_cache(maxsize=64)
@@ -48,12 +64,22 @@ def item(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
+def hit(limit: RateLimitItem, scope: str, *keys: str) -> bool:
+    """Count one against the limit; False when it was already spent."""
+    return _call("hit", limit, scope, *keys)[0]
+
+
+def test(limit: RateLimitItem, scope: str, *keys: str) -> bool:
+    """True when the limit still has room, without counting."""
+    return _call("test", limit, scope, *keys)[0]
+
+
 def check(limit: str, scope: str, key: str) -> None:
     """Count one request against `limit` for this scope and key; RateLimited when it is spent."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    strategy = limiter()
-    if not strategy.hit(item(limit), scope, key):
+    allowed, strategy = _call("hit", item(limit), scope, key)
+    if not allowed:
         reset_at = strategy.get_window_stats(item(limit), scope, key).reset_time
         raise RateLimited(max(1, int(reset_at - time.time() + 0.999)))
 
