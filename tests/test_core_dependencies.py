@@ -163,3 +163,11 @@ def test_the_image_installs_the_lock_and_its_runtime_stage_has_no_node_tests_or_
         assert absent not in runtime, absent
     assert re.search(r"^USER [1-9]\d*:[1-9]\d*$", runtime, re.M)
     assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]' in runtime
+
+
+def test_the_dockerfile_passes_hadolint():
+    hadolint = Path(sys.executable).with_name("hadolint")
+    done = subprocess.run(
+        [str(hadolint), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
