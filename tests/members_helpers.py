@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from app.extensions import db
-from app.members import services
+from app.members import lifecycle
 from app.members.national_id import kennitala_check_digit
 from tests.factories import make_user
 
@@ -56,16 +56,16 @@ def make_member(
     user = user or make_user()
     is_test = fields.pop("is_test", False)
     fields.setdefault("full_name", user.name)
-    membership = services.apply(
+    membership = lifecycle.apply(
         user, record(**fields), consents or {"reachable": True, "groupable": True}
     )
     if status == "active":
-        services.approve(membership, staff.id if staff else None)
+        lifecycle.approve(membership, staff.id if staff else None)
     elif status == "rejected":
-        services.reject(membership, staff.id if staff else None, "Not eligible")
+        lifecycle.reject(membership, staff.id if staff else None, "Not eligible")
     elif status == "resigned":
-        services.approve(membership, None)
-        services.end_membership(membership, None, "", by_member=True)
+        lifecycle.approve(membership, None)
+        lifecycle.end_membership(membership, None, "", by_member=True)
     membership.is_test = is_test
     db.session.flush()
     return membership

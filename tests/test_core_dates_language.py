@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app.core import timeutil
 from app.extensions import db
-from app.members import services, titles
+from app.members import lifecycle, titles
 from tests.factories import make_user
 from tests.members_helpers import make_member
 
@@ -32,13 +32,13 @@ def test_today_is_the_organisations_date_at_2330_utc(ctx, late_evening):
 
 def test_membership_dates_at_2330_utc_are_the_local_day(ctx, late_evening):
     membership = make_member(status="applied")
-    services.approve(membership, None)
+    lifecycle.approve(membership, None)
     assert membership.joined_on == LOCAL_DAY
     staff = make_user(roles=["membership"])
     title = titles.add_title(membership, "chair", "2025-06-01", actor_id=staff.id)
     titles.end_title(title, "", staff.id)
     assert title.ends_on == LOCAL_DAY
-    services.end_membership(membership, staff.id, "Moved away")
+    lifecycle.end_membership(membership, staff.id, "Moved away")
     assert membership.ended_on == LOCAL_DAY
 
 

@@ -17,6 +17,7 @@ from app.events.tickets import parse_code, verify
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
 from tests.helpers import decode_qr, login, post_form
+from tests.members_helpers import make_member
 
 
 def _event_url(event):
@@ -157,14 +158,13 @@ def test_members_only_lets_active_members_in(client, ctx, monkeypatch):
     assert refused.value.code == "members_only"
 
 
-def test_members_only_uses_the_membership_domain(ctx, monkeypatch):
-    """is_member asks app.members.services.is_active_member (imported lazily)."""
-    services = pytest.importorskip("app.members.services")
-    user = make_user()
-    monkeypatch.setattr(services, "is_active_member", lambda u: u is user, raising=False)
-    assert eligibility.is_member(user) is True
-    monkeypatch.setattr(services, "is_active_member", lambda u: False, raising=False)
-    assert eligibility.is_member(user) is False
+def test_members_only_uses_the_membership_domain(ctx):
+    """is_member is the members domain's answer: true for an active membership only."""
+    member = make_member().user
+    applicant = make_member(status="applied").user
+    assert eligibility.is_member(member) is True
+    assert eligibility.is_member(applicant) is False
+    assert eligibility.is_member(make_user()) is False
 
 
 def test_already_registered_and_unverified_are_refused(client, ctx):

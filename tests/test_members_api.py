@@ -128,7 +128,7 @@ def test_openapi_describes_the_member_endpoints(client):
 def test_updated_since_sees_changes_to_unions_and_consents(client, api):
     from datetime import UTC, datetime, timedelta
 
-    from app.members import services
+    from app.members import consents
 
     member = make_member(full_name="Sync Me")
     db.session.commit()
@@ -137,7 +137,7 @@ def test_updated_since_sees_changes_to_unions_and_consents(client, api):
     db.session.commit()
     since = {"updated_since": (later - timedelta(minutes=1)).isoformat()}
     assert client.get("/api/v1/members", query_string=since, headers=api).get_json()["count"] == 0
-    services.set_consents(member.user, {"newsletter": True}, member.user_id)
+    consents.set_consents(member.user, {"newsletter": True}, member.user_id)
     db.session.commit()
     found = client.get("/api/v1/members", query_string=since, headers=api).get_json()
     assert [m["full_name"] for m in found["results"]] == ["Sync Me"]
@@ -168,7 +168,7 @@ def _statements(app, client, url: str, headers: dict) -> tuple[int, dict]:
 
 
 def test_a_page_of_members_takes_the_same_queries_for_10_and_1000(app, client, api):
-    from app.members import services
+    from app.members import records
     from app.members.demo import generate
     from app.members.groups import join, save_group
 
@@ -178,7 +178,7 @@ def test_a_page_of_members_takes_the_same_queries_for_10_and_1000(app, client, a
         member = make_member(
             full_name=f"Linked {n}", consents={"groupable": True, "newsletter": True}
         )
-        services.update_record(
+        records.update_record(
             member, {}, None, allowed=(), unions=[("BHM", str(n)), ("VR", f"9{n}")]
         )
         join(group, member, None, by_staff=True)

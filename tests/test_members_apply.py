@@ -4,11 +4,12 @@ from datetime import date
 
 import pytest
 
+from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden
 from app.core.mail import unsubscribe_url
 from app.extensions import db
-from app.members import services
+from app.members import consents, lifecycle, records
 from app.members.models import ConsentEvent, Membership
 from tests.factories import make_user
 from tests.helpers import body_text, login, post_form
@@ -49,7 +50,7 @@ def test_apply_then_staff_approve_sends_a_welcome_in_the_applicants_language(
         ("Efling", "4455"),
         ("VR", ""),
     ]
-    assert services.consents_of(membership.user) == {
+    assert consents.consents_of(membership.user) == {
         "reachable": True,
         "groupable": False,
         "newsletter": True,
@@ -114,7 +115,7 @@ def test_reject_needs_a_reason_and_tells_the_applicant(app, client, ctx, mailbox
 def test_automatic_approval_setting(app, ctx, monkeypatch, mailbox, run_jobs):
     monkeypatch.setitem(app.config, "MEMBERSHIP_AUTO_APPROVE", True)
     user = make_user()
-    membership = services.apply(user, record(full_name="Auto Member"), {})
+    membership = lifecycle.apply(user, record(full_name="Auto Member"), {})
     assert membership.status == "active" and membership.joined_on == date.today()
     assert membership.history[-1].reason == "automatic"
 
@@ -123,22 +124,22 @@ def test_unverified_users_cannot_apply(client, ctx):
     make_user("new@example.org", verified=False)
     db.session.commit()
     # an unverified account cannot log in, so the service itself refuses
-    user = db.session.scalar(db.select(services.User).filter_by(email="new@example.org"))
+    user = db.session.scalar(db.select(User).filter_by(email="new@example.org"))
     with pytest.raises(Forbidden):
-        services.apply(user, record(), {})
-    assert services.membership_of(user) is None
+        lifecycle.apply(user, record(), {})
+    assert records.membership_of(user) is None
 
 
 def test_applying_twice_is_refused_and_a_rejected_person_may_apply_again(ctx):
     membership = make_member(status="applied")
-    with pytest.raises(services.AlreadyMember):
-        services.apply(membership.user, record(), {})
-    services.approve(membership, None)
-    with pytest.raises(services.AlreadyMember):
-        services.apply(membership.user, record(), {})
+    with pytest.raises(lifecycle.AlreadyMember):
+        lifecycle.apply(membership.user, record(), {})
+    lifecycle.approve(membership, None)
+    with pytest.raises(lifecycle.AlreadyMember):
+        lifecycle.apply(membership.user, record(), {})
     membership.status = "applied"
-    services.reject(membership, None, "Incomplete")
-    again = services.apply(membership.user, record(full_name="Second Try"), {})
+    lifecycle.reject(membership, None, "Incomplete")
+    again = lifecycle.apply(membership.user, record(full_name="Second Try"), {})
     assert again.id == membership.id and again.status == "applied"
     assert [e.action for e in again.history] == ["applied", "approved", "rejected", "applied"]
 
@@ -179,7 +180,7 @@ def test_consents_keep_their_history(app, client, ctx):
     db.session.commit()
     login(client, "c@example.org")
     post_form(client, "/members/me/consents", {"groupable": "y"}, page_url="/members/me")
-    assert services.consents_of(member.user) == {
+    assert consents.consents_of(member.user) == {
         "reachable": False,
         "groupable": True,
         "newsletter": False,
@@ -207,13 +208,13 @@ def test_unsubscribe_link_confirm_button_and_one_click(app, client, ctx):
 
     page = client.get(path)
     assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(as_text=True)
-    assert services.consents_of(member.user)["newsletter"] is True  # a GET changes nothing
+    assert consents.consents_of(member.user)["newsletter"] is True  # a GET changes nothing
     no_token = client.post(path, data={})
     assert no_token.status_code == 400
-    assert services.consents_of(member.user)["newsletter"] is True
+    assert consents.consents_of(member.user)["newsletter"] is True
     done = post_form(client, path, {})
     assert "unsubscribed" in done.get_data(as_text=True)
-    assert services.consents_of(member.user)["newsletter"] is False
+    assert consents.consents_of(member.user)["newsletter"] is False
     event = db.session.scalars(
         db.select(ConsentEvent)
         .where(ConsentEvent.user_id == member.user_id)
@@ -221,12 +222,12 @@ def test_unsubscribe_link_confirm_button_and_one_click(app, client, ctx):
     ).first()
     assert (event.kind, event.given, event.source) == ("newsletter", False, "unsubscribe")
 
-    services.set_consents(member.user, {"newsletter": True}, member.user_id)
+    consents.set_consents(member.user, {"newsletter": True}, member.user_id)
     db.session.commit()
     fresh = app.test_client()  # a mail program: no cookies, no CSRF token
     one_click = fresh.post(path, data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200
-    assert services.consents_of(member.user)["newsletter"] is False
+    assert consents.consents_of(member.user)["newsletter"] is False
     assert client.get("/unsubscribe/not-a-real-token").status_code == 404
 
 

@@ -23,7 +23,7 @@ def test_generate_demo_members_from_the_command_line(app, ctx):
 
 def test_the_demo_seed_gives_members_groups_and_a_board(app, ctx):
     from app.demo import seed
-    from app.members.services import current_board
+    from app.members.titles import current_board
 
     seed(member_count=16)
     members = db.session.scalars(db.select(Membership)).all()

@@ -9,7 +9,7 @@ import pytest
 from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.members import importer, national_id, privacy, services
+from app.members import consents, importer, national_id, privacy, records
 from app.members.models import Membership
 from tests.factories import make_user
 from tests.helpers import login, post_form
@@ -105,13 +105,13 @@ def test_a_valid_file_is_written_in_one_go_after_the_preview(staff_client):
     )
     assert done.status_code == 302
     assert _count() == before + 2
-    good = services.find_by_national_id(number)
+    good = records.find_by_national_id(number)
     assert good.full_name == "Góð Manneskja" and good.status == "active"
     assert good.birthday == date(1991, 3, 4) and good.joined_on == date(2020, 1, 1)
     assert [(u.union, u.member_number) for u in good.unions] == [("VR", "12"), ("Efling", "99")]
-    assert services.consents_of(good.user)["newsletter"] is True
+    assert consents.consents_of(good.user)["newsletter"] is True
     thor = db.session.scalar(db.select(User).filter_by(email="thor@example.is"))
-    assert services.membership_of(thor).birthday == date(1985, 5, 12)
+    assert records.membership_of(thor).birthday == date(1985, 5, 12)
     assert not thor.is_verified  # imported people claim their account with a password reset
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="members.imported"))
     assert entry.after == {"count": 2}

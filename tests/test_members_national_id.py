@@ -9,7 +9,7 @@ from sqlalchemy import text
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError
 from app.extensions import db
-from app.members import national_id, privacy, services
+from app.members import national_id, privacy, records
 from app.members.models import Membership
 from tests.factories import make_user
 from tests.helpers import login, post_form
@@ -71,7 +71,7 @@ def test_the_national_id_is_stored_encrypted_with_a_hash_and_never_logged(app, c
     caplog.set_level("DEBUG")
     user = make_user()
     membership = make_member(user, national_id=f"{number[:6]}-{number[6:]}")
-    services.update_record(membership, {"phone": "+354 777 0000"}, user.id)
+    records.update_record(membership, {"phone": "+354 777 0000"}, user.id)
     privacy.reveal_national_id(membership, user.id)
     db.session.commit()
 
@@ -92,7 +92,7 @@ def test_the_national_id_is_stored_encrypted_with_a_hash_and_never_logged(app, c
     outbox = db.session.execute(text("SELECT context FROM outbox_messages")).all()
     assert number not in str(outbox)
     assert number not in caplog.text
-    assert services.find_by_national_id(f"{number[:6]}-{number[6:]}").id == membership.id
+    assert records.find_by_national_id(f"{number[:6]}-{number[6:]}").id == membership.id
 
 
 def test_an_invalid_or_taken_national_id_saves_nothing(app, client, ctx):
@@ -119,7 +119,7 @@ def test_an_invalid_or_taken_national_id_saves_nothing(app, client, ctx):
         record(birthday="1990-01-13", national_id=kennitala(date(1990, 1, 12))),
     )
     assert "does not match" in mismatch.get_data(as_text=True)
-    assert services.membership_of(applicant) is None
+    assert records.membership_of(applicant) is None
     assert db.session.scalar(db.select(db.func.count(Membership.id))) == 1
     assert not db.session.scalars(
         db.select(AuditEntry).where(AuditEntry.subject_user_id == applicant.id)

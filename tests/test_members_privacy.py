@@ -7,7 +7,7 @@ from sqlalchemy import text
 from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.members import groups, services
+from app.members import groups, records, titles
 from app.members.models import Membership
 from tests.factories import make_event, make_registration, make_user
 from tests.helpers import PASSWORD, login, post_form
@@ -64,11 +64,11 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     user = make_user("me@example.org", "Ég Sjálf", roles=["door"])
     number = kennitala(date(1992, 2, 2))
     membership = make_member(user, national_id=number, staff=staff, unions=None)
-    services.update_record(membership, {"job_title": "Pilot"}, user.id, unions=[("VR", "7")])
+    records.update_record(membership, {"job_title": "Pilot"}, user.id, unions=[("VR", "7")])
     group = groups.save_group(None, name="Cell", kind="cell")
     groups.join(group, membership, user.id)
-    services.add_title(membership, "treasurer", date(2024, 1, 1), actor_id=staff.id)
-    services.add_note(membership, "Prefers phone calls", "contact", staff.id)
+    titles.add_title(membership, "treasurer", date(2024, 1, 1), actor_id=staff.id)
+    records.add_note(membership, "Prefers phone calls", "contact", staff.id)
     ticket = make_registration(make_event(), user=user)
     from app.api.services import create_token
     from app.checkin.redeem import Scanner, redeem
@@ -122,8 +122,8 @@ def test_anonymisation_removes_personal_data_and_keeps_statistics(app, client, c
     )
     group = groups.save_group(None, name="Cell", kind="cell")
     groups.join(group, membership, None)
-    services.add_note(membership, "Secret note", "", staff.id)
-    services.update_record(membership, {"job_title": "Baker"}, staff.id)
+    records.add_note(membership, "Secret note", "", staff.id)
+    records.update_record(membership, {"job_title": "Baker"}, staff.id)
     event = make_event()
     make_registration(event, user=user)
     db.session.commit()

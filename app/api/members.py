@@ -21,11 +21,11 @@ from app.core import audit
 from app.core.errors import DomainError, NotFound
 from app.core.jobs import commit
 from app.extensions import db
-from app.members import national_id, services
-from app.members.consents import consents_of_many
+from app.members import national_id
+from app.members.consents import consents_of, consents_of_many, set_consents
 from app.members.directory import MemberFilter, member_query
 from app.members.models import GroupMember, Membership
-from app.members.services import ADDRESS_FIELDS
+from app.members.records import ADDRESS_FIELDS, STAFF_FIELDS, update_record
 
 READ_ONLY = (
     "id",
@@ -38,7 +38,7 @@ READ_ONLY = (
     "groups",
     "updated_at",
 )
-WRITABLE = (*services.STAFF_FIELDS,)
+WRITABLE = (*STAFF_FIELDS,)
 
 
 def _iso(value):
@@ -67,7 +67,7 @@ def member_json(m: Membership, number: str, consents: dict[str, bool] | None = N
         "ended_on": _iso(m.ended_on),
         "is_test": m.is_test,
         "unions": [{"union": u.union, "member_number": u.member_number} for u in m.unions],
-        "consents": services.consents_of(m.user) if consents is None else consents,
+        "consents": consents_of(m.user) if consents is None else consents,
         "groups": [{"slug": link.group.slug, "role": link.role} for link in m.group_links],
         "updated_at": _iso(m.updated_at),
     }
@@ -187,9 +187,9 @@ def member_patch(member_id: int):
         raise DomainError(_("This record is anonymised and cannot be changed."))
     values, unions, consents = _patch_values(json_body())
     try:
-        services.update_record(m, values, g.api_user.id, allowed=WRITABLE, unions=unions)
+        update_record(m, values, g.api_user.id, allowed=WRITABLE, unions=unions)
         if consents is not None:
-            services.set_consents(m.user, consents, actor_id=g.api_user.id, source="api")
+            set_consents(m.user, consents, actor_id=g.api_user.id, source="api")
     except DomainError:
         db.session.rollback()
         raise

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app.members.services import ADDRESS_FIELDS
+from app.members.records import ADDRESS_FIELDS
 
 ERROR = {
     "type": "object",

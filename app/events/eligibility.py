@@ -58,7 +58,7 @@ def window_problem(event: Event, now: datetime | None = None) -> str | None:
 def is_member(user) -> bool:
     """An active membership, decided by the members domain (none before it exists)."""
     try:
-        from app.members.services import is_active_member
+        from app.members.records import is_active_member
     except ImportError:
         return False
     return bool(is_active_member(user))

@@ -26,7 +26,7 @@ from app.members.models import (
     Membership,
     UnionMembership,
 )
-from app.members.services import RECORD_FIELDS
+from app.members.records import RECORD_FIELDS
 
 SORTS = {
     "name": (Membership.full_name.asc(), Membership.id.asc()),

@@ -20,9 +20,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app.members.consents import CONSENT_TEXTS
 from app.members.groups import KIND_LABELS
 from app.members.groups import ROLE_LABELS as GROUP_ROLE_LABELS
-from app.members.services import CONSENT_TEXTS, STATUS_LABELS, TITLE_LABELS
+from app.members.lifecycle import STATUS_LABELS
+from app.members.titles import TITLE_LABELS
 
 GENDER_CHOICES = [
     ("", _l("Not stated")),

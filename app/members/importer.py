@@ -20,15 +20,11 @@ from app.core.errors import DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members import national_id
+from app.members.consents import set_consents
 from app.members.directory import EXPORT_COLUMNS
 from app.members.models import Membership, MembershipEvent, UnionMembership
-from app.members.services import (
-    RECORD_FIELDS,
-    clean_country,
-    clean_value,
-    default_country,
-    set_consents,
-)
+from app.members.records import RECORD_FIELDS
+from app.members.validation import clean_country, clean_value, default_country
 
 REQUIRED_COLUMNS = ("full_name", "email")
 IMPORT_COLUMNS = (

@@ -13,7 +13,7 @@ from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 from app.members import national_id
 from app.members.models import Consent, ConsentEvent, Membership
-from app.members.services import RECORD_FIELDS, _event
+from app.members.records import RECORD_FIELDS, add_history
 
 REDACTED = "[removed]"
 
@@ -78,7 +78,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     if membership.status in ("applied", "active"):
         membership.status = "resigned"
         membership.ended_on = local_today()
-        _event(membership, "anonymised", before_status, "resigned", actor_id)
+        add_history(membership, "anonymised", before_status, "resigned", actor_id)
     for link in list(membership.group_links):
         groups.remove_link(link)
     membership.titles.clear()

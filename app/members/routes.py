@@ -13,7 +13,15 @@ from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.mail import load_unsubscribe_token
 from app.extensions import csrf, db
-from app.members import bp, groups, privacy, services
+from app.members import bp, groups, lifecycle, privacy
+from app.members.consents import (
+    CONSENT_LABELS,
+    consent_history,
+    consents_of,
+    has_consent,
+    set_consents,
+)
+from app.members.consents import unsubscribe as unsubscribe_newsletter  # the view is unsubscribe
 from app.members.forms import (
     GENDER_CHOICES,
     HOUSING_CHOICES,
@@ -26,7 +34,9 @@ from app.members.forms import (
     UnsubscribeForm,
 )
 from app.members.models import CONSENT_KINDS
-from app.members.services import RECORD_FIELDS
+from app.members.records import RECORD_FIELDS, membership_of, update_record
+from app.members.titles import current_board, title_label
+from app.members.validation import default_country
 
 
 def parse_unions(text: str | None) -> list[tuple[str, str]]:
@@ -55,13 +65,13 @@ def membership_globals():
     """`my_membership()` for templates (the account page's membership card)."""
     return {
         "my_membership": lambda: (
-            services.membership_of(current_user) if current_user.is_authenticated else None
+            membership_of(current_user) if current_user.is_authenticated else None
         ),
-        "membership_status_label": lambda status: services.STATUS_LABELS.get(status, status),
+        "membership_status_label": lambda status: lifecycle.STATUS_LABELS.get(status, status),
         "country_name": country_name,
         "gender_label": lambda code: dict(GENDER_CHOICES).get(code, code) if code else "",
         "housing_label": lambda code: dict(HOUSING_CHOICES).get(code, code) if code else "",
-        "membership_event_label": lambda action: services.EVENT_LABELS.get(action, action),
+        "membership_event_label": lambda action: lifecycle.EVENT_LABELS.get(action, action),
     }
 
 
@@ -78,15 +88,15 @@ def country_name(code: str | None) -> str:
 @bp.route("/members/apply", methods=["GET", "POST"])
 @login_required
 def apply():
-    membership = services.membership_of(current_user)
+    membership = membership_of(current_user)
     if membership is not None and membership.status in ("applied", "active"):
         return redirect(url_for("members.me"))
     if not current_user.is_verified:
         return render_template("members/apply.html", form=None)
     prefill = {
         "full_name": current_user.name,
-        "country": services.default_country(),
-        "national_id_country": services.default_country(),
+        "country": default_country(),
+        "national_id_country": default_country(),
     }
     if membership is not None:
         prefill.update({f: getattr(membership, f) for f in RECORD_FIELDS})
@@ -99,7 +109,7 @@ def apply():
         values["national_id_country"] = form.national_id_country.data
         consents = {kind: getattr(form, kind).data for kind in CONSENT_KINDS}
         try:
-            membership = services.apply(
+            membership = lifecycle.apply(
                 current_user, values, consents, unions=parse_unions(form.unions.data)
             )
         except DomainError as exc:
@@ -121,29 +131,29 @@ def apply():
 @bp.get("/members/me")
 @login_required
 def me():
-    membership = services.membership_of(current_user)
+    membership = membership_of(current_user)
     if membership is None:
         return render_template("members/me.html", membership=None)
-    consents = services.consents_of(current_user)
+    consents = consents_of(current_user)
     return render_template(
         "members/me.html",
         membership=membership,
         masked_id=membership.national_id_masked,
         consents=consents,
         consent_form=ConsentForm(data=consents),
-        consent_history=services.consent_history(current_user)[:20],
-        consent_labels=services.CONSENT_LABELS,
+        consent_history=consent_history(current_user)[:20],
+        consent_labels=CONSENT_LABELS,
         resign_form=ResignForm(),
         erasure_form=ErasureForm(),
         titles=membership.titles,
-        title_label=services.title_label,
+        title_label=title_label,
         group_links=membership.group_links,
         role_label=groups.role_label,
     )
 
 
 def _own_membership():
-    membership = services.membership_of(current_user)
+    membership = membership_of(current_user)
     if membership is None or membership.anonymised_at is not None:
         abort(404)
     return membership
@@ -158,7 +168,7 @@ def edit_me():
         form.unions.data = format_unions(membership)
     if form.validate_on_submit():
         try:
-            services.update_record(
+            update_record(
                 membership,
                 record_values(form),
                 current_user.id,
@@ -186,7 +196,7 @@ def consents():
     form = ConsentForm()
     if not form.validate_on_submit():
         abort(400)
-    services.set_consents(
+    set_consents(
         current_user,
         {kind: getattr(form, kind).data for kind in CONSENT_KINDS},
         actor_id=current_user.id,
@@ -205,7 +215,7 @@ def resign():
         flash(_("Tick the box to confirm."), "danger")
         return redirect(url_for("members.me"))
     try:
-        services.end_membership(membership, current_user.id, form.reason.data, by_member=True)
+        lifecycle.end_membership(membership, current_user.id, form.reason.data, by_member=True)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
@@ -237,9 +247,7 @@ def erasure():
 
 @bp.get("/members/board")
 def board():
-    return render_template(
-        "members/board.html", titles=services.current_board(), title_label=services.title_label
-    )
+    return render_template("members/board.html", titles=current_board(), title_label=title_label)
 
 
 @bp.get("/groups/", endpoint="groups")
@@ -252,7 +260,7 @@ def groups_index():
 @bp.get("/groups/<slug>")
 def group(slug: str):
     found = groups.get_group(slug)
-    membership = services.membership_of(current_user) if current_user.is_authenticated else None
+    membership = membership_of(current_user) if current_user.is_authenticated else None
     link = groups.link_of(found, membership)
     visible = groups.can_see_roster(found, current_user)
     return render_template(
@@ -263,7 +271,7 @@ def group(slug: str):
         roster=groups.roster(found) if visible else None,
         leaders=groups.leaders(found),
         can_join=bool(membership and membership.status == "active" and link is None),
-        groupable=services.has_consent(current_user, "groupable")
+        groupable=has_consent(current_user, "groupable")
         if current_user.is_authenticated
         else False,
         form=ActionForm(),
@@ -277,7 +285,7 @@ def _group_action(slug: str, act, not_member_message: str, done_message: str, ca
     if not ActionForm().validate_on_submit():
         abort(400)
     found = groups.get_group(slug)
-    membership = services.membership_of(current_user)
+    membership = membership_of(current_user)
     try:
         if membership is None:
             raise DomainError(not_member_message)
@@ -331,7 +339,7 @@ def unsubscribe(token: str):
             except (ValidationError, CSRFError):
                 abort(400)
         try:
-            services.unsubscribe(user_id)
+            unsubscribe_newsletter(user_id)
         except DomainError:
             db.session.rollback()
             return render_template("members/unsubscribe.html", valid=False, form=None), 404

@@ -27,7 +27,8 @@ from app.core.jobs import commit
 from app.core.security import roles_required
 from app.core.timeutil import local_today
 from app.extensions import db
-from app.members import directory, groups, privacy, services
+from app.members import directory, groups, lifecycle, privacy, records, titles
+from app.members.consents import CONSENT_LABELS, consent_history, consents_of, set_consents
 from app.members.forms import (
     ActionForm,
     AddToGroupForm,
@@ -105,7 +106,7 @@ def members():
         group_choices=_group_choices(),
         municipalities=directory.municipalities(),
         sort_labels=directory.SORT_LABELS,
-        status_labels=services.STATUS_LABELS,
+        status_labels=lifecycle.STATUS_LABELS,
     )
 
 
@@ -177,11 +178,11 @@ def _detail(membership: Membership, revealed: str | None = None, status: int = 2
             "members/staff/detail.html",
             m=membership,
             revealed=revealed,
-            consents=services.consents_of(membership.user),
-            consent_history=services.consent_history(membership.user),
-            consent_labels=services.CONSENT_LABELS,
-            status_labels=services.STATUS_LABELS,
-            title_label=services.title_label,
+            consents=consents_of(membership.user),
+            consent_history=consent_history(membership.user),
+            consent_labels=CONSENT_LABELS,
+            status_labels=lifecycle.STATUS_LABELS,
+            title_label=titles.title_label,
             role_label=groups.role_label,
             history=_audit_trail(membership),
             form=ActionForm(),
@@ -224,7 +225,7 @@ def member_edit(member_id: int):
     if membership.anonymised_at is not None:
         flash(_("This record is anonymised and cannot be edited."), "warning")
         return _back(membership)
-    consents = services.consents_of(membership.user)
+    consents = consents_of(membership.user)
     form = StaffRecordForm(obj=membership, data=consents)
     if request.method == "GET":
         form.unions.data = format_unions(membership)
@@ -244,14 +245,14 @@ def member_edit(member_id: int):
         elif (form.national_id.data or "").strip():
             values["national_id"] = form.national_id.data
         try:
-            services.update_record(
+            records.update_record(
                 membership,
                 values,
                 current_user.id,
-                allowed=(*services.STAFF_FIELDS, "national_id"),
+                allowed=(*records.STAFF_FIELDS, "national_id"),
                 unions=parse_unions(form.unions.data),
             )
-            services.set_consents(
+            set_consents(
                 membership.user,
                 {kind: getattr(form, kind).data for kind in CONSENT_KINDS},
                 actor_id=current_user.id,
@@ -273,7 +274,7 @@ def member_approve(member_id: int):
     membership = _member(member_id)
 
     def approve():
-        services.approve(membership, current_user.id)
+        lifecycle.approve(membership, current_user.id)
         return _(
             "%(name)s is a member now; a welcome e-mail is on its way.",
             name=membership.full_name,
@@ -292,7 +293,7 @@ def member_reject(member_id: int):
     form = RejectForm()
 
     def reject():
-        services.reject(membership, current_user.id, form.reason.data)
+        lifecycle.reject(membership, current_user.id, form.reason.data)
         return _("The application is rejected; the applicant is told by e-mail."), "info"
 
     return _form(membership, form, "reject_form", reject)
@@ -305,7 +306,7 @@ def member_end(member_id: int):
     form = EndForm()
 
     def end():
-        services.end_membership(membership, current_user.id, form.reason.data)
+        lifecycle.end_membership(membership, current_user.id, form.reason.data)
         return _("The membership has ended."), "info"
 
     _button(form, end)
@@ -319,7 +320,7 @@ def member_note(member_id: int):
     form = NoteForm()
 
     def add_note():
-        services.add_note(membership, form.text.data, form.tags.data, current_user.id)
+        records.add_note(membership, form.text.data, form.tags.data, current_user.id)
         return _("The note is added."), "success"
 
     return _form(membership, form, "note_form", add_note)
@@ -334,7 +335,7 @@ def member_title_add(member_id: int):
 
     def add_title():
         group = db.session.get(Group, int(form.group_id.data)) if form.group_id.data else None
-        services.add_title(
+        titles.add_title(
             membership,
             form.kind.data,
             form.starts_on.data,
@@ -358,7 +359,7 @@ def member_title_end(member_id: int, title_id: int):
     form = EndTitleForm()
 
     def end_title():
-        services.end_title(title, form.ends_on.data, current_user.id)
+        titles.end_title(title, form.ends_on.data, current_user.id)
         return _("The title is ended."), "info"
 
     _button(form, end_title)

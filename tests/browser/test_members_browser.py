@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 
 from app.core.mail import OutboxMessage
 from app.extensions import db
-from app.members import groups, services
+from app.members import groups, titles
 from app.members.models import Membership
 from tests.factories import make_user
 from tests.helpers import PASSWORD, body_text, run_jobs, screenshot
@@ -115,7 +115,7 @@ def test_member_pages_on_a_phone(app, phone_page):
             description="Vi læser en bog om måneden.",
         )
         groups.join(group, member, None)
-        services.add_title(member, "chair", date(2024, 1, 1))
+        titles.add_title(member, "chair", date(2024, 1, 1))
         db.session.commit()
     _login(phone_page, "phone@example.dk")
     phone_page.goto("/members/me")

@@ -1,0 +1,229 @@
+"""The membership lifecycle: apply, approve, reject, end; each step in the history, the audit log
+and an e-mail to the member.
+
+Services validate, change the session, flush and raise DomainError; routes commit once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from app.auth.models import User
+from app.core import audit
+from app.core.errors import Conflict, DomainError, Forbidden
+from app.core.mail import queue_mail
+from app.core.timeutil import utcnow
+from app.extensions import db
+from app.members import national_id
+from app.members.consents import set_consents
+from app.members.models import Membership, UnionMembership
+from app.members.records import (
+    RECORD_FIELDS,
+    add_history,
+    flush_unique,
+    membership_of,
+    set_national_id,
+)
+from app.members.titles import current_titles
+from app.members.validation import clean_country, clean_value, default_country
+
+STATUS_LABELS = {
+    "applied": _l("Applied"),
+    "active": _l("Active"),
+    "rejected": _l("Rejected"),
+    "resigned": _l("Resigned"),
+}
+EVENT_LABELS = {
+    "applied": _l("Applied"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "resigned": _l("Resigned"),
+    "ended": _l("Ended by staff"),
+    "edited": _l("Status changed by staff"),
+    "imported": _l("Imported"),
+    "anonymised": _l("Anonymised"),
+}
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+def _mail(membership: Membership, template: str, key: str, **context) -> None:
+    user = membership.user
+    # Built without a request, so that jobs, the CLI and imports can send it too.
+    me_link = current_app.config["BASE_URL"] + current_app.url_map.bind("localhost").build(
+        "members.me"
+    )
+    queue_mail(
+        user.email,
+        template,
+        user.locale,
+        {"name": membership.full_name or user.name, "link": me_link, **context},
+        key=key,
+        user_id=user.id,
+    )
+
+
+def apply(
+    user: User,
+    values: dict[str, Any],
+    consents: dict[str, bool],
+    unions: list[tuple[str, str]] | None = None,
+) -> Membership:
+    """A verified user applies; the record waits as applied (or is approved at once when set so)."""
+    if not user.is_verified:
+        raise Forbidden(_l("Confirm your e-mail address before you apply."))
+    membership = membership_of(user)
+    if membership is not None and membership.status in ("applied", "active"):
+        if membership.status == "active":
+            raise AlreadyMember(_l("You are a member already."))
+        raise AlreadyMember(_l("Your application is already waiting for a decision."))
+    previous = membership.status if membership else None
+    if membership is None:
+        membership = Membership(user_id=user.id, user=user)
+        db.session.add(membership)
+    values = {**values, "country": values.get("country") or default_country()}
+    cleaned = {field: clean_value(field, values.get(field)) for field in RECORD_FIELDS}
+    country = clean_country(
+        values.get("national_id_country") or default_country(), "national_id_country"
+    )
+    for field, value in cleaned.items():
+        setattr(membership, field, value)
+    membership.phone_digits = re.sub(r"\D", "", membership.phone)
+    membership.birth_year = membership.birthday.year if membership.birthday else None
+    required = current_app.config.get("MEMBERSHIP_NATIONAL_ID_REQUIRED", False)
+    if required and not national_id.normalise(values.get("national_id")):
+        raise DomainError(_l("Enter the national ID number."), field="national_id")
+    set_national_id(membership, country, values.get("national_id"))
+    membership.birth_year = membership.birthday.year if membership.birthday else None
+    membership.unions = [
+        UnionMembership(union=union[:200], member_number=number[:60])
+        for union, number in (unions or [])
+    ]
+    membership.status = "applied"
+    membership.applied_at = utcnow()
+    membership.decided_at = membership.decided_by_id = None
+    membership.decision_reason = ""
+    membership.ended_on = None
+    flush_unique()
+    add_history(membership, "applied", previous, "applied", user.id)
+    set_consents(user, consents, actor_id=user.id, source="application")
+    audit.record(
+        "member.applied", "membership", membership.id, actor_id=user.id, subject_user_id=user.id
+    )
+    if current_app.config.get("MEMBERSHIP_AUTO_APPROVE"):
+        approve(membership, actor_id=None, automatic=True)
+    else:
+        _mail(
+            membership,
+            "membership_received",
+            f"membership-received:{membership.id}:{len(membership.history)}",
+        )
+    db.session.flush()
+    return membership
+
+
+def approve(membership: Membership, actor_id: int | None, automatic: bool = False) -> Membership:
+    """Accept an application: the member is active from today and gets a welcome e-mail."""
+    if membership.status != "applied":
+        raise Conflict(_l("Only a waiting application can be approved."))
+    membership.status = "active"
+    membership.joined_on = membership.joined_on or date.today()
+    membership.decided_at, membership.decided_by_id = utcnow(), actor_id
+    reason = "automatic" if automatic else ""
+    add_history(membership, "approved", "applied", "active", actor_id, reason)
+    db.session.flush()
+    audit.record(
+        "member.approved",
+        "membership",
+        membership.id,
+        {"status": "applied"},
+        {"status": "active", "automatic": automatic},
+        actor_id=actor_id,
+        subject_user_id=membership.user_id,
+    )
+    _mail(
+        membership,
+        "membership_welcome",
+        f"membership-welcome:{membership.id}:{len(membership.history)}",
+    )
+    return membership
+
+
+def reject(membership: Membership, actor_id: int, reason: str) -> Membership:
+    """Refuse an application with a reason, which the applicant is told."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Give a reason; the applicant will read it."), field="reason")
+    if membership.status != "applied":
+        raise Conflict(_l("Only a waiting application can be rejected."))
+    membership.status = "rejected"
+    membership.decided_at, membership.decided_by_id = utcnow(), actor_id
+    membership.decision_reason = reason
+    add_history(membership, "rejected", "applied", "rejected", actor_id, reason)
+    db.session.flush()
+    audit.record(
+        "member.rejected",
+        "membership",
+        membership.id,
+        {"status": "applied"},
+        {"status": "rejected", "reason": reason},
+        actor_id=actor_id,
+        subject_user_id=membership.user_id,
+    )
+    _mail(
+        membership,
+        "membership_rejected",
+        f"membership-rejected:{membership.id}:{len(membership.history)}",
+        reason=reason,
+    )
+    return membership
+
+
+def _leave_everything(membership: Membership) -> None:
+    """On ending a membership: out of every group, current titles end today."""
+    from app.members import groups
+
+    for link in list(membership.group_links):
+        groups.remove_link(link)
+    today = date.today()
+    for title in current_titles(membership, today):
+        title.ends_on = max(today, title.starts_on)
+
+
+def end_membership(
+    membership: Membership, actor_id: int | None, reason: str = "", by_member: bool = False
+) -> Membership:
+    """The member resigns, or staff end the membership; the record and its history stay."""
+    if membership.status not in ("applied", "active"):
+        raise Conflict(_l("This membership has already ended."))
+    before = membership.status
+    membership.status = "resigned"
+    membership.ended_on = date.today()
+    _leave_everything(membership)
+    action = "resigned" if by_member else "ended"
+    add_history(membership, action, before, "resigned", actor_id, reason)
+    db.session.flush()
+    audit.record(
+        f"member.{action}",
+        "membership",
+        membership.id,
+        {"status": before},
+        {"status": "resigned", "reason": reason or ""},
+        actor_id=actor_id,
+        subject_user_id=membership.user_id,
+    )
+    _mail(
+        membership,
+        "membership_ended",
+        f"membership-ended:{membership.id}:{len(membership.history)}",
+        by_member=by_member,
+        reason=reason or "",
+    )
+    return membership
