@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
 
-from flask import Flask, session
+from flask import Blueprint, Flask, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env, settings_problems
@@ -143,12 +144,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.core import bp as core_bp
     from app.extensions import csrf
-    from app.staff import bp as staff_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
-    from app.checkin import bp as checkin_bp  # before staff_bp: it adds the door's staff routes
+    from app.checkin import bp as checkin_bp
 
     app.register_blueprint(checkin_bp)
     from app.events import bp as events_bp  # before staff_bp: it adds the events staff routes
@@ -159,9 +159,24 @@ def _register_blueprints(app: Flask) -> None:
     from app.members import bp as members_bp  # before staff_bp: it adds /staff/members/
 
     app.register_blueprint(members_bp)
-    app.register_blueprint(staff_bp)
+    app.register_blueprint(_staff_area())
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+
+
+@functools.cache
+def _staff_area() -> Blueprint:
+    """The staff blueprint with each domain's staff blueprint nested under it.
+
+    Once per process: blueprints are module-level, and Flask refuses to nest into a blueprint
+    that an app has already registered (tests build more than one app).
+    """
+    from app.checkin.staff import bp as checkin_staff
+    from app.staff import bp as staff
+
+    for child in (checkin_staff,):
+        staff.register_blueprint(child)
+    return staff
 
 
 def _register_cli(app: Flask) -> None:

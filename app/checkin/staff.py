@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,7 +22,9 @@ from app.core.jobs import commit
 from app.core.security import roles_required
 from app.events.models import Event, Registration
 from app.extensions import db
-from app.staff import bp
+
+# Nested under the staff blueprint by the factory: /staff/door/ and /staff/events/<id>/door.
+bp = Blueprint("checkin", __name__)
 
 RESULT_LABELS = {
     "ok": _l("Checked in"),
@@ -134,7 +136,7 @@ def door_log(event_id: int):
 
 def _back(event_id: int):
     query = request.form.get("q", "").strip()[:100]
-    return redirect(url_for("staff.door_log", event_id=event_id, q=query or None))
+    return redirect(url_for("staff.checkin.door_log", event_id=event_id, q=query or None))
 
 
 @bp.post("/events/<int:event_id>/door/checkin")
