@@ -1,13 +1,14 @@
 """The dependency locks: every package hash-pinned, the top-level pins and the locks agree, the
 environment the tests run in is the locked one, and `make audit` fails when it cannot look."""
 
+import ast
 import os
 import re
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,31 @@ def test_the_dockerfile_passes_hadolint():
         [str(hadolint), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def imported_modules(paths: list[Path]) -> set[str]:
+    """The top-level names of every absolute import in these files."""
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_what_the_image_runs_imports_only_packages_of_the_runtime_lock():
+    # The runtime image has only requirements.txt: a dev-only import in app code would crash there.
+    files = [ROOT / name for name in ("config.py", "wsgi.py", "gunicorn.conf.py")]
+    files += sorted((ROOT / "app").rglob("*.py")) + sorted((ROOT / "migrations").rglob("*.py"))
+    local = {"app", "config", "wsgi"}
+    third_party = imported_modules(files) - set(sys.stdlib_module_names) - local
+    providers = packages_distributions()
+    runtime = set(read_lock("requirements.txt"))
+    outside = {
+        module: providers.get(module)
+        for module in third_party
+        if not {canonical(dist) for dist in providers.get(module, [])} & runtime
+    }
+    assert not outside, f"imported by the app but not in the runtime lock: {outside}"
