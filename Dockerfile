@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Félag: one image for the web process (gunicorn, the default command) and the worker
 # (`flask jobs worker`: RQ worker, job relay and scheduler). Two stages: `build` installs the locked
 # Python packages, the npm packages and compiles the catalogs; `runtime` gets only the runtime
