@@ -1,11 +1,13 @@
 """Token authentication for the API: never the session cookie."""
 
+from collections.abc import Callable
 from functools import wraps
 
 from flask import g, request
 from flask_babel import gettext as _
 
-from app.api.services import token_user
+from app.api.services import ApiCaller, token_user
+from app.core import ratelimit
 from app.core.errors import json_error
 from app.core.security import has_role
 
@@ -18,14 +20,51 @@ def _key_from_header() -> str | None:
     return None
 
 
+def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
+    """The request's token user, counted against `limit`: per client address until the key is
+    verified (so that made-up keys, rotated or not, are limited like anything else), per token
+    after. RateLimited (429) when the allowance is spent."""
+    key = _key_from_header()
+    address = "address:" + ratelimit.remote_address()
+
+    def count_address() -> None:
+        ratelimit.check(limit, scope, address)
+
+    caller = token_user(key, before_load=count_address) if key else None
+    if not key:
+        count_address()
+    if caller is not None:
+        ratelimit.check(limit, scope, f"token:{caller.token_id}")
+    g.api_caller = caller
+    return caller
+
+
+def api_rate_limited(limit: Callable[[], str], scope: str):
+    """Give an API view its own limit, counted as resolve_caller counts."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            resolve_caller(limit(), scope)
+            return view(*args, **kwargs)
+
+        wrapped.own_rate_limit = True
+        return wrapped
+
+    return decorator
+
+
 def token_required(*roles: str):
     """Require a valid token whose user holds one of the roles (none listed: any user)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            key = _key_from_header()
-            user = token_user(key) if key else None
+            if "api_caller" in g:  # already read with the rate limit
+                user = g.api_caller
+            else:
+                key = _key_from_header()
+                user = token_user(key) if key else None
             if user is None:
                 return json_error(
                     401,

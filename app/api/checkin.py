@@ -4,17 +4,16 @@ from flask import g, jsonify
 from flask_babel import gettext as _
 
 from app.api import bp
-from app.api.auth import token_required
-from app.api.routes import api_key_func, json_body
+from app.api.auth import api_rate_limited, token_required
+from app.api.routes import json_body
 from app.checkin import door
 from app.checkin.redeem import Scanner, redeem
 from app.checkin.routes import checkin_limit, run_scan
 from app.checkin.undo import undo
 from app.core.errors import DomainError
 from app.core.jobs import commit
-from app.core.ratelimit import rate_limited
 
-checkin_rate_limit = rate_limited(checkin_limit, api_key_func, "api-checkin")
+checkin_rate_limit = api_rate_limited(checkin_limit, "api-checkin")
 
 
 def _scanner(data: dict) -> Scanner:

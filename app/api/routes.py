@@ -3,7 +3,7 @@
 from flask import current_app, g, jsonify, request, url_for
 
 from app.api import bp
-from app.api.auth import token_required
+from app.api.auth import resolve_caller, token_required
 from app.core import ratelimit
 from app.core.errors import json_error
 
@@ -11,17 +11,12 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def api_key_func() -> str:
-    """Rate-limit API clients by token when they send one, else by address."""
-    header = request.headers.get("Authorization", "")
-    return "api:" + (header[-16:] if header else (request.remote_addr or "unknown"))
-
-
 @bp.before_request
 def api_rate_limit():
-    """The API's general limit per token (or address); views with their own limit skip it."""
+    """The API's general limit per token (per address before a token is verified); views with
+    their own limit skip it."""
     if not ratelimit.has_own_limit(request.endpoint):
-        ratelimit.check(current_app.config["API_RATE_LIMIT"], "api", api_key_func())
+        resolve_caller(current_app.config["API_RATE_LIMIT"], "api")
 
 
 def page_params() -> tuple[int, int]:

@@ -1,12 +1,16 @@
 """Creating, revoking and checking API tokens."""
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
+import redis
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy.orm import Session
 
 from app.api.models import PREFIX_LENGTH, ApiToken, hash_key
 from app.auth.models import User, UserRole
@@ -16,8 +20,13 @@ from app.core.security import has_role
 from app.core.timeutil import utcnow
 from app.extensions import db
 
+log = logging.getLogger(__name__)
+
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_CACHE_SIZE = 1000
+# A counter in Redis that every change to who may use a token raises (a revoked token, a closed
+# account, a role granted or removed); a worker's cached tokens are valid only with its value.
+AUTH_GENERATION_KEY = "felag:api-auth-generation"
 
 
 def create_token(user: User, name: str, created_by: User | None = None) -> tuple[ApiToken, str]:
@@ -50,7 +59,6 @@ def revoke_token(token_id: int, actor: User) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(_l("No such token."))
-    _token_cache().clear()
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(
@@ -104,35 +112,105 @@ _CALLER = (
 )
 
 
-def token_user(key: str) -> ApiCaller | None:
+def token_user(key: str, before_load: Callable[[], None] | None = None) -> ApiCaller | None:
     """The active user behind a valid, unrevoked token.
 
     A worker keeps what it found for API_TOKEN_CACHE_SECONDS (a scanner sends several requests
-    a second; reading the token was a quarter of a check-in's CPU). So a token revoked on
-    another worker, a role removed or an account closed stops working within that time; a
-    revocation in this worker at once. Unknown keys are never kept.
+    a second; reading the token was a quarter of a check-in's CPU), but only while the shared
+    revocation counter in Redis is unchanged: a token revoked, a role removed or an account
+    closed on any worker stops working on every worker at once. Unknown keys are never kept.
+    `before_load` runs before the database is asked (the API's per-address rate limit).
     """
     key_hash = hash_key(key)
     ttl = current_app.config.get("API_TOKEN_CACHE_SECONDS", 0)
-    if not ttl:
-        return _load_caller(key_hash)
+    generation = auth_generation() if ttl else None
     cache = _token_cache()
     now = time.monotonic()
     kept = cache.get(key_hash)
-    if kept is not None and kept[0] > now:
-        return kept[1]
+    if kept is not None and generation is not None and kept[0] > now and kept[1] == generation:
+        return kept[2]
+    if before_load is not None:
+        before_load()
     caller = _load_caller(key_hash)
     if len(cache) >= TOKEN_CACHE_SIZE:
         cache.clear()
-    if caller is None:
+    if caller is None or generation is None:
         cache.pop(key_hash, None)
     else:
-        cache[key_hash] = (now + ttl, caller)
+        cache[key_hash] = (now + ttl, generation, caller)
     return caller
 
 
-def _token_cache() -> dict[str, tuple[float, ApiCaller]]:
+def _token_cache() -> dict[str, tuple[float, bytes, ApiCaller]]:
     return current_app.extensions.setdefault("api_token_cache", {})
+
+
+def _auth_redis() -> redis.Redis | None:
+    """The Redis holding the revocation counter (REDIS_URL); None in development without it."""
+    app = current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = app.extensions.get("api_auth_redis")
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        app.extensions["api_auth_redis"] = client
+    return client
+
+
+def auth_generation() -> bytes | None:
+    """The shared revocation counter; None (trust no cached token) when Redis does not answer."""
+    client = _auth_redis()
+    if client is None:
+        return b"local"  # one process: a change clears this worker's cache (bump_auth_generation)
+    try:
+        return client.get(AUTH_GENERATION_KEY) or b"0"
+    except redis.RedisError:
+        return None
+
+
+def bump_auth_generation() -> None:
+    """Make every worker read its tokens again (after a revocation, role or account change)."""
+    _token_cache().clear()
+    client = _auth_redis()
+    if client is None:
+        return
+    try:
+        client.incr(AUTH_GENERATION_KEY)
+    except redis.RedisError:
+        log.warning("Could not raise the API token revocation counter; caches expire by time")
+
+
+def _changes_token_access(session: Session) -> bool:
+    """True when the flush revokes a token, closes or reopens an account, or changes roles."""
+    for obj in session.dirty:
+        if isinstance(obj, ApiToken) and inspect(obj).attrs.revoked_at.history.has_changes():
+            return True
+        if isinstance(obj, User):
+            attrs = inspect(obj).attrs
+            # A role removed from user.roles is deleted as an orphan only inside the flush.
+            if attrs.is_active_account.history.has_changes() or attrs.roles.history.has_changes():
+                return True
+    return any(isinstance(obj, (UserRole, User, ApiToken)) for obj in session.deleted) or any(
+        isinstance(obj, UserRole) for obj in session.new
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _note_token_access_changes(session: Session, flush_context, instances) -> None:
+    if _changes_token_access(session):
+        session.info["api_auth_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_token_access_changes(session: Session) -> None:
+    if session.info.pop("api_auth_changed", False) and has_app_context():
+        bump_auth_generation()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_token_access_changes(session: Session) -> None:
+    session.info.pop("api_auth_changed", None)
 
 
 def _load_caller(key_hash: str) -> ApiCaller | None:

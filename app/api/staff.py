@@ -1,6 +1,6 @@
 """Admin pages for API tokens (in the staff area)."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -64,17 +64,6 @@ def token_revoke(token_id: int):
         services.revoke_token(token_id, current_user)
     except DomainError:
         abort(404)
-    commit()
-    seconds = int(current_app.config.get("API_TOKEN_CACHE_SECONDS", 0))
-    if seconds:
-        flash(
-            _(
-                "The token is revoked. A scanner already using it is refused within "
-                "%(seconds)d seconds.",
-                seconds=seconds,
-            ),
-            "success",
-        )
-    else:
-        flash(_("The token is revoked."), "success")
+    commit()  # every worker refuses the token from now on (app/api/services.token_user)
+    flash(_("The token is revoked."), "success")
     return redirect(url_for("staff.tokens"))

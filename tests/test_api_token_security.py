@@ -1,0 +1,132 @@
+"""API tokens: rate limits before and after a key is verified; revocations reach every worker."""
+
+import secrets
+
+import pytest
+
+from app.api.services import create_token, revoke_token
+from app.auth.services import set_roles
+from app.extensions import db
+from tests.factories import make_event, make_user
+
+
+def auth(key: str) -> dict:
+    return {"Authorization": f"Token {key}"}
+
+
+@pytest.fixture
+def two_workers(app):
+    """A second application instance: its own token cache, the same database and Redis."""
+    from app import create_app
+    from config import TestingConfig
+
+    other = create_app(TestingConfig, dict(app.config))
+    other.test_client_class = app.test_client_class
+    return other
+
+
+def test_rotating_made_up_keys_get_429(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "5 per minute")
+    answers = [client.get("/api/v1/me", headers=auth(secrets.token_urlsafe(30))) for _ in range(7)]
+    assert [r.status_code for r in answers] == [401] * 5 + [429] * 2
+    assert answers[-1].get_json()["error"]["code"] == "rate_limited"
+    assert int(answers[-1].headers["Retry-After"]) > 0
+
+
+def test_made_up_keys_on_the_check_in_endpoint_get_429(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "CHECKIN_RATE_LIMIT", "3 per minute")
+    body = {"code": "x", "event_id": 1, "nonce": "n"}
+    statuses = [
+        client.post(
+            "/api/v1/checkin", json=body, headers=auth(secrets.token_urlsafe(30))
+        ).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+def test_no_key_at_all_counts_per_address(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
+    statuses = [client.get("/api/v1/me").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    other_address = client.get("/api/v1/me", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other_address.status_code == 401
+
+
+def test_a_verified_token_counts_per_token_not_per_address(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    keys = []
+    for n in range(2):
+        _t, key = create_token(make_user(), f"sync {n}")
+        keys.append(key)
+    db.session.commit()
+    # Two good tokens from one address (one office): each has its own allowance.
+    first = [client.get("/api/v1/me", headers=auth(keys[0])).status_code for _ in range(3)]
+    second = [client.get("/api/v1/me", headers=auth(keys[1])).status_code for _ in range(2)]
+    assert first == [200, 200, 200] and second == [200, 200]
+    assert client.get("/api/v1/me", headers=auth(keys[0])).status_code == 429
+
+
+def test_revoking_a_token_stops_it_on_every_worker_at_once(app, two_workers, ctx):
+    assert app.config["API_TOKEN_CACHE_SECONDS"] > 0
+    user = make_user(roles=["door"])
+    token, key = create_token(user, "phone")
+    db.session.commit()
+    here, there = app.test_client(), two_workers.test_client()
+    assert here.get("/api/v1/me", headers=auth(key)).status_code == 200
+    assert there.get("/api/v1/me", headers=auth(key)).status_code == 200  # now in its cache
+
+    revoke_token(token.id, user)
+    db.session.commit()
+
+    assert there.get("/api/v1/me", headers=auth(key)).status_code == 401
+    assert here.get("/api/v1/me", headers=auth(key)).status_code == 401
+
+
+def test_a_removed_role_and_a_closed_account_stop_working_on_every_worker(app, two_workers, ctx):
+    admin = make_user(roles=["admin"])
+    volunteer = make_user(roles=["door"])
+    _t, key = create_token(volunteer, "phone")
+    event = make_event()
+    db.session.commit()
+    counts = f"/api/v1/events/{event.id}/checkin"
+    there = two_workers.test_client()
+    assert there.get(counts, headers=auth(key)).status_code == 200
+
+    set_roles(volunteer, set(), admin)
+    db.session.commit()
+    assert there.get(counts, headers=auth(key)).status_code == 403
+
+    set_roles(volunteer, {"door"}, admin)
+    db.session.commit()
+    assert there.get(counts, headers=auth(key)).status_code == 200
+
+    volunteer.is_active_account = False
+    db.session.commit()
+    assert there.get(counts, headers=auth(key)).status_code == 401
+
+
+def test_without_redis_answering_no_cached_token_is_trusted(app, ctx, monkeypatch):
+    import redis
+
+    from app.api import services
+
+    user = make_user()
+    _t, key = create_token(user, "phone")
+    db.session.commit()
+    client = app.test_client()
+    assert client.get("/api/v1/me", headers=auth(key)).status_code == 200
+
+    class Down:
+        def get(self, *args):
+            raise redis.ConnectionError("down")
+
+        incr = get
+
+    monkeypatch.setitem(app.extensions, "api_auth_redis", Down())
+    loads = []
+    original = services._load_caller
+    monkeypatch.setattr(services, "_load_caller", lambda h: loads.append(h) or original(h))
+    assert client.get("/api/v1/me", headers=auth(key)).status_code == 200
+    assert client.get("/api/v1/me", headers=auth(key)).status_code == 200
+    assert len(loads) == 2  # read from the database each time, never from a stale copy
