@@ -151,7 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.checkin import bp as checkin_bp
 
     app.register_blueprint(checkin_bp)
-    from app.events import bp as events_bp  # before staff_bp: it adds the events staff routes
+    from app.events import bp as events_bp
     from app.events import tickets_bp
 
     app.register_blueprint(events_bp)
@@ -172,9 +172,10 @@ def _staff_area() -> Blueprint:
     that an app has already registered (tests build more than one app).
     """
     from app.checkin.staff import bp as checkin_staff
+    from app.events.staff import bp as events_staff
     from app.staff import bp as staff
 
-    for child in (checkin_staff,):
+    for child in (checkin_staff, events_staff):
         staff.register_blueprint(child)
     return staff
 

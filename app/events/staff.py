@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -21,7 +21,9 @@ from app.events import registrations, roster, services
 from app.events.forms import ActionForm, AddRegistrationForm, EventForm, MessageForm
 from app.events.models import EVENT_STATUSES, Event, EventMessage, Registration
 from app.extensions import db
-from app.staff import bp
+
+# Nested under the staff blueprint by the factory: /staff/events/...
+bp = Blueprint("events", __name__, url_prefix="/events")
 
 STATE_FILTERS = ("confirmed", "waiting", "cancelled", "checked_in")
 STATE_LABELS = {
@@ -39,7 +41,7 @@ def _upload(form: EventForm) -> bytes | None:
     return None
 
 
-@bp.get("/events/")
+@bp.get("/")
 @roles_required("organiser")
 def events():
     query = request.args.get("q", "").strip()[:100]
@@ -52,7 +54,7 @@ def events():
     )
 
 
-@bp.route("/events/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"])
 @roles_required("organiser")
 def event_new():
     form = EventForm()
@@ -65,11 +67,11 @@ def event_new():
         else:
             commit()
             flash(_("The event is saved as a draft. Publish it when it is ready."), "success")
-            return redirect(url_for("staff.event_registrations", event_id=event.id))
+            return redirect(url_for("staff.events.event_registrations", event_id=event.id))
     return render_template("staff/events/form.html", form=form, event=None)
 
 
-@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
 @roles_required("organiser")
 def event_edit(event_id: int):
     event = db.get_or_404(Event, event_id)
@@ -85,11 +87,13 @@ def event_edit(event_id: int):
         else:
             commit()
             flash(_("The event is saved."), "success")
-            return redirect(url_for("staff.event_registrations", event_id=event.id))
+            return redirect(url_for("staff.events.event_registrations", event_id=event.id))
     return render_template("staff/events/form.html", form=form, event=event)
 
 
-def _event_action(event_id: int, action, message: str, endpoint: str = "staff.event_registrations"):
+def _event_action(
+    event_id: int, action, message: str, endpoint: str = "staff.events.event_registrations"
+):
     if not ActionForm().validate_on_submit():
         abort(400)
     event = db.get_or_404(Event, event_id)
@@ -98,26 +102,26 @@ def _event_action(event_id: int, action, message: str, endpoint: str = "staff.ev
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-        return redirect(url_for("staff.event_registrations", event_id=event.id))
+        return redirect(url_for("staff.events.event_registrations", event_id=event.id))
     commit()
     flash(message, "success")
     target = result.id if isinstance(result, Event) else event.id
     return redirect(url_for(endpoint, event_id=target))
 
 
-@bp.post("/events/<int:event_id>/publish")
+@bp.post("/<int:event_id>/publish")
 @roles_required("organiser")
 def event_publish(event_id: int):
     return _event_action(event_id, services.publish, _("The event is published."))
 
 
-@bp.post("/events/<int:event_id>/unpublish")
+@bp.post("/<int:event_id>/unpublish")
 @roles_required("organiser")
 def event_unpublish(event_id: int):
     return _event_action(event_id, services.unpublish, _("The event is hidden again (a draft)."))
 
 
-@bp.post("/events/<int:event_id>/cancel")
+@bp.post("/<int:event_id>/cancel")
 @roles_required("organiser")
 def event_cancel(event_id: int):
     return _event_action(
@@ -127,7 +131,7 @@ def event_cancel(event_id: int):
     )
 
 
-@bp.post("/events/<int:event_id>/duplicate")
+@bp.post("/<int:event_id>/duplicate")
 @roles_required("organiser")
 def event_duplicate(event_id: int):
     return _event_action(
@@ -136,7 +140,7 @@ def event_duplicate(event_id: int):
             event, current_user, _("%(title)s (copy)", title=event.title)
         ),
         _("A copy is made as a draft. Check its dates before you publish it."),
-        endpoint="staff.event_edit",
+        endpoint="staff.events.event_edit",
     )
 
 
@@ -162,7 +166,7 @@ def _filters() -> tuple[str, str | None]:
     return query, state if state in STATE_FILTERS else None
 
 
-@bp.get("/events/<int:event_id>/")
+@bp.get("/<int:event_id>/")
 @roles_required("organiser")
 def event_registrations(event_id: int):
     """The event's registrations: search, filter by state, counts, and the actions."""
@@ -217,7 +221,7 @@ def _csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@bp.get("/events/<int:event_id>/registrations.csv")
+@bp.get("/<int:event_id>/registrations.csv")
 @roles_required("organiser")
 def event_registrations_csv(event_id: int):
     """CSV export in UTF-8 with a byte-order mark, so Excel reads æ, ø, å, þ and ð right."""
@@ -264,7 +268,7 @@ def event_registrations_csv(event_id: int):
     )
 
 
-@bp.route("/events/<int:event_id>/registrations/add", methods=["GET", "POST"])
+@bp.route("/<int:event_id>/registrations/add", methods=["GET", "POST"])
 @roles_required("organiser")
 def registration_add(event_id: int):
     event = db.get_or_404(Event, event_id)
@@ -292,7 +296,7 @@ def registration_add(event_id: int):
                     ),
                     "info",
                 )
-            return redirect(url_for("staff.event_registrations", event_id=event.id))
+            return redirect(url_for("staff.events.event_registrations", event_id=event.id))
     return render_template("staff/events/add.html", form=form, event=event)
 
 
@@ -311,10 +315,10 @@ def _registration_action(event_id: int, registration_id: int, action, message: s
     else:
         commit()
         flash(message, "success")
-    return redirect(url_for("staff.event_registrations", event_id=event.id))
+    return redirect(url_for("staff.events.event_registrations", event_id=event.id))
 
 
-@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/cancel")
+@bp.post("/<int:event_id>/registrations/<int:registration_id>/cancel")
 @roles_required("organiser")
 def registration_cancel(event_id: int, registration_id: int):
     return _registration_action(
@@ -325,7 +329,7 @@ def registration_cancel(event_id: int, registration_id: int):
     )
 
 
-@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/promote")
+@bp.post("/<int:event_id>/registrations/<int:registration_id>/promote")
 @roles_required("organiser")
 def registration_promote(event_id: int, registration_id: int):
     return _registration_action(
@@ -336,7 +340,7 @@ def registration_promote(event_id: int, registration_id: int):
     )
 
 
-@bp.post("/events/<int:event_id>/registrations/<int:registration_id>/resend")
+@bp.post("/<int:event_id>/registrations/<int:registration_id>/resend")
 @roles_required("organiser")
 def registration_resend(event_id: int, registration_id: int):
     return _registration_action(
@@ -344,7 +348,7 @@ def registration_resend(event_id: int, registration_id: int):
     )
 
 
-@bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+@bp.route("/<int:event_id>/message", methods=["GET", "POST"])
 @roles_required("organiser")
 def event_message(event_id: int):
     """Write to everyone confirmed; sent in batches, each in the recipient's language."""
@@ -367,5 +371,5 @@ def event_message(event_id: int):
                 ),
                 "success",
             )
-            return redirect(url_for("staff.event_registrations", event_id=event.id))
+            return redirect(url_for("staff.events.event_registrations", event_id=event.id))
     return render_template("staff/events/message.html", form=form, event=event, count=count)
