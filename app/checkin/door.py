@@ -14,6 +14,7 @@ from app.checkin.models import Scan
 from app.checkin.redeem import require_event
 from app.core.timeutil import utcnow
 from app.events.models import Event, Registration
+from app.events.tickets import SHORT_CODE_RE
 from app.extensions import db
 
 registrations = Registration.__table__
@@ -34,18 +35,27 @@ def counts(event_id: int) -> dict:
     return {"event_id": event_id, "confirmed": confirmed, "checked_in": checked_in}
 
 
+def escape_like(text: str) -> str:
+    """The text with LIKE's wildcards escaped (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching the text anywhere, with its wildcards escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escape_like(text)}%"
 
 
 def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
-    """Registrations matching a name or e-mail address: name and state only, never the address."""
+    """Registrations whose name holds the text, or whose ticket has it as its short code: name
+    and state only. Never by e-mail address: a volunteer must not learn whose address it is."""
     query = (query or "").strip()[:100]
     if len(query) < 2:
         return []
-    pattern = like_pattern(query)
+    matches = registrations.c.name.ilike(like_pattern(query), escape="\\")
+    if SHORT_CODE_RE.match(query):
+        # Codes read "<event id>.<ticket id>.<signature>"; the short code starts the ticket id.
+        prefix = escape_like(f"{event_id}.{query}") + "%"
+        matches = or_(matches, registrations.c.ticket_code.like(prefix, escape="\\"))
     rows = db.session.execute(
         select(
             registrations.c.id,
@@ -57,10 +67,7 @@ def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
         .select_from(registrations.outerjoin(users, users.c.id == registrations.c.checked_in_by_id))
         .where(
             registrations.c.event_id == event_id,
-            or_(
-                registrations.c.name.ilike(pattern, escape="\\"),
-                registrations.c.email.ilike(pattern, escape="\\"),
-            ),
+            matches,
         )
         .order_by(registrations.c.name, registrations.c.id)
         .limit(limit)

@@ -127,6 +127,40 @@ def require_event(event_id: int) -> None:
         raise NotFound(_l("No such event."))
 
 
+class DoorClosed(Conflict):
+    """The event is not one the door scans: a draft, cancelled, or over for more than a day."""
+
+    code = "door_closed"
+
+
+# How long after its end an event's door still scans (late arrivals, a device syncing its queue).
+DOOR_OPEN_AFTER_END = timedelta(days=1)
+
+
+def door_closed_reason(status: str, ends_at: datetime, now: datetime | None = None):
+    """Why the door does not scan for an event with this status and end, or None when it does."""
+    now = now or utcnow()
+    if status == "cancelled":
+        return _l("This event is cancelled. Its tickets are no longer valid.")
+    if status != "published":
+        return _l("This event is not published. The door opens when it is.")
+    if ends_at < now - DOOR_OPEN_AFTER_END:
+        return _l("This event ended more than a day ago. The door is closed.")
+    return None
+
+
+def require_open_door(event_id: int, now: datetime | None = None) -> None:
+    """NotFound for an unknown event; DoorClosed unless the door may scan for it."""
+    row = db.session.execute(
+        select(Event.status, Event.ends_at).where(Event.id == event_id)
+    ).first()
+    if row is None:
+        raise NotFound(_l("No such event."))
+    reason = door_closed_reason(row.status, row.ends_at, now)
+    if reason is not None:
+        raise DoorClosed(reason)
+
+
 # --- validation of inputs --------------------------------------------------------------------
 
 
@@ -310,12 +344,13 @@ def redeem(
     """Check in the ticket whose code (or ticket URL) was scanned at the event's door.
 
     Raises ReplayedScan when the nonce is already in the log (the route rolls back and calls
-    stored_answer), NotFound for an unknown event, DomainError for a bad nonce.
+    stored_answer), NotFound for an unknown event, DoorClosed for an event the door does not
+    scan (require_open_door), DomainError for a bad nonce.
     """
     nonce = clean_nonce(nonce)
     now = utcnow()
     at = clean_scanned_at(scanned_at, now)
-    require_event(event_id)
+    require_open_door(event_id, now)  # no ticket of a cancelled, draft or long-past event passes
     parsed = parse_code(code_text if isinstance(code_text, str) else "")
     ticket_ref = parsed.ticket_id if parsed else None
     if parsed is None or not _signature_valid(parsed):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from flask import (
     current_app,
+    flash,
     jsonify,
+    redirect,
     render_template,
     request,
     send_from_directory,
@@ -28,12 +30,13 @@ from app.checkin.redeem import (
     ScanAnswer,
     Scanner,
     check_in_by_hand,
+    door_closed_reason,
     redeem,
-    require_event,
+    require_open_door,
     stored_answer,
 )
 from app.checkin.undo import undo as undo_checkin  # the view below is named undo
-from app.core.errors import DomainError, NotFound, json_error, retry_after
+from app.core.errors import DomainError, json_error, retry_after
 from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
 from app.core.security import has_role, roles_required
@@ -137,6 +140,10 @@ def _texts() -> dict:
 def scanner(event_id: int):
     """The scanner: camera, code field, search, full-screen results, counts, offline queue."""
     event = db.get_or_404(Event, event_id)
+    closed = door_closed_reason(event.status, event.ends_at)
+    if closed is not None:
+        flash(str(closed), "danger")
+        return redirect(url_for("checkin.index"))
     config = {
         "eventId": event.id,
         "locale": _current_locale(),
@@ -284,6 +291,7 @@ def check_in(event_id: int):
     """Check in by hand a person found by name."""
     data = _body()
     registration_id = _int_field(data, "registration_id")
+    require_open_door(event_id)
     answer = run_scan(
         check_in_by_hand, event_id, registration_id, _scanner(data), data.get("nonce")
     )
@@ -313,8 +321,8 @@ def counts(event_id: int):
 @door_limit
 @door_json
 def search(event_id: int):
-    """People by name or e-mail: name and state only."""
-    require_event(event_id)
+    """People by name or ticket short code: name and state only."""
+    require_open_door(event_id)
     return jsonify({"results": door.search(event_id, request.args.get("q", ""))})
 
 
@@ -322,9 +330,7 @@ def search(event_id: int):
 @door_json
 def bundle(event_id: int):
     """The public key and ticket list a device keeps for scanning without a network."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        raise NotFound(_("No such event."))
-    response = jsonify(door.offline_bundle(event))
+    require_open_door(event_id)
+    response = jsonify(door.offline_bundle(db.session.get(Event, event_id)))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.timeutil import UTCDateTime, utcnow
+from app.events.tickets import short_code
 from app.extensions import db
 
 EVENT_STATUSES = ("draft", "published", "cancelled")
@@ -161,6 +162,11 @@ class Registration(db.Model):
     user = relationship("User", foreign_keys=[user_id])
     checked_in_by = relationship("User", foreign_keys=[checked_in_by_id])
     terms = relationship("RegistrationTerms")
+
+    @property
+    def short_code(self) -> str:
+        """The ticket's 8-character short code (see events/tickets.short_code)."""
+        return short_code(self.ticket_code or "")
 
 
 class EventMessage(db.Model):

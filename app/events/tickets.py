@@ -23,6 +23,8 @@ from flask import current_app
 from app.core import crypto
 
 CODE_RE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$")
+SHORT_CODE_LENGTH = 8
+SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{8}$")
 
 
 def b64(data: bytes) -> str:
@@ -55,6 +57,13 @@ def make_code(event_id: int, signing_key_encrypted: str) -> str:
     ticket_id = b64(secrets.token_bytes(16))
     signature = private.sign(_message(event_id, ticket_id))
     return f"{event_id}.{ticket_id}.{b64(signature)}"
+
+
+def short_code(code: str) -> str:
+    """The first 8 characters of the ticket id: printed on the ticket, for the door's search
+    when a phone will not scan (unique enough within one event, never enough to get in)."""
+    parts = code.split(".")
+    return parts[1][:SHORT_CODE_LENGTH] if len(parts) == 3 else ""
 
 
 @dataclass(frozen=True)
