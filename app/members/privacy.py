@@ -7,9 +7,12 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.auth.models import User
 from app.core import audit
 from app.core.errors import Conflict, Forbidden
 from app.core.timeutil import local_today, utcnow
+from app.events.models import Event, Registration
+from app.events.registrations import ACTIVE_STATES, cancel_registration
 from app.extensions import db
 from app.members import national_id
 from app.members.models import Consent, ConsentEvent, Membership
@@ -57,16 +60,35 @@ def _redact(values: dict | None) -> dict | None:
     return {key: REDACTED for key in values}
 
 
+def _cancel_future_registrations(user_id: int, actor_id: int) -> None:
+    """Cancel the person's places at events not yet begun, through the registrations' own path."""
+    ids = db.session.scalars(
+        select(Registration.id)
+        .join(Event, Event.id == Registration.event_id)
+        .where(
+            Registration.user_id == user_id,
+            Registration.state.in_(ACTIVE_STATES),
+            Registration.checked_in_at.is_(None),
+            Event.starts_at > utcnow(),
+        )
+        .order_by(Registration.id)
+    ).all()
+    actor = db.session.get(User, actor_id)
+    for registration_id in ids:
+        cancel_registration(registration_id, actor=actor)
+
+
 def anonymise(membership: Membership, actor_id: int) -> Membership:
     """Remove the person's data and keep what statistics need.
 
     Kept: status, joined and ended dates, birth year, municipality, region and country, and the
     rows of other domains (registrations, e-mails, audit entries) with the person's data removed.
+    Registrations for events still to come are cancelled the normal way (a seat passes to the
+    first person waiting), and e-mails not yet sent are cancelled.
     """
     from app.core.audit import AuditEntry
     from app.core.mail import OutboxMessage
     from app.core.storage import get_storage
-    from app.events.models import Registration
     from app.members import groups
 
     if membership.anonymised_at is not None:
@@ -96,6 +118,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     membership.national_id_masked = ""
     membership.anonymised_at = utcnow()
 
+    _cancel_future_registrations(user.id, actor_id)
     db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
     db.session.execute(db.delete(Consent).where(Consent.user_id == user.id))
     db.session.execute(
@@ -105,6 +128,13 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
         .execution_options(synchronize_session=False)
     )
     anonymous_address = f"anonymised-{user.id}@invalid.invalid"
+    # Unsent mail is cancelled (the send job skips it), and no row keeps the address or text.
+    db.session.execute(
+        db.update(OutboxMessage)
+        .where(OutboxMessage.user_id == user.id, OutboxMessage.state.in_(("queued", "failed")))
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         db.update(OutboxMessage)
         .where(OutboxMessage.user_id == user.id)
