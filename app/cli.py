@@ -1,5 +1,6 @@
 """Command-line tools: users, tokens, demo data, translations."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,13 @@ def seed_demo(if_empty, members):
     """Fill the database with a believable association."""
     from app.auth.models import User
     from app.demo import seed
+
+    if os.environ.get("FELAG_ENV") == "production":
+        # The demo accounts have published passwords (an admin among them).
+        raise click.ClickException(
+            "seed-demo refuses to run in production (FELAG_ENV=production): "
+            "it creates accounts whose passwords are public."
+        )
 
     if if_empty and db.session.scalar(db.select(db.func.count(User.id))):
         click.echo("The database has users already; no demo data added.")

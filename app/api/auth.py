@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.api.services import ApiCaller, token_user
 from app.core import ratelimit
+from app.core.audit import record_refusal
 from app.core.errors import json_error
 from app.core.security import has_role
 
@@ -72,6 +73,7 @@ def token_required(*roles: str):
                     headers={"WWW-Authenticate": 'Token realm="api"'},
                 )
             if roles and not has_role(user, *roles):
+                record_refusal(actor_id=user.id, token=user.token_prefix)
                 return json_error(403, _("This token's user does not have the required role."))
             g.api_user = user
             return view(*args, **kwargs)

@@ -125,13 +125,14 @@ def login():
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
-        except services.NotVerified as exc:
+        except services.LoginFailed as exc:
             db.session.rollback()
-            not_verified = True
-            flash(str(exc.message), "warning")
-        except DomainError as exc:
-            db.session.rollback()
-            if isinstance(exc, services.LockedOut):
+            services.record_failed_login(form.email.data, exc.reason)
+            commit()
+            if isinstance(exc, services.NotVerified):
+                not_verified = True
+                flash(str(exc.message), "warning")
+            elif isinstance(exc, services.LockedOut):
                 form.email.errors = [*form.email.errors, str(exc.message)]
             else:
                 form.password.errors = [*form.password.errors, str(exc.message)]
@@ -147,10 +148,17 @@ def logout():
     form = LogoutForm()
     if not form.validate_on_submit():
         abort(400)
+    if current_user.is_authenticated:
+        services.record_logout(current_user._get_current_object())
+        commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
-    return redirect(url_for("core.home"))
+    response = redirect(url_for("core.home"))
+    # A shared door phone keeps nothing of this person: the offline ticket list and queued
+    # scans (localStorage) and the cached scanner pages go with the session.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/auth/reset", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from app.auth import passwords, tokens
 from app.auth.models import User, UserRole
 from app.core import audit, ratelimit
+from app.core.crypto import lookup_hash
 from app.core.errors import DomainError
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
@@ -27,14 +28,26 @@ AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 AVATAR_THUMB = (256, 256)
 
 
-class LockedOut(DomainError):
+class LoginFailed(DomainError):
+    """A refused login; `reason` is what the audit log records (a FAILURE_LABELS key)."""
+
+    reason = "password"
+
+    def __init__(self, message, field: str | None = None, reason: str | None = None):
+        super().__init__(message, field)
+        self.reason = reason or self.reason
+
+
+class LockedOut(LoginFailed):
     status = 429
     code = "locked_out"
+    reason = "locked_out"
 
 
-class NotVerified(DomainError):
+class NotVerified(LoginFailed):
     status = 403
     code = "not_verified"
+    reason = "not_verified"
 
 
 def normalise_email(email: str) -> str:
@@ -142,9 +155,13 @@ def authenticate(email: str, password: str, address: str) -> User:
         passwords.verify_against_dummy(password)  # same time whether or not the account exists
     if user is None or not passwords.verify_password(user.password_hash, password):
         ratelimit.hit(lockout, "login-failures", *ids)
-        raise DomainError(_l("Wrong e-mail address or password."), field="password")
+        raise LoginFailed(
+            _l("Wrong e-mail address or password."),
+            field="password",
+            reason="unknown_account" if user is None else "password",
+        )
     if not user.is_active:
-        raise DomainError(_l("This account is closed."), field="email")
+        raise LoginFailed(_l("This account is closed."), field="email", reason="closed")
     if not user.is_verified:
         raise NotVerified(
             _l(
@@ -155,7 +172,29 @@ def authenticate(email: str, password: str, address: str) -> User:
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
+    audit.record("auth.login", "user", user.id, actor_id=user.id, subject_user_id=user.id)
     return user
+
+
+def record_failed_login(email: str, reason: str) -> None:
+    """Audit a refused login. An address without an account is kept only as a keyed hash (it may
+    be a mistyped address of someone else), so the log holds no unknown address in clear."""
+    user = find_user_by_email(email)
+    after: dict[str, str] = {"reason": reason}
+    if user is None:
+        after["email_hash"] = lookup_hash(normalise_email(email), "audit-email")[:32]
+    audit.record(
+        "auth.login_failed",
+        "user",
+        user.id if user else None,
+        after=after,
+        subject_user_id=user.id if user else None,
+    )
+
+
+def record_logout(user: User) -> None:
+    """Audit a logout."""
+    audit.record("auth.logout", "user", user.id, actor_id=user.id, subject_user_id=user.id)
 
 
 def request_password_reset(email: str) -> None:

@@ -1,15 +1,35 @@
-"""The audit log: who changed what, when, with the values before and after."""
+"""The audit log: who changed what, when, from which address, with the values before and after;
+and the security events: logins, failed logins, logouts and refused access."""
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context
+from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Security events, named for the staff audit page (other actions are shown by their code).
+ACTION_LABELS = {
+    "auth.login": _l("Logged in"),
+    "auth.login_failed": _l("Failed login"),
+    "auth.logout": _l("Logged out"),
+    "access.refused": _l("Access refused"),
+}
+FAILURE_LABELS = {
+    "password": _l("wrong password"),
+    "unknown_account": _l("no account with that address"),
+    "closed": _l("closed account"),
+    "not_verified": _l("address not confirmed"),
+    "locked_out": _l("locked out after repeated failures"),
+}
 
 
 class AuditEntry(db.Model):
@@ -32,9 +52,33 @@ class AuditEntry(db.Model):
     )
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The client's address (after ProxyFix); None for work done by jobs and commands.
+    address: Mapped[str | None] = mapped_column(String(45))
 
     actor = relationship("User", foreign_keys=[actor_id])
     subject_user = relationship("User", foreign_keys=[subject_user_id])
+
+    @property
+    def label(self) -> str:
+        """The action's readable name (security events) or its code."""
+        return action_label(self.action)
+
+    @property
+    def detail(self) -> str | None:
+        """A readable line for a security event; None for changes (shown as before/after)."""
+        after = self.after or {}
+        if self.action == "auth.login_failed":
+            reason = str(FAILURE_LABELS.get(after.get("reason"), after.get("reason") or ""))
+            if after.get("email_hash"):
+                # The same unknown address gives the same key, so repeated tries can be seen.
+                reason += f" ({_l('key')} {after['email_hash'][:12]})"
+            return reason
+        if self.action == "access.refused":
+            text = f"{after.get('method', '')} {after.get('path', '')}".strip()
+            if after.get("token"):
+                text += f" ({_l('API token')} {after['token']}…)"
+            return text
+        return None
 
 
 def record(
@@ -57,6 +101,28 @@ def record(
         after=after,
         actor_id=actor_id,
         subject_user_id=subject_user_id,
+        address=(request.remote_addr or None) if has_request_context() else None,
     )
     db.session.add(entry)
     return entry
+
+
+def action_label(action: str) -> str:
+    """A readable name for a security event; other actions keep their code."""
+    return str(ACTION_LABELS.get(action, action))
+
+
+def record_refusal(actor_id: int | None = None, **detail: Any) -> None:
+    """Record a refused request (403) in a transaction of its own.
+
+    The request's unfinished work is rolled back first, so that only the entry is committed; a
+    failure to write it never turns the refusal into an error page.
+    """
+    try:
+        db.session.rollback()
+        after = {"method": request.method, "path": request.path[:200], **detail}
+        record("access.refused", "request", None, after=after, actor_id=actor_id)
+        db.session.commit()
+    except Exception:
+        log.warning("Could not record a refused request in the audit log", exc_info=True)
+        db.session.rollback()

@@ -136,6 +136,12 @@ def retry_after(exc: HTTPException) -> int:
     return getattr(exc, "retry_after", None) or 60
 
 
+def _audit_refusal() -> None:
+    from app.core.audit import record_refusal
+
+    record_refusal()
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTML pages for people, JSON for /api/."""
 
@@ -144,6 +150,8 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status >= 500:
             rollback_session()
+        if status == 403:
+            _audit_refusal()
         headers = {}
         if status == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
@@ -168,6 +176,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError):
+        if exc.status == 403:
+            _audit_refusal()
         if wants_json():
             fields = {exc.field: [str(exc.message)]} if exc.field else None
             return json_error(exc.status, exc.message, exc.code, fields)

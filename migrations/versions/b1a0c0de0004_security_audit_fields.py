@@ -18,8 +18,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The client's address on each audit entry (logins, failed logins, logouts, refused access).
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('address', sa.String(length=45), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_column('address')
