@@ -1,4 +1,5 @@
-"""CSV import (a preview, then all or nothing) and CSV export (UTF-8 with BOM, audited)."""
+"""CSV import (a check job, then an all-or-nothing write job) and CSV export (UTF-8 with BOM,
+audited)."""
 
 import csv
 import io
@@ -12,7 +13,7 @@ from app.extensions import db
 from app.members import consents, importer, national_id, privacy, records
 from app.members.models import Membership
 from tests.factories import make_user
-from tests.helpers import login, post_form
+from tests.helpers import login, post_form, run_jobs
 from tests.members_helpers import kennitala, make_member
 
 HEADER = "full_name;email;national_id;birthday;phone;municipality;joined_on;unions;newsletter\n"
@@ -31,12 +32,16 @@ def staff_client(app, client, ctx):
 
 
 def _upload(client, data: bytes, name="members.csv"):
-    return post_form(
+    """Upload the file, let the worker check it, and return the import's page."""
+    uploaded = post_form(
         client,
         "/staff/members/import",
         {"file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
+    assert uploaded.status_code == 302, uploaded.get_data(as_text=True)
+    run_jobs(client.application)
+    return client.get(uploaded.headers["Location"])
 
 
 def _count() -> int:
@@ -97,14 +102,21 @@ def test_a_valid_file_is_written_in_one_go_after_the_preview(staff_client):
     html = preview.get_data(as_text=True)
     assert "All 2 rows are valid" in html
     assert _count() == before  # the preview writes nothing
+    import_id = html.split('name="upload" type="hidden" value="', 1)[1].split('"', 1)[0]
+    confirm_url = f"/staff/members/import/{import_id}/confirm"
     done = post_form(
         staff_client,
-        "/staff/members/import/confirm",
-        {"upload": html.split('name="upload" type="hidden" value="', 1)[1].split('"', 1)[0]},
-        page_url="/staff/members/import",
+        confirm_url,
+        {"upload": import_id},
+        page_url=f"/staff/members/import/{import_id}",
     )
     assert done.status_code == 302
+    assert _count() == before  # the write is a job of its own
+    run_jobs(staff_client.application)
     assert _count() == before + 2
+    assert "2 members are imported" in staff_client.get(done.headers["Location"]).get_data(
+        as_text=True
+    )
     good = records.find_by_national_id(number)
     assert good.full_name == "Góð Manneskja" and good.status == "active"
     assert good.birthday == date(1991, 3, 4) and good.joined_on == date(2020, 1, 1)
@@ -115,10 +127,10 @@ def test_a_valid_file_is_written_in_one_go_after_the_preview(staff_client):
     assert not thor.is_verified  # imported people claim their account with a password reset
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="members.imported"))
     assert entry.after == {"count": 2}
-    again = post_form(
-        staff_client, "/staff/members/import/confirm", {"upload": "x"}, "/staff/members/import"
-    )
+    again = post_form(staff_client, confirm_url, {"upload": import_id}, "/staff/members/import")
     assert again.status_code == 302 and _count() == before + 2
+    run_jobs(staff_client.application)
+    assert _count() == before + 2
 
 
 def test_the_write_is_all_or_nothing(ctx, monkeypatch):
@@ -128,8 +140,8 @@ def test_the_write_is_all_or_nothing(ctx, monkeypatch):
     before = _count()
     real_preview = importer.preview
 
-    def preview_then_sneak(data):
-        result = real_preview(data)
+    def preview_then_sneak(data, progress=None):
+        result = real_preview(data, progress)
         # Another session took row two's address between the check and the write.
         db.session.add(User(email="two@example.is", name="Sneaky", password_hash="!"))
         return result

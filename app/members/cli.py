@@ -1,4 +1,4 @@
-"""`flask members ...`: demo data for benchmarks."""
+"""`flask members ...`: demo data for benchmarks, and the sweep of old import files."""
 
 import time
 
@@ -17,3 +17,11 @@ def generate_demo(count: int, seed: int):
     started = time.perf_counter()
     made = generate(count, seed)
     click.echo(f"Added {made} demo members in {time.perf_counter() - started:.1f} s.")
+
+
+@bp.cli.command("sweep-imports")
+def sweep_imports_command():
+    """Delete uploaded import files older than an hour and mark those imports expired."""
+    from app.members.tasks import sweep_imports
+
+    click.echo(f"Swept {sweep_imports()} member imports.")

@@ -1,4 +1,8 @@
-"""CSV import of members: a preview listing every row's problems, then an all-or-nothing write."""
+"""CSV import of members: a check listing every row's problems, then an all-or-nothing write.
+
+Both run in background jobs (app/members/tasks.py) on files of up to 50,000 rows: the write
+inserts a batch of rows per statement, and the whole file lands in one transaction or not at all.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import csv
 import io
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.auth.models import User
 from app.auth.services import normalise_email
@@ -20,9 +26,15 @@ from app.core.errors import DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members import national_id
-from app.members.consents import set_consents
+from app.members.consents import CONSENT_TEXTS, set_consents
 from app.members.directory import EXPORT_COLUMNS
-from app.members.models import Membership, MembershipEvent, UnionMembership
+from app.members.models import (
+    Consent,
+    ConsentEvent,
+    Membership,
+    MembershipEvent,
+    UnionMembership,
+)
 from app.members.records import RECORD_FIELDS
 from app.members.validation import clean_country, clean_value, default_country
 
@@ -39,10 +51,16 @@ IMPORT_COLUMNS = (
     "groupable",
     "newsletter",
     "is_test",
+    "language",
 )
 # Columns an export carries that an import reads past, so an exported file can come back in.
 IGNORED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in IMPORT_COLUMNS)
 MAX_ROWS = 50000
+WRITE_BATCH = 1000  # rows per INSERT statement
+PREVIEW_VALID_ROWS = 200  # valid rows listed on the page (every row with a problem is listed)
+PREVIEW_ERROR_ROWS = 2000
+CONSENT_COLUMNS = ("reachable", "groupable", "newsletter")
+Progress = Callable[[int, int], None]
 YES = {"1", "yes", "true", "y", "ja", "já", "x"}
 NO = {"", "0", "no", "false", "n", "nej", "nei"}
 
@@ -69,6 +87,14 @@ class ImportPreview:
     @property
     def ok(self) -> bool:
         return not self.file_errors and bool(self.rows) and not self.error_rows
+
+
+class ImportInvalid(DomainError):
+    """The file has problems; nothing was imported. `checked` lists them."""
+
+    def __init__(self, checked: ImportPreview):
+        super().__init__(_l("The file still has errors; nothing was imported."), field="file")
+        self.checked = checked
 
 
 def _decode(data: bytes) -> str:
@@ -158,6 +184,15 @@ def _check_row(row: ImportRow) -> None:
             check(column, lambda c=column: _flag(c, raw[c]))
     if raw.get("unions", "").strip():
         row.values["unions"] = _unions(raw["unions"])
+    if raw.get("language", "").strip():
+        check("language", lambda: _language(raw["language"]))
+
+
+def _language(value: str) -> str:
+    language = value.strip().lower()
+    if language not in current_app.config.get("LANGUAGES", ("da", "en", "is")):
+        raise DomainError(_l("Write da, en or is."), field="language")
+    return language
 
 
 def _check_duplicates(rows: list[ImportRow]) -> None:
@@ -219,8 +254,9 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def preview(data: bytes) -> ImportPreview:
-    """Read and check the whole file without writing anything."""
+def preview(data: bytes, progress: Progress | None = None) -> ImportPreview:
+    """Read and check the whole file without writing anything; progress(done, total) is told
+    how many rows are checked as it goes."""
     result = ImportPreview()
     try:
         text = _decode(data)
@@ -279,7 +315,6 @@ def preview(data: bytes) -> ImportPreview:
             for column, cell in zip(columns, cells, strict=False):
                 if column in IMPORT_COLUMNS:
                     row.raw[column] = cell.strip()
-            _check_row(row)
             result.rows.append(row)
     except csv.Error:
         result.file_errors.append(str(_l("The file is not a CSV file we can read.")))
@@ -287,64 +322,193 @@ def preview(data: bytes) -> ImportPreview:
     if not result.rows:
         result.file_errors.append(str(_l("The file has no rows under the header.")))
         return result
+    total = len(result.rows)
+    for done, row in enumerate(result.rows, start=1):
+        _check_row(row)
+        if progress and (done % 500 == 0 or done == total):
+            progress(done, total)
     _check_duplicates(result.rows)
     return result
 
 
-def write(data: bytes, actor_id: int) -> int:
+def summary(checked: ImportPreview) -> dict[str, Any]:
+    """What the page lists (JSON for the import's row): the file's problems, every row with a
+    problem (up to PREVIEW_ERROR_ROWS) and the first PREVIEW_VALID_ROWS valid rows, in order."""
+    errors = checked.error_rows
+    valid_shown = error_shown = 0
+    rows = []
+    for row in checked.rows:
+        if row.errors and error_shown < PREVIEW_ERROR_ROWS:
+            error_shown += 1
+        elif not row.errors and valid_shown < PREVIEW_VALID_ROWS:
+            valid_shown += 1
+        else:
+            continue
+        rows.append(
+            {
+                "line": row.line,
+                "name": row.raw.get("full_name", ""),
+                "email": row.raw.get("email", ""),
+                "errors": [[column, message] for column, message in row.errors],
+            }
+        )
+    return {
+        "file_errors": list(checked.file_errors),
+        "rows": rows,
+        "error_rows": len(errors),
+        "valid_rows": len(checked.rows) - len(errors),
+        "error_shown": error_shown,
+        "valid_shown": valid_shown,
+    }
+
+
+def write(data: bytes, actor_id: int | None, progress: Progress | None = None) -> int:
     """Check the whole file again and write every row, or nothing; returns how many were written.
 
-    The caller commits once, so the rows land in one transaction.
+    Rows go in with one INSERT per table per batch of WRITE_BATCH rows. The caller commits once,
+    so the rows land in one transaction; a row the database refuses (IntegrityError) leaves
+    nothing behind after the caller's rollback. progress(done, total) sees the check as the
+    first half and the write as the second.
     """
-    checked = preview(data)
+    checked = preview(data, (lambda done, total: progress(done, 2 * total)) if progress else None)
     if not checked.ok:
-        raise DomainError(_l("The file still has errors; nothing was imported."), field="file")
+        raise ImportInvalid(checked)
     now = utcnow()
-    written = 0
-    for row in checked.rows:
-        values = row.values
-        if row.existing_user_id:
-            user = db.session.get(User, row.existing_user_id)
-        else:
-            user = User(
-                email=values["email"],
-                name=values["full_name"],
-                password_hash="!imported-" + secrets.token_hex(8),
-                locale="da",
-            )
-            db.session.add(user)
-        membership = Membership(user=user, status=values["status"], created_at=now)
-        for column in (*RECORD_FIELDS, "joined_on", "is_test"):
-            if column in values and values[column] is not None:
-                setattr(membership, column, values[column])
-        membership.phone_digits = re.sub(r"\D", "", membership.phone or "")
-        membership.birth_year = membership.birthday.year if membership.birthday else None
-        country = values.get("national_id_country") or default_country()
-        membership.national_id_country = country
-        if values.get("national_id"):
-            membership.national_id_encrypted = national_id.encrypt(values["national_id"])
-            membership.national_id_hash = values["national_id_hash"]
-            membership.national_id_masked = national_id.mask(country, values["national_id"])
-        if membership.status == "active" and membership.joined_on is None:
-            membership.joined_on = now.date()
-        for union, number in values.get("unions", []):
-            membership.unions.append(UnionMembership(union=union, member_number=number))
-        membership.history.append(
-            MembershipEvent(action="imported", to_status=membership.status, by_id=actor_id, at=now)
-        )
-        db.session.add(membership)
-        written += 1
-        if written % 500 == 0:
-            db.session.flush()
-    db.session.flush()
-    for row in checked.rows:
-        consents = {
-            k: row.values[k] for k in ("reachable", "groupable", "newsletter") if k in row.values
-        }
-        if consents:
-            user = db.session.scalar(select(User).where(User.email == row.values["email"]))
-            set_consents(user, consents, actor_id=actor_id, source="import")
-    audit.record(
-        "members.imported", "membership", None, after={"count": written}, actor_id=actor_id
+    default_language = current_app.config.get("DEFAULT_LANGUAGE", "da")
+    texts = {}
+    for language in current_app.config.get("LANGUAGES", ("da", "en", "is")):
+        with force_locale(language):
+            texts[language] = {kind: str(text) for kind, text in CONSENT_TEXTS.items()}
+    rows = checked.rows
+    total = len(rows)
+    for start in range(0, total, WRITE_BATCH):
+        _write_batch(rows[start : start + WRITE_BATCH], actor_id, now, default_language, texts)
+        if progress:
+            progress(total + min(start + WRITE_BATCH, total), 2 * total)
+    audit.record("members.imported", "membership", None, after={"count": total}, actor_id=actor_id)
+    return total
+
+
+def _record_defaults() -> dict[str, Any]:
+    """The record columns an import may fill, each with the column's own default."""
+    defaults = {}
+    for column in (*RECORD_FIELDS, "joined_on", "is_test"):
+        default = Membership.__table__.c[column].default
+        defaults[column] = default.arg if default is not None and default.is_scalar else None
+    return defaults
+
+
+def _membership_values(values: dict[str, Any], user_id: int, now) -> dict[str, Any]:
+    # Every row carries the same keys, so a batch is one multi-row INSERT.
+    record = {
+        column: default if values.get(column) is None else values[column]
+        for column, default in _record_defaults().items()
+    }
+    country = values.get("national_id_country") or default_country()
+    record.update(
+        user_id=user_id,
+        status=values["status"],
+        created_at=now,
+        updated_at=now,
+        national_id_country=country,
+        national_id_encrypted=None,
+        national_id_hash=None,
+        national_id_masked="",
     )
-    return written
+    record["phone_digits"] = re.sub(r"\D", "", record.get("phone") or "")
+    birthday = record.get("birthday")
+    record["birth_year"] = birthday.year if birthday else None
+    if values.get("national_id"):
+        record["national_id_encrypted"] = national_id.encrypt(values["national_id"])
+        record["national_id_hash"] = values["national_id_hash"]
+        record["national_id_masked"] = national_id.mask(country, values["national_id"])
+    if record["status"] == "active" and record.get("joined_on") is None:
+        record["joined_on"] = now.date()
+    return record
+
+
+def _insert(model, rows: list[dict[str, Any]]) -> None:
+    """One INSERT for rows that share their keys (SQLAlchemy batches them as multi-row VALUES)."""
+    by_keys: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_keys.setdefault(tuple(sorted(row)), []).append(row)
+    for group in by_keys.values():
+        db.session.execute(insert(model), group)
+
+
+def _write_batch(
+    rows: list[ImportRow],
+    actor_id: int | None,
+    now,
+    default_language: str,
+    texts: dict[str, dict[str, str]],
+) -> None:
+    fresh = [row for row in rows if not row.existing_user_id]
+    user_ids = {row.line: row.existing_user_id for row in rows if row.existing_user_id}
+    languages = {}
+    if fresh:
+        user_rows = []
+        for row in fresh:
+            language = row.values.get("language") or default_language
+            languages[row.line] = language
+            user_rows.append(
+                {
+                    "email": row.values["email"],
+                    "name": row.values["full_name"],
+                    "password_hash": "!imported-" + secrets.token_hex(8),
+                    "locale": language,
+                    "created_at": now,
+                }
+            )
+        ids = db.session.scalars(
+            insert(User).returning(User.id, sort_by_parameter_order=True), user_rows
+        ).all()
+        user_ids.update({row.line: user_id for row, user_id in zip(fresh, ids, strict=True)})
+    member_rows = [_membership_values(row.values, user_ids[row.line], now) for row in rows]
+    member_ids = db.session.scalars(
+        insert(Membership).returning(Membership.id, sort_by_parameter_order=True), member_rows
+    ).all()
+    unions, history = [], []
+    for row, membership_id in zip(rows, member_ids, strict=True):
+        for union, number in row.values.get("unions", []):
+            unions.append({"membership_id": membership_id, "union": union, "member_number": number})
+        history.append(
+            {
+                "membership_id": membership_id,
+                "action": "imported",
+                "to_status": row.values["status"],
+                "by_id": actor_id,
+                "at": now,
+                "reason": "",
+            }
+        )
+    if unions:
+        _insert(UnionMembership, unions)
+    _insert(MembershipEvent, history)
+    consents, consent_events = [], []
+    for row in rows:
+        wanted = {k: row.values[k] for k in CONSENT_COLUMNS if k in row.values}
+        if not wanted:
+            continue
+        if row.existing_user_id:  # an account that may have stated consents already
+            user = db.session.get(User, row.existing_user_id)
+            set_consents(user, wanted, actor_id=actor_id, source="import")
+            continue
+        text = texts.get(languages[row.line]) or texts[default_language]
+        for kind, given in wanted.items():
+            user_id = user_ids[row.line]
+            consents.append({"user_id": user_id, "kind": kind, "given": given, "changed_at": now})
+            consent_events.append(
+                {
+                    "user_id": user_id,
+                    "kind": kind,
+                    "given": given,
+                    "at": now,
+                    "by_id": actor_id,
+                    "source": "import",
+                    "text": text[kind],
+                }
+            )
+    if consents:
+        _insert(Consent, consents)
+        _insert(ConsentEvent, consent_events)

@@ -329,9 +329,7 @@ class MemberImport(db.Model):
     __table_args__ = (CheckConstraint(f"state IN {_in(IMPORT_STATES)}", name="known_state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(12), default="queued")
     file_key: Mapped[str | None] = mapped_column(String(200))
     total_rows: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,82 +1,97 @@
-"""Staff CSV import of members (role `membership`): upload, preview, then one write."""
+"""Staff CSV import of members (role `membership`): upload, a check job, confirm, a write job.
+
+The page polls a small JSON status while a job runs (app/static/js/member-import.js).
+"""
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 
-from app.core.errors import DomainError
-from app.core.jobs import commit
+from app.core.jobs import commit, enqueue_after_commit
 from app.core.security import roles_required
-from app.core.storage import get_storage, new_key
 from app.extensions import db
-from app.members import importer
+from app.members import importer, tasks
 from app.members.forms import ImportConfirmForm, ImportForm
-from app.staff import bp
-
-PREVIEW_VALID_ROWS = 200
-
-IMPORT_SESSION_KEY = "member_import"
+from app.members.models import MemberImport
+from app.members.staff import bp
 
 
-@bp.route("/members/import", methods=["GET", "POST"])
-@roles_required("membership")
-def members_import():
-    form = ImportForm()
-    result = confirm_form = None
-    if form.validate_on_submit():
-        data = form.file.data.read()
-        result = importer.preview(data)
-        if result.ok:
-            key = new_key("imports", "csv")
-            get_storage().save("private", key, data, "text/csv")
-            session[IMPORT_SESSION_KEY] = {"key": key, "sha": hashlib.sha256(data).hexdigest()}
-            confirm_form = ImportConfirmForm(upload=key)
+def _page(form: ImportForm, member_import: MemberImport | None = None, status: int = 200):
+    confirm_form = None
+    if member_import is not None and member_import.state == "ready":
+        confirm_form = ImportConfirmForm(upload=str(member_import.id))
     return render_template(
         "members/staff/import.html",
         form=form,
-        result=result,
+        imp=member_import,
         confirm_form=confirm_form,
-        limit=PREVIEW_VALID_ROWS,
         columns=importer.IMPORT_COLUMNS,
         required=importer.REQUIRED_COLUMNS,
-    ), (422 if result is not None and not result.ok else 200)
+    ), status
 
 
-@bp.post("/members/import/confirm")
+@bp.route("/import", methods=["GET", "POST"])
 @roles_required("membership")
-def members_import_confirm():
-    form = ImportConfirmForm()
-    pending = session.get(IMPORT_SESSION_KEY) or {}
-    if not form.validate_on_submit() or form.upload.data != pending.get("key"):
-        flash(_("This import is no longer waiting. Upload the file again."), "warning")
-        return redirect(url_for("staff.members_import"))
-    storage = get_storage()
-    data = storage.read("private", pending["key"])
-    if hashlib.sha256(data).hexdigest() != pending.get("sha"):
-        abort(400)
-    try:
-        count = importer.write(data, current_user.id)
+def members_import():
+    form = ImportForm()
+    if form.validate_on_submit():
+        member_import = tasks.save_upload(form.file.data.read(), current_user.id)
+        enqueue_after_commit(tasks.run_import, member_import.id)
         commit()
-    except (DomainError, IntegrityError) as exc:
-        db.session.rollback()
-        message = (
-            exc.message
-            if isinstance(exc, DomainError)
-            else _(
-                "Someone changed the members while you imported; nothing was imported. Try again."
-            )
-        )
-        flash(str(message), "danger")
-        return redirect(url_for("staff.members_import"))
-    session.pop(IMPORT_SESSION_KEY, None)
-    storage.delete("private", pending["key"])
-    flash(
-        ngettext("%(num)d member is imported.", "%(num)d members are imported.", count), "success"
+        return redirect(url_for(".members_import_show", import_id=member_import.id))
+    return _page(form, status=422 if form.errors else 200)
+
+
+def _import(import_id: int) -> MemberImport:
+    return db.get_or_404(MemberImport, import_id)
+
+
+@bp.get("/import/<int:import_id>")
+@roles_required("membership")
+def members_import_show(import_id: int):
+    member_import = _import(import_id)
+    failed = member_import.state in ("invalid", "failed")
+    return _page(ImportForm(), member_import, status=422 if failed else 200)
+
+
+@bp.get("/import/<int:import_id>/status")
+@roles_required("membership")
+def members_import_status(import_id: int):
+    member_import = _import(import_id)
+    return jsonify(
+        {
+            "state": member_import.state,
+            "busy": member_import.busy,
+            "progress": member_import.progress,
+            "total_rows": member_import.total_rows,
+            "imported": member_import.imported_count,
+        }
     )
-    return redirect(url_for("staff.members", sort="newest"))
+
+
+@bp.post("/import/<int:import_id>/confirm")
+@roles_required("membership")
+def members_import_confirm(import_id: int):
+    form = ImportConfirmForm()
+    if not form.validate_on_submit() or form.upload.data != str(import_id):
+        abort(400)
+    # Only a checked file that is still waiting can be confirmed, and only once.
+    confirmed = db.session.execute(
+        update(MemberImport)
+        .where(
+            MemberImport.id == import_id,
+            MemberImport.state == "ready",
+            MemberImport.file_key.is_not(None),
+        )
+        .values(state="confirmed", progress=0)
+    ).rowcount
+    if not confirmed:
+        db.session.rollback()
+        flash(_("This import is no longer waiting. Upload the file again."), "warning")
+        return redirect(url_for(".members_import"))
+    enqueue_after_commit(tasks.run_import, import_id)
+    commit()
+    return redirect(url_for(".members_import_show", import_id=import_id))

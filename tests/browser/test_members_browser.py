@@ -161,6 +161,8 @@ def test_staff_pages_on_a_phone_and_the_import_preview(app, phone_page, page, tm
     page.goto("/staff/members/import")
     page.locator("#file").set_input_files(str(bad))
     page.locator("#submit").click()
-    page.wait_for_selector("#preview-rows")
+    page.wait_for_selector("#import-status .progress")  # the check is a job; the page polls
+    run_jobs(app)
+    page.wait_for_selector("#preview-rows")  # our script reloads the page when the job is done
     assert page.locator("tr.table-danger").count() == 2
     screenshot(page, "members-staff-import-preview-da")
