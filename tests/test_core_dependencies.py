@@ -1,5 +1,6 @@
-"""The dependency locks: every package hash-pinned, the top-level pins and the locks agree, the
-environment the tests run in is the locked one, and `make audit` fails when it cannot look."""
+"""The dependency locks and the image: every package hash-pinned, the top-level pins and the locks
+agree, the tests run on the locked versions, the app imports only runtime-locked packages,
+`make audit` fails when it cannot look, and the image's runtime stage has no build or test tools."""
 
 import ast
 import os
