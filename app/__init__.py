@@ -156,7 +156,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(events_bp)
     app.register_blueprint(tickets_bp)
-    from app.members import bp as members_bp  # before staff_bp: it adds /staff/members/
+    from app.members import bp as members_bp
 
     app.register_blueprint(members_bp)
     app.register_blueprint(_staff_area())
@@ -173,9 +173,10 @@ def _staff_area() -> Blueprint:
     """
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
+    from app.members.staff import bp as members_staff
     from app.staff import bp as staff
 
-    for child in (checkin_staff, events_staff):
+    for child in (checkin_staff, events_staff, members_staff):
         staff.register_blueprint(child)
     return staff
 

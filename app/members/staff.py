@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import (
+    Blueprint,
     Response,
     abort,
     flash,
@@ -43,7 +44,9 @@ from app.members.forms import (
 )
 from app.members.models import CONSENT_KINDS, Group, GroupMember, Membership, Title
 from app.members.routes import format_unions, parse_unions, record_values
-from app.staff import bp
+
+# Nested under the staff blueprint by the factory: /staff/members/...
+bp = Blueprint("members", __name__, url_prefix="/members")
 
 PER_PAGE = 50
 PREVIEW_VALID_ROWS = 200
@@ -59,7 +62,7 @@ def _group_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
 
 
 def _back(membership: Membership):
-    return redirect(url_for("staff.member_detail", member_id=membership.id))
+    return redirect(url_for("staff.members.member_detail", member_id=membership.id))
 
 
 def _button(form, action: Callable[[], tuple[str, str]]) -> None:
@@ -93,7 +96,7 @@ def _form(membership: Membership, form, name: str, action: Callable[[], tuple[st
     return _detail(membership, status=422, **{name: form})
 
 
-@bp.get("/members/")
+@bp.get("/")
 @roles_required("membership")
 def members():
     flt = directory.MemberFilter.from_args(request.args)
@@ -110,7 +113,7 @@ def members():
     )
 
 
-@bp.get("/members/export.csv")
+@bp.get("/export.csv")
 @roles_required("membership")
 def members_export():
     flt = directory.MemberFilter.from_args(request.args)
@@ -128,7 +131,7 @@ def members_export():
     )
 
 
-@bp.get("/members/applications")
+@bp.get("/applications")
 @roles_required("membership")
 def members_applications():
     waiting = db.session.scalars(
@@ -200,13 +203,13 @@ def _detail(membership: Membership, revealed: str | None = None, status: int = 2
     )
 
 
-@bp.get("/members/<int:member_id>")
+@bp.get("/<int:member_id>")
 @roles_required("membership")
 def member_detail(member_id: int):
     return _detail(_member(member_id))
 
 
-@bp.post("/members/<int:member_id>/reveal")
+@bp.post("/<int:member_id>/reveal")
 @roles_required("membership")
 def member_reveal(member_id: int):
     membership = _member(member_id)
@@ -218,7 +221,7 @@ def member_reveal(member_id: int):
     return response
 
 
-@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required("membership")
 def member_edit(member_id: int):
     membership = _member(member_id)
@@ -268,7 +271,7 @@ def member_edit(member_id: int):
     return render_template("members/staff/edit.html", form=form, m=membership)
 
 
-@bp.post("/members/<int:member_id>/approve")
+@bp.post("/<int:member_id>/approve")
 @roles_required("membership")
 def member_approve(member_id: int):
     membership = _member(member_id)
@@ -282,11 +285,11 @@ def member_approve(member_id: int):
 
     _button(ActionForm(), approve)
     if request.form.get("next_page") == "queue":
-        return redirect(url_for("staff.members_applications"))
+        return redirect(url_for("staff.members.members_applications"))
     return _back(membership)
 
 
-@bp.post("/members/<int:member_id>/reject")
+@bp.post("/<int:member_id>/reject")
 @roles_required("membership")
 def member_reject(member_id: int):
     membership = _member(member_id)
@@ -299,7 +302,7 @@ def member_reject(member_id: int):
     return _form(membership, form, "reject_form", reject)
 
 
-@bp.post("/members/<int:member_id>/end")
+@bp.post("/<int:member_id>/end")
 @roles_required("membership")
 def member_end(member_id: int):
     membership = _member(member_id)
@@ -313,7 +316,7 @@ def member_end(member_id: int):
     return _back(membership)
 
 
-@bp.post("/members/<int:member_id>/notes")
+@bp.post("/<int:member_id>/notes")
 @roles_required("membership")
 def member_note(member_id: int):
     membership = _member(member_id)
@@ -326,7 +329,7 @@ def member_note(member_id: int):
     return _form(membership, form, "note_form", add_note)
 
 
-@bp.post("/members/<int:member_id>/titles")
+@bp.post("/<int:member_id>/titles")
 @roles_required("membership")
 def member_title_add(member_id: int):
     membership = _member(member_id)
@@ -349,7 +352,7 @@ def member_title_add(member_id: int):
     return _form(membership, form, "title_form", add_title)
 
 
-@bp.post("/members/<int:member_id>/titles/<int:title_id>/end")
+@bp.post("/<int:member_id>/titles/<int:title_id>/end")
 @roles_required("membership")
 def member_title_end(member_id: int, title_id: int):
     membership = _member(member_id)
@@ -366,7 +369,7 @@ def member_title_end(member_id: int, title_id: int):
     return _back(membership)
 
 
-@bp.post("/members/<int:member_id>/groups")
+@bp.post("/<int:member_id>/groups")
 @roles_required("membership")
 def member_group_add(member_id: int):
     membership = _member(member_id)
@@ -395,7 +398,7 @@ def _link(membership: Membership, link_id: int) -> GroupMember:
     return link
 
 
-@bp.post("/members/<int:member_id>/groups/<int:link_id>/remove")
+@bp.post("/<int:member_id>/groups/<int:link_id>/remove")
 @roles_required("membership")
 def member_group_remove(member_id: int, link_id: int):
     membership = _member(member_id)
@@ -408,7 +411,7 @@ def member_group_remove(member_id: int, link_id: int):
     return _back(membership)
 
 
-@bp.post("/members/<int:member_id>/groups/<int:link_id>/role")
+@bp.post("/<int:member_id>/groups/<int:link_id>/role")
 @roles_required("membership")
 def member_group_role(member_id: int, link_id: int):
     membership = _member(member_id)
@@ -423,7 +426,7 @@ def member_group_role(member_id: int, link_id: int):
     return _back(membership)
 
 
-@bp.post("/members/<int:member_id>/anonymise")
+@bp.post("/<int:member_id>/anonymise")
 @roles_required("membership")
 def member_anonymise(member_id: int):
     membership = _member(member_id)

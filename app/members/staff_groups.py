@@ -14,7 +14,7 @@ from app.extensions import db
 from app.members import groups
 from app.members.forms import GroupForm
 from app.members.models import Group
-from app.staff import bp
+from app.members.staff import bp
 
 
 def _group_form_choices(form: GroupForm, group: Group | None) -> None:
@@ -39,7 +39,7 @@ def _save_group(form: GroupForm, group: Group | None) -> Group:
     )
 
 
-@bp.route("/members/groups/", methods=["GET", "POST"])
+@bp.route("/groups/", methods=["GET", "POST"])
 @roles_required("membership")
 def member_groups():
     form = GroupForm(recruiting=True)
@@ -53,7 +53,7 @@ def member_groups():
         else:
             commit()
             flash(_("The group %(name)s is created.", name=group.name), "success")
-            return redirect(url_for("staff.member_group", group_id=group.id))
+            return redirect(url_for("staff.members.member_group", group_id=group.id))
     return render_template(
         "members/staff/groups.html",
         groups=groups.list_groups(),
@@ -62,7 +62,7 @@ def member_groups():
     )
 
 
-@bp.route("/members/groups/<int:group_id>", methods=["GET", "POST"])
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
 @roles_required("membership")
 def member_group(group_id: int):
     group = db.get_or_404(Group, group_id)
@@ -79,7 +79,7 @@ def member_group(group_id: int):
         else:
             commit()
             flash(_("The group is saved."), "success")
-            return redirect(url_for("staff.member_group", group_id=group.id))
+            return redirect(url_for("staff.members.member_group", group_id=group.id))
     return render_template(
         "members/staff/group.html",
         group=group,
