@@ -142,23 +142,15 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import account_bp
     from app.auth import bp as auth_bp
-    from app.core import bp as core_bp
-    from app.extensions import csrf
-
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(account_bp)
     from app.checkin import bp as checkin_bp
-
-    app.register_blueprint(checkin_bp)
+    from app.core import bp as core_bp
     from app.events import bp as events_bp
     from app.events import tickets_bp
-
-    app.register_blueprint(events_bp)
-    app.register_blueprint(tickets_bp)
+    from app.extensions import csrf
     from app.members import bp as members_bp
 
-    app.register_blueprint(members_bp)
+    for blueprint in (core_bp, auth_bp, account_bp, checkin_bp, events_bp, tickets_bp, members_bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)

@@ -1,4 +1,4 @@
-"""Admin pages for API tokens (in the staff area)."""
+"""Admin pages for API tokens: create (the key is shown once) and revoke."""
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
