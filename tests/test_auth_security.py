@@ -171,6 +171,8 @@ def test_every_staff_route_refuses_a_plain_member(app, client, member):
     token = csrf_from(client.get("/account").get_data(as_text=True))
     rules = staff_rules(app)
     assert "/staff/users/" in rules and "/staff/jobs/" in rules
+    # Routes of the nested domain blueprints are in the list as well.
+    assert {"/staff/door/", "/staff/events/", "/staff/members/"} <= set(rules)
     for rule in rules:
         for method in ("GET", "POST"):
             data = {"csrf_token": token} if method == "POST" else None
@@ -187,10 +189,14 @@ def test_staff_routes_send_anonymous_visitors_to_login(app, client):
 
 
 def test_every_staff_view_checks_a_role(app):
+    blueprints = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/staff"):
             view = app.view_functions[rule.endpoint]
             assert getattr(view, "required_roles", None), rule.rule
+            blueprints.add(rule.endpoint.rpartition(".")[0])
+    # The domains' staff blueprints nested under `staff` are found too, not only `staff` itself.
+    assert {"staff", "staff.checkin", "staff.events", "staff.members"} <= blueprints
 
 
 def test_security_headers_on_pages(client):
