@@ -106,6 +106,8 @@ def offline_bundle(event: Event) -> dict:
         "event_id": event.id,
         "public_key": event.public_key,
         "generated_at": utcnow().isoformat(),
+        # A device drops the bundle a day after this (app/static/js/door.js, dropOldBundles).
+        "ends_at": event.ends_at.isoformat(),
         "tickets": tickets,
     }
 

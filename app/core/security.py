@@ -80,7 +80,7 @@ MAX_ID = 2**31 - 1
 # Answers that are personal whoever asks (an API answer, a staff page, my pages) and paths
 # that stay cacheable even for a signed-in person (public files, scripts and styles).
 PERSONAL_PREFIXES = ("/api/", "/staff", "/account", "/members/me", "/tickets", "/t/", "/door")
-PUBLIC_FILE_PREFIXES = ("/static/", "/bootstrap/", "/media/")
+PUBLIC_FILE_PREFIXES = ("/static/", "/bootstrap/", "/media/", "/door/sw.js")
 
 
 class DatabaseIntConverter(IntegerConverter):

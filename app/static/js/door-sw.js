@@ -38,6 +38,13 @@ async function store(cache, request, response) {
 
 self.addEventListener("message", (event) => {
   const data = event.data || {};
+  if (data.type === "forget" && Array.isArray(data.urls)) {
+    // The page dropped these events' offline data: their cached scanner pages go too.
+    event.waitUntil(
+      caches.open(CACHE).then((cache) => Promise.all(data.urls.map((u) => cache.delete(u))))
+    );
+    return;
+  }
   if (data.type !== "precache" || !Array.isArray(data.urls)) return;
   event.waitUntil(
     caches.open(CACHE).then((cache) =>

@@ -5,6 +5,51 @@
 (() => {
   "use strict";
 
+  // --- a door phone keeps no one's name longer than it needs to -----------------------------
+  // Each event's offline bundle (names and states), the names let in on this device and the
+  // conflicts are dropped a day after the event ended (the bundle carries its end time), and the
+  // event's cached scanner page with them. Queued scans (codes only) stay until they are sent.
+  const KEEP_AFTER_END_MS = 24 * 3600 * 1000;
+  const BUNDLE_PREFIX = "felag-door-bundle-";
+
+  function dropOldBundles(now) {
+    const dropped = [];
+    let keys = [];
+    try {
+      keys = Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i));
+    } catch (err) {
+      return dropped; /* storage blocked: nothing is kept either */
+    }
+    for (const key of keys) {
+      if (!key || !key.startsWith(BUNDLE_PREFIX)) continue;
+      const id = key.slice(BUNDLE_PREFIX.length);
+      let data = null;
+      try {
+        data = JSON.parse(localStorage.getItem(key));
+      } catch (err) {
+        data = null;
+      }
+      // A bundle from before end times were sent: judged by when it was fetched.
+      const endsAt = Date.parse((data && (data.ends_at || data.fetched_at)) || "");
+      if (data && !Number.isNaN(endsAt) && now - endsAt <= KEEP_AFTER_END_MS) continue;
+      for (const name of [key, `felag-door-seen-${id}`, `felag-door-conflicts-${id}`]) {
+        localStorage.removeItem(name);
+      }
+      dropped.push(id);
+    }
+    if (dropped.length && "serviceWorker" in navigator) {
+      navigator.serviceWorker.ready
+        .then((registration) => {
+          const urls = dropped.map((id) => new URL(`/door/${id}`, location.origin).href);
+          if (registration.active) registration.active.postMessage({ type: "forget", urls });
+        })
+        .catch(() => undefined);
+    }
+    return dropped;
+  }
+
+  dropOldBundles(Date.now());
+
   const root = document.getElementById("door");
   if (!root) return;
   const config = JSON.parse(document.getElementById("door-config").textContent);
@@ -150,6 +195,7 @@
         event_id: data.event_id,
         public_key: data.public_key,
         fetched_at: data.generated_at,
+        ends_at: data.ends_at,
         tickets,
       });
       setOnline(true);
