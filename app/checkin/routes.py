@@ -132,6 +132,10 @@ def _texts() -> dict:
         "camera_unavailable": _("The camera cannot be used here. Use the code field instead."),
         "camera_loading": _("Starting the camera…"),
         "tap_to_continue": _("Ready for the next scan"),
+        "logout_pending": _(
+            "Some scans made without a network have not been sent yet. Logging out deletes "
+            "them from this device. Log out anyway?"
+        ),
     }
 
 

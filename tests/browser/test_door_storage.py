@@ -112,3 +112,25 @@ def test_logging_out_clears_the_door_data_on_the_device(page, door_event):
     page.locator("form[action$='/auth/logout'] button").first.click()
     page.wait_for_url("**/")
     assert not [key for key in _stored_keys(page) if key.startswith("felag-door-")]
+
+
+def test_logging_out_with_unsent_scans_asks_first(page, door_event):
+    _log_in(page)
+    page.goto(f"/door/{door_event}")
+    expect(page.locator("#door[data-ready='true']")).to_be_attached()
+    page.evaluate(
+        f"""() => localStorage.setItem('felag-door-queue-{door_event}',
+            JSON.stringify([{{code: 'x', nonce: 'n1', scanned_at: new Date().toISOString()}}]))"""
+    )
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.locator("form[action$='/auth/logout'] button").first.click()
+    expect(page.locator("#door")).to_be_visible()
+    assert asked and "not been sent" in asked[0]
+    assert page.url.endswith(f"/door/{door_event}")
+    assert page.evaluate(f"() => localStorage.getItem('felag-door-queue-{door_event}')")

@@ -866,6 +866,29 @@
 
   el.cameraToggle.addEventListener("click", () => (stream ? stopCamera() : startCamera()));
 
+  // --- logging out --------------------------------------------------------------------------
+  // The logout answer clears this device's storage (Clear-Site-Data), queued scans included:
+  // while some are unsent, the volunteer is asked first.
+
+  function unsentScans() {
+    let count = 0;
+    try {
+      for (let i = 0; i < localStorage.length; i += 1) {
+        const key = localStorage.key(i);
+        if (key && key.startsWith("felag-door-queue-")) count += load(key, []).length;
+      }
+    } catch (err) {
+      return 0;
+    }
+    return count;
+  }
+
+  document.querySelectorAll('form[action$="/auth/logout"]').forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (unsentScans() > 0 && !window.confirm(T.logout_pending)) event.preventDefault();
+    });
+  });
+
   // --- start --------------------------------------------------------------------------------
 
   window.addEventListener("online", () => {
