@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.core.mail import OutboxMessage
 from app.extensions import db
-from app.members import consents, groups
-from app.members.models import Consent, ConsentEvent, Group, GroupMember
+from app.members import consents, groups, lifecycle
+from app.members.models import Consent, ConsentEvent, Group, GroupMember, Membership
 from tests.factories import make_user
 from tests.helpers import PASSWORD, csrf_from
-from tests.members_helpers import make_member
+from tests.members_helpers import make_member, record
 from tests.test_events_concurrency import all_at_once, signed_in
 
 pytestmark = pytest.mark.live
@@ -34,17 +34,23 @@ def naive_add(row) -> bool:
     return True
 
 
-def hold_both(monkeypatch, module, name: str):
-    """Wrap module.name so that two requests pass it before either goes on."""
+def hold_both(monkeypatch, module, name: str, before: bool = False):
+    """Wrap module.name so that two requests pass it (or reach it: before) before either goes on."""
     barrier = threading.Barrier(2)
     real = getattr(module, name)
 
-    def held(*args, **kwargs):
-        result = real(*args, **kwargs)
+    def wait():
         try:
             barrier.wait(timeout=10)
         except threading.BrokenBarrierError:
             pass
+
+    def held(*args, **kwargs):
+        if before:
+            wait()
+        result = real(*args, **kwargs)
+        if not before:
+            wait()
         return result
 
     monkeypatch.setattr(module, name, held)
@@ -145,5 +151,38 @@ def test_signing_up_twice_at_once(app, live_server, postgres, monkeypatch, guard
     if guarded:
         assert statuses == [200, 200]  # each gets a page, none a server error
         assert users == 1 and mails == 1  # one account, one verification e-mail
+    else:
+        assert 500 in statuses
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_applying_twice_at_once(app, live_server, postgres, monkeypatch, guarded):
+    with app.app_context():
+        user = make_user("applicant@example.org", "Ása Umsókn")
+        db.session.commit()
+        user_id = user.id
+    http, token = signed_in(app, user_id, live_server)
+    if not guarded:
+        monkeypatch.setattr(lifecycle, "add_once", naive_add)
+    # Both requests have found no record before either writes one.
+    hold_both(monkeypatch, lifecycle, "add_once", before=True)
+    data = {"csrf_token": token, **record(full_name="Ása Umsókn"), "reachable": "y"}
+    data = {k: v for k, v in data.items() if v is not None}
+    post = lambda: http.post(  # noqa: E731
+        f"{live_server}/members/apply", data=data, allow_redirects=False
+    )
+    statuses = [r.status_code for r in all_at_once([post, post])]
+
+    records = count(app, select(func.count(Membership.id)).where(Membership.user_id == user_id))
+    mails = count(
+        app,
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.user_id == user_id, OutboxMessage.template == "membership_received"
+        ),
+    )
+    if guarded:
+        # One is received (to the member page), the other says it is already waiting.
+        assert sorted(statuses) == [200, 302]
+        assert records == 1 and mails == 1
     else:
         assert 500 in statuses

@@ -8,6 +8,7 @@ from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.core.errors import Forbidden
 from app.core.mail import unsubscribe_url
+from app.core.timeutil import local_today
 from app.extensions import db
 from app.members import consents, lifecycle, records
 from app.members.models import ConsentEvent, Membership
@@ -74,7 +75,7 @@ def test_apply_then_staff_approve_sends_a_welcome_in_the_applicants_language(
     )
     assert response.status_code == 302
     db.session.refresh(membership)
-    assert membership.status == "active" and membership.joined_on == date.today()
+    assert membership.status == "active" and membership.joined_on == local_today()
     assert membership.decided_by.email == "staff@example.org"
     run_jobs()
     [welcome] = mailbox.to("anna@example.is")
@@ -116,7 +117,7 @@ def test_automatic_approval_setting(app, ctx, monkeypatch, mailbox, run_jobs):
     monkeypatch.setitem(app.config, "MEMBERSHIP_AUTO_APPROVE", True)
     user = make_user()
     membership = lifecycle.apply(user, record(full_name="Auto Member"), {})
-    assert membership.status == "active" and membership.joined_on == date.today()
+    assert membership.status == "active" and membership.joined_on == local_today()
     assert membership.history[-1].reason == "automatic"
 
 
@@ -159,7 +160,7 @@ def test_member_resigns_and_staff_end_a_membership_with_history(
     assert member.status == "active"  # the box was not ticked
     post_form(client, "/members/me/resign", {"confirm": "y", "reason": "Moving"}, "/members/me")
     db.session.refresh(member)
-    assert member.status == "resigned" and member.ended_on == date.today()
+    assert member.status == "resigned" and member.ended_on == local_today()
     assert member.history[-1].action == "resigned" and member.history[-1].reason == "Moving"
 
     staff = app.test_client()

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from app.core.audit import AuditEntry
+from app.core.timeutil import local_today
 from app.extensions import db
 from app.members import groups
 from app.members.models import StaffNote
@@ -202,10 +203,10 @@ def test_titles_over_time_and_the_board(staff_client, client):
     assert "Webmaster" not in board  # a group's title is not the board's
     title = chair.titles[0]
     post_form(
-        staff_client, f"{url}/titles/{title.id}/end", {"ends_on": date.today().isoformat()}, url
+        staff_client, f"{url}/titles/{title.id}/end", {"ends_on": local_today().isoformat()}, url
     )
     db.session.refresh(title)
-    assert title.ends_on == date.today()
+    assert title.ends_on == local_today()
 
 
 def test_only_membership_staff_reach_every_staff_members_route(app, client, ctx):

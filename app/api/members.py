@@ -25,7 +25,7 @@ from app.members import national_id
 from app.members.consents import consents_of, consents_of_many, set_consents
 from app.members.directory import MemberFilter, member_query
 from app.members.models import GroupMember, Membership
-from app.members.records import ADDRESS_FIELDS, STAFF_FIELDS, update_record
+from app.members.records import ADDRESS_FIELDS, STAFF_FIELDS, STATUS_NOT_EDITABLE, update_record
 
 READ_ONLY = (
     "id",
@@ -157,6 +157,8 @@ def _patch_values(data: dict) -> tuple[dict, list | None, dict | None]:
     for key, value in data.items():
         if key in READ_ONLY:
             raise DomainError(_("This field is read-only."), field=key)
+        if key == "status":
+            raise DomainError(STATUS_NOT_EDITABLE, field=key)
         if key == "address":
             if not isinstance(value, dict):
                 raise DomainError(_("The address is an object."), field="address")

@@ -239,7 +239,13 @@ MEMBER = {
     "properties": {
         "id": {"type": "integer", "readOnly": True},
         "user_id": {"type": "integer", "readOnly": True},
-        "status": {"type": "string", "enum": ["applied", "active", "rejected", "resigned"]},
+        "status": {
+            "type": "string",
+            "enum": ["applied", "active", "rejected", "resigned"],
+            "readOnly": True,
+            "description": "Changes only through the lifecycle (approve, reject, end, reactivate) "
+            "in the staff area; a PATCH with it answers 422.",
+        },
         "full_name": {"type": "string"},
         "email": {"type": "string", "readOnly": True},
         "national_id": {

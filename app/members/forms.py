@@ -23,7 +23,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.members.consents import CONSENT_TEXTS
 from app.members.groups import KIND_LABELS
 from app.members.groups import ROLE_LABELS as GROUP_ROLE_LABELS
-from app.members.lifecycle import STATUS_LABELS
 from app.members.titles import TITLE_LABELS
 
 GENDER_CHOICES = [
@@ -173,7 +172,6 @@ class StaffRecordForm(RecordForm):
     )
     remove_national_id = BooleanField(_l("Remove the national ID number"))
     joined_on = DateField(_l("Joined on"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()))
     is_test = BooleanField(_l("Test record (left out of lists, exports, counts and the API)"))
     reachable = BooleanField(CONSENT_TEXTS["reachable"])
     groupable = BooleanField(CONSENT_TEXTS["groupable"])

@@ -7,17 +7,18 @@ Services validate, change the session, flush and raise DomainError; routes commi
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from app.auth.models import User
 from app.core import audit
 from app.core.errors import Conflict, DomainError, Forbidden
 from app.core.mail import queue_mail
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_today, utcnow
+from app.core.unique import add_once
 from app.extensions import db
 from app.members import national_id
 from app.members.consents import set_consents
@@ -26,7 +27,6 @@ from app.members.records import (
     RECORD_FIELDS,
     add_history,
     flush_unique,
-    membership_of,
     set_national_id,
 )
 from app.members.titles import current_titles
@@ -45,6 +45,7 @@ EVENT_LABELS = {
     "resigned": _l("Resigned"),
     "ended": _l("Ended by staff"),
     "edited": _l("Status changed by staff"),
+    "reactivated": _l("Reactivated by staff"),
     "imported": _l("Imported"),
     "anonymised": _l("Anonymised"),
 }
@@ -79,15 +80,25 @@ def apply(
     """A verified user applies; the record waits as applied (or is approved at once when set so)."""
     if not user.is_verified:
         raise Forbidden(_l("Confirm your e-mail address before you apply."))
-    membership = membership_of(user)
+    # Locked, so that an application sent twice at once is decided once; the second waits here
+    # and then finds it applied.
+    membership = db.session.scalar(
+        select(Membership)
+        .where(Membership.user_id == user.id)
+        .with_for_update(of=Membership)
+        .execution_options(populate_existing=True)
+    )
     if membership is not None and membership.status in ("applied", "active"):
         if membership.status == "active":
             raise AlreadyMember(_l("You are a member already."))
         raise AlreadyMember(_l("Your application is already waiting for a decision."))
     previous = membership.status if membership else None
     if membership is None:
-        membership = Membership(user_id=user.id, user=user)
-        db.session.add(membership)
+        # A first application: the row first (one per user), so that the second of two sent at
+        # once stops at the unique user_id instead of failing at the end.
+        membership = Membership(user_id=user.id, status="applied")
+        if not add_once(membership):
+            raise AlreadyMember(_l("Your application is already waiting for a decision."))
     values = {**values, "country": values.get("country") or default_country()}
     cleaned = {field: clean_value(field, values.get(field)) for field in RECORD_FIELDS}
     country = clean_country(
@@ -134,7 +145,7 @@ def approve(membership: Membership, actor_id: int | None, automatic: bool = Fals
     if membership.status != "applied":
         raise Conflict(_l("Only a waiting application can be approved."))
     membership.status = "active"
-    membership.joined_on = membership.joined_on or date.today()
+    membership.joined_on = membership.joined_on or local_today()
     membership.decided_at, membership.decided_by_id = utcnow(), actor_id
     reason = "automatic" if automatic else ""
     add_history(membership, "approved", "applied", "active", actor_id, reason)
@@ -192,7 +203,7 @@ def _leave_everything(membership: Membership) -> None:
 
     for link in list(membership.group_links):
         groups.remove_link(link)
-    today = date.today()
+    today = local_today()
     for title in current_titles(membership, today):
         title.ends_on = max(today, title.starts_on)
 
@@ -205,7 +216,7 @@ def end_membership(
         raise Conflict(_l("This membership has already ended."))
     before = membership.status
     membership.status = "resigned"
-    membership.ended_on = date.today()
+    membership.ended_on = local_today()
     _leave_everything(membership)
     action = "resigned" if by_member else "ended"
     add_history(membership, action, before, "resigned", actor_id, reason)
@@ -225,5 +236,35 @@ def end_membership(
         f"membership-ended:{membership.id}:{len(membership.history)}",
         by_member=by_member,
         reason=reason or "",
+    )
+    return membership
+
+
+def reactivate(membership: Membership, actor_id: int | None, reason: str = "") -> Membership:
+    """Staff take back a member whose membership ended: active again from today."""
+    if membership.anonymised_at is not None:
+        raise Conflict(_l("This record is anonymised and cannot be reactivated."))
+    if membership.status != "resigned":
+        raise Conflict(_l("Only an ended membership can be reactivated."))
+    ended_on = membership.ended_on
+    membership.status = "active"
+    membership.joined_on = local_today()  # the new period; the earlier one stays in the history
+    membership.ended_on = None
+    membership.decided_at, membership.decided_by_id = utcnow(), actor_id
+    add_history(membership, "reactivated", "resigned", "active", actor_id, reason)
+    db.session.flush()
+    audit.record(
+        "member.reactivated",
+        "membership",
+        membership.id,
+        {"status": "resigned", "ended_on": ended_on.isoformat() if ended_on else None},
+        {"status": "active", "reason": reason or ""},
+        actor_id=actor_id,
+        subject_user_id=membership.user_id,
+    )
+    _mail(
+        membership,
+        "membership_welcome",
+        f"membership-welcome:{membership.id}:{len(membership.history)}",
     )
     return membership

@@ -44,7 +44,12 @@ RECORD_FIELDS = (
     "job_title",
     "housing",
 )
-STAFF_FIELDS = (*RECORD_FIELDS, "joined_on", "status", "is_test", "national_id_country")
+# Not the status: it changes only through the lifecycle (app/members/lifecycle.py), which also
+# takes an ending member out of groups and titles.
+STAFF_FIELDS = (*RECORD_FIELDS, "joined_on", "is_test", "national_id_country")
+STATUS_NOT_EDITABLE = _l(
+    "The status changes only through the membership's steps: approve, reject, end or reactivate."
+)
 
 
 def is_active_member(user) -> bool:
@@ -164,7 +169,10 @@ def update_record(
     """Change the given fields; every change is audit-logged field by field (before and after).
 
     A "national_id" key changes the number (staff only, through allowed); it is audited masked.
+    The status is never changed here (STATUS_NOT_EDITABLE).
     """
+    if "status" in values:
+        raise DomainError(STATUS_NOT_EDITABLE, field="status")
     unknown = set(values) - set(allowed) - ({"national_id"} if "national_id" in allowed else set())
     if unknown:
         field = sorted(unknown)[0]
@@ -194,10 +202,6 @@ def update_record(
         membership.phone_digits = re.sub(r"\D", "", membership.phone)
     if "birthday" in changed_after:
         membership.birth_year = membership.birthday.year if membership.birthday else None
-    if "status" in changed_after:
-        add_history(membership, "edited", before["status"], membership.status, actor_id)
-        if membership.status == "active" and not membership.joined_on:
-            membership.joined_on = date.today()
     if unions is not None:
         old = [(u.union, u.member_number) for u in membership.unions]
         new = [

@@ -239,7 +239,6 @@ def member_edit(member_id: int):
         values = record_values(form)
         values.update(
             joined_on=form.joined_on.data,
-            status=form.status.data,
             is_test=form.is_test.data,
             national_id_country=form.national_id_country.data,
         )
@@ -268,7 +267,9 @@ def member_edit(member_id: int):
             commit()
             flash(_("The member record is saved."), "success")
             return _back(membership)
-    return render_template("members/staff/edit.html", form=form, m=membership)
+    return render_template(
+        "members/staff/edit.html", form=form, m=membership, status_labels=lifecycle.STATUS_LABELS
+    )
 
 
 @bp.post("/<int:member_id>/approve")
@@ -313,6 +314,20 @@ def member_end(member_id: int):
         return _("The membership has ended."), "info"
 
     _button(form, end)
+    return _back(membership)
+
+
+@bp.post("/<int:member_id>/reactivate")
+@roles_required("membership")
+def member_reactivate(member_id: int):
+    membership = _member(member_id)
+    form = EndForm()  # an optional reason, like ending
+
+    def reactivate():
+        lifecycle.reactivate(membership, current_user.id, form.reason.data)
+        return _("%(name)s is a member again.", name=membership.full_name), "success"
+
+    _button(form, reactivate)
     return _back(membership)
 
 
