@@ -1,6 +1,7 @@
 """Error pages after a broken transaction, and bad input that must never give a 500."""
 
 import logging
+import re
 
 import pytest
 
@@ -155,3 +156,37 @@ def test_event_page_with_huge_id_for_a_real_event_still_works(client, ctx):
     event = make_event()
     db.session.commit()
     assert client.get(f"/events/{event.id}/{event.slug}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/checkin", {"code": "1.abc.def", "event_id": 10**20, "nonce": "n"}),
+        ("/api/v1/checkin", {"code": "1.abc.def", "event_id": 2**31, "nonce": "n"}),
+        ("/api/v1/checkin/undo", {"registration_id": 10**20}),
+    ],
+)
+def test_too_large_integers_in_api_json_are_a_client_error(client, ctx, path, body):
+    from app.api.services import create_token
+
+    volunteer = make_user(roles=["door"])
+    _t, key = create_token(volunteer, "scanner")
+    db.session.commit()
+    response = client.post(path, json=body, headers={"Authorization": f"Token {key}"})
+    assert response.status_code in (400, 404, 422), response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] != "server_error"
+
+
+def test_too_large_integer_in_a_door_json_body_is_a_client_error(client, ctx):
+    make_user("door@example.org", roles=["door"])
+    event = make_event(days_ahead=0)
+    db.session.commit()
+    login(client, "door@example.org")
+    page = client.get(f"/door/{event.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/door/{event.id}/undo",
+        json={"registration_id": 10**20},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code in (400, 404, 422)
