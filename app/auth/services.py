@@ -19,6 +19,7 @@ from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.security import ROLES
 from app.core.storage import new_key, store
+from app.core.text import LIKE_ESCAPE, contains_pattern
 from app.core.timeutil import utcnow
 from app.core.unique import add_once
 from app.extensions import db
@@ -317,8 +318,13 @@ def search_users(query: str | None, role: str | None = None):
     """A select of users matching a name or e-mail fragment, optionally holding a role."""
     stmt = select(User).order_by(User.name, User.id)
     if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        like = contains_pattern(query.strip().lower())
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).like(like, escape=LIKE_ESCAPE),
+                User.email.like(like, escape=LIKE_ESCAPE),
+            )
+        )
     if role:
         stmt = stmt.where(User.roles.any(UserRole.role == role))
     return stmt

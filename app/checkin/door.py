@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from app.auth.models import User
 from app.checkin.models import Scan
 from app.checkin.redeem import require_event
+from app.core.text import LIKE_ESCAPE, contains_pattern, escape_like
 from app.core.timeutil import utcnow
 from app.events.models import Event, Registration
 from app.events.tickets import SHORT_CODE_RE
@@ -35,27 +36,17 @@ def counts(event_id: int) -> dict:
     return {"event_id": event_id, "confirmed": confirmed, "checked_in": checked_in}
 
 
-def escape_like(text: str) -> str:
-    """The text with LIKE's wildcards escaped (escape character: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching the text anywhere, with its wildcards escaped."""
-    return f"%{escape_like(text)}%"
-
-
 def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Registrations whose name holds the text, or whose ticket has it as its short code: name
     and state only. Never by e-mail address: a volunteer must not learn whose address it is."""
     query = (query or "").strip()[:100]
     if len(query) < 2:
         return []
-    matches = registrations.c.name.ilike(like_pattern(query), escape="\\")
+    matches = registrations.c.name.ilike(contains_pattern(query), escape=LIKE_ESCAPE)
     if SHORT_CODE_RE.match(query):
         # Codes read "<event id>.<ticket id>.<signature>"; the short code starts the ticket id.
         prefix = escape_like(f"{event_id}.{query}") + "%"
-        matches = or_(matches, registrations.c.ticket_code.like(prefix, escape="\\"))
+        matches = or_(matches, registrations.c.ticket_code.like(prefix, escape=LIKE_ESCAPE))
     rows = db.session.execute(
         select(
             registrations.c.id,

@@ -20,6 +20,7 @@ from app.checkin.undo import undo
 from app.core.errors import DomainError
 from app.core.jobs import commit
 from app.core.security import roles_required
+from app.core.text import LIKE_ESCAPE, contains_pattern
 from app.events.models import Event, Registration
 from app.extensions import db
 
@@ -92,14 +93,14 @@ def door_log(event_id: int):
     query = request.args.get("q", "").strip()[:100]
     people = []
     if query:
-        pattern = door.like_pattern(query)
+        pattern = contains_pattern(query)
         people = db.session.scalars(
             select(Registration)
             .options(joinedload(Registration.checked_in_by))
             .where(
                 Registration.event_id == event.id,
-                Registration.name.ilike(pattern, escape="\\")
-                | Registration.email.ilike(pattern, escape="\\"),
+                Registration.name.ilike(pattern, escape=LIKE_ESCAPE)
+                | Registration.email.ilike(pattern, escape=LIKE_ESCAPE),
             )
             .order_by(Registration.name)
             .limit(50)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from app.core.timeutil import utcnow
+from app.core.text import slugify
+from app.core.timeutil import local_date, organisation_tz, utcnow
 from app.events.models import Event, Registration, RegistrationTerms
-from app.events.text import clean_html, slugify
+from app.events.text import clean_html
 from app.events.tickets import make_code, new_key_pair
 from app.extensions import db
 
@@ -28,8 +28,8 @@ EVENTS = [
 
 
 def _at(days: int, hour: int) -> datetime:
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    day = (utcnow() + timedelta(days=days)).astimezone(tz).date()
+    tz = organisation_tz()
+    day = local_date(utcnow() + timedelta(days=days))
     return datetime(day.year, day.month, day.day, hour, tzinfo=tz)
 
 
@@ -41,7 +41,7 @@ def seed_events(organiser, people: list) -> list[Event]:
         starts = _at(days, hour)
         event = Event(
             title=title,
-            slug=slugify(title),
+            slug=slugify(title, fallback="event"),
             summary=f"{title} — {current_app.config['ORGANISATION_NAME']}",
             description_html=clean_html(
                 "Alle er velkomne. Kom og vær med!\n\nAllir velkomnir. Komdu og vertu með!"

@@ -17,9 +17,10 @@ from app.core import audit
 from app.core.errors import Conflict, DomainError
 from app.core.jobs import enqueue_after_commit
 from app.core.storage import new_key, store
+from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
 from app.events.models import Event, EventMessage, EventSlug, Registration, RegistrationTerms
-from app.events.text import clean_html, slugify
+from app.events.text import clean_html
 from app.events.tickets import new_key_pair
 from app.extensions import db
 
@@ -172,7 +173,7 @@ def create_event(data: EventFields, actor, image: bytes | None = None) -> Event:
     private, public = new_key_pair()
     event = Event(
         **{name: getattr(data, name) for name in EDITABLE},
-        slug=data.slug or slugify(data.title),
+        slug=data.slug or slugify(data.title, fallback="event"),
         description_html=clean_html(data.description),
         status="draft",
         confirmed_count=0,
@@ -220,7 +221,7 @@ def update_event(event: Event, data: EventFields, actor=None, image: bytes | Non
     if data.slug:
         event.slug = data.slug
     elif event.status == "draft":
-        event.slug = slugify(data.title)  # stable once published
+        event.slug = slugify(data.title, fallback="event")  # stable once published
     if event.slug != old_slug:
         known = db.session.scalar(
             select(EventSlug).where(EventSlug.event_id == event.id, EventSlug.slug == old_slug)
@@ -322,9 +323,12 @@ def search_events(query: str | None = None, status: str | None = None):
     """A select of events for the staff list, newest start first."""
     stmt = select(Event).order_by(Event.starts_at.desc(), Event.id.desc())
     if query:
-        like = f"%{query.strip().lower()}%"
+        like = contains_pattern(query.strip().lower())
         stmt = stmt.where(
-            or_(func.lower(Event.title).like(like), func.lower(Event.city).like(like))
+            or_(
+                func.lower(Event.title).like(like, escape=LIKE_ESCAPE),
+                func.lower(Event.city).like(like, escape=LIKE_ESCAPE),
+            )
         )
     if status:
         stmt = stmt.where(Event.status == status)

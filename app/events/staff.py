@@ -17,6 +17,7 @@ from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
 from app.core.security import roles_required
+from app.core.text import LIKE_ESCAPE, contains_pattern, csv_cell
 from app.events import registrations, roster, services
 from app.events.forms import ActionForm, AddRegistrationForm, EventForm, MessageForm
 from app.events.models import EVENT_STATUSES, Event, EventMessage, Registration
@@ -147,9 +148,12 @@ def event_duplicate(event_id: int):
 def _registrations_query(event: Event, query: str, state: str | None):
     stmt = select(Registration).where(Registration.event_id == event.id)
     if query:
-        like = f"%{query.lower()}%"
+        like = contains_pattern(query.lower())
         stmt = stmt.where(
-            or_(func.lower(Registration.name).like(like), func.lower(Registration.email).like(like))
+            or_(
+                func.lower(Registration.name).like(like, escape=LIKE_ESCAPE),
+                func.lower(Registration.email).like(like, escape=LIKE_ESCAPE),
+            )
         )
     if state == "checked_in":
         stmt = stmt.where(Registration.checked_in_at.is_not(None))
@@ -215,12 +219,6 @@ def _queued_counts(messages: list[EventMessage]) -> dict[int, int]:
     return counts
 
 
-def _csv_cell(value) -> str:
-    """Text for a CSV cell; a leading =, +, - or @ is neutralised so Excel never runs it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/<int:event_id>/registrations.csv")
 @roles_required("organiser")
 def event_registrations_csv(event_id: int):
@@ -247,8 +245,8 @@ def event_registrations_csv(event_id: int):
     for r in rows:
         writer.writerow(
             [
-                _csv_cell(r.name),
-                _csv_cell(r.email),
+                csv_cell(r.name),
+                csv_cell(r.email),
                 labels.get(r.state, r.state),
                 format_datetime(r.created_at, "short") if r.created_at else "",
                 format_datetime(r.confirmed_at, "short") if r.confirmed_at else "",

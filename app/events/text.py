@@ -1,9 +1,8 @@
-"""Event text: the rich-text allow-list (nh3) and slugs."""
+"""Event text: the rich-text allow-list (nh3) and plain text from it."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import nh3
 from markupsafe import escape
@@ -15,10 +14,6 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 TAG_RE = re.compile(r"<[a-zA-Z/][^>]*>")
-# Letters that NFKD does not take apart; the rest lose their accents.
-TRANSLITERATE = str.maketrans(
-    {"æ": "ae", "ø": "oe", "å": "aa", "þ": "th", "ð": "d", "ß": "ss", "œ": "oe", "ł": "l"}
-)
 
 
 def clean_html(text: str | None) -> str:
@@ -52,11 +47,3 @@ def plain_text(html: str | None) -> str:
     import html as html_lib
 
     return re.sub(r"\n{3,}", "\n\n", html_lib.unescape(text)).strip()
-
-
-def slugify(title: str, max_length: int = 80) -> str:
-    """A readable ASCII slug: 'Årsmøde i Þórshöfn' -> 'aarsmoede-i-thorshofn'."""
-    text = (title or "").lower().translate(TRANSLITERATE)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    return text[:max_length].rstrip("-") or "event"

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select
@@ -16,6 +15,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.auth.models import User
 from app.core import audit
+from app.core.text import LIKE_ESCAPE, contains_pattern, csv_cell
 from app.extensions import db
 from app.members import national_id
 from app.members.models import (
@@ -98,8 +98,13 @@ class MemberFilter:
 def _search(stmt: Select, q: str) -> Select:
     """Name, e-mail, phone, or an exact national ID (through its keyed hash)."""
     if "@" in q:
-        like = f"%{q.lower()}%"
-        return stmt.where(or_(User.email.like(like), Membership.secondary_email.like(like)))
+        like = contains_pattern(q.lower())
+        return stmt.where(
+            or_(
+                User.email.like(like, escape=LIKE_ESCAPE),
+                Membership.secondary_email.like(like, escape=LIKE_ESCAPE),
+            )
+        )
     digits = re.sub(r"\D", "", q)
     if digits and re.fullmatch(r"[\d\s\-+()./]+", q):
         conditions = [Membership.national_id_hash == national_id.lookup(q)]
@@ -108,15 +113,12 @@ def _search(stmt: Select, q: str) -> Select:
         return stmt.where(or_(*conditions))
     normalised = national_id.normalise(q)
     words = [w for w in q.split() if w]
-    name_match = and_(*[Membership.full_name.ilike(f"%{_escape(w)}%", escape="/") for w in words])
+    name_match = and_(
+        *[Membership.full_name.ilike(contains_pattern(w), escape=LIKE_ESCAPE) for w in words]
+    )
     return stmt.where(
         or_(name_match, Membership.national_id_hash == national_id.lookup(normalised))
     )
-
-
-def _escape(word: str) -> str:
-    """LIKE wildcards typed by staff are literal ("/" is the escape character)."""
-    return word.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def member_query(flt: MemberFilter, join_user: bool = False) -> Select:
@@ -195,22 +197,6 @@ EXPORT_COLUMNS = (
     "newsletter",
     "is_test",
 )
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_NUMBERISH = re.compile(r"^[+\-]?[\d\s()./-]+$")
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is made inert."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    if _FORMULA.match(text) and not _NUMBERISH.match(text):
-        return "'" + text
-    return text
 
 
 def _consent_column(kind: str):
@@ -275,7 +261,7 @@ def export_rows(flt: MemberFilter, batch: int = 1000) -> Iterator[list[str]]:
             values["groups"] = slugs.get(row.id, "")
             for kind in ("reachable", "groupable", "newsletter"):
                 values[kind] = bool(values[kind])
-            yield [_cell(values[c]) for c in EXPORT_COLUMNS]
+            yield [csv_cell(values[c]) for c in EXPORT_COLUMNS]
 
 
 def _loggable(flt: MemberFilter) -> dict[str, str]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app.core import audit
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.core.security import has_role
+from app.core.text import slugify
 from app.core.unique import add_once
 from app.extensions import db
 from app.members.models import GROUP_KINDS, GROUP_ROLES, Group, GroupMember, Membership
@@ -32,14 +30,6 @@ ROLE_LABELS = {
 
 class GroupFull(Conflict):
     code = "group_full"
-
-
-def slugify(text: str) -> str:
-    """A URL slug: ASCII letters and digits with hyphens (Þ and Ð and Æ spelled out)."""
-    text = text.replace("Þ", "Th").replace("þ", "th").replace("Ð", "D").replace("ð", "d")
-    text = text.replace("Æ", "Ae").replace("æ", "ae").replace("Ø", "O").replace("ø", "o")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100] or "group"
 
 
 def get_group(slug: str) -> Group:
@@ -93,7 +83,7 @@ def _check_fields(name: str, slug: str, kind: str, capacity, group: Group | None
         raise DomainError(_l("Give the group a name."), field="name")
     if len(name) > 200:
         raise DomainError(_l("Use at most %(n)d characters.", n=200), field="name")
-    slug = slugify(slug or name)
+    slug = slugify(slug or name, max_length=100, fallback="group")
     taken = db.session.scalar(
         select(Group.id).where(Group.slug == slug, Group.id != (group.id if group else -1))
     )
