@@ -1,0 +1,25 @@
+"""news newsletters and pages
+
+Revision ID: b1a0c0de0006
+Revises: b1a0c0de0005
+Create Date: 2026-12-02 06:55:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0006'
+down_revision = 'b1a0c0de0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
