@@ -100,3 +100,12 @@ def test_seed_demo_refuses_in_production(app, ctx, monkeypatch):
     assert result.exit_code != 0
     assert "refuses to run in production" in result.output
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_a_refusal_keeps_ids_but_no_code_from_the_url(app):
+    from app.core.audit import _path_without_secrets
+
+    with app.test_request_context("/staff/users/42"):
+        assert _path_without_secrets() == "/staff/users/42"
+    with app.test_request_context("/tickets/secret-code"):
+        assert _path_without_secrets() == "/tickets/<code>"

@@ -112,6 +112,19 @@ def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
 
 
+def _path_without_secrets() -> str:
+    """The request's route with its numeric ids filled in; other parts (a ticket code, a token)
+    stay placeholders, so that no secret from a URL lands in the log."""
+    rule = request.url_rule
+    if rule is None:
+        return request.path
+    path = rule.rule
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int):
+            path = path.replace(f"<int:{name}>", str(value))
+    return path
+
+
 def record_refusal(actor_id: int | None = None, **detail: Any) -> None:
     """Record a refused request (403) in a transaction of its own.
 
@@ -120,7 +133,7 @@ def record_refusal(actor_id: int | None = None, **detail: Any) -> None:
     """
     try:
         db.session.rollback()
-        after = {"method": request.method, "path": request.path[:200], **detail}
+        after = {"method": request.method, "path": _path_without_secrets()[:200], **detail}
         record("access.refused", "request", None, after=after, actor_id=actor_id)
         db.session.commit()
     except Exception:

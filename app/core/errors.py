@@ -169,7 +169,9 @@ def register_error_handlers(app: Flask) -> None:
         # A value the database cannot hold (an integer beyond its range, a NUL in text) is bad
         # input, not a fault of ours: a 400 without a stack trace in the log.
         rollback_session()
-        log.info("Refused a value the database cannot store on %s %s", request.method, request.path)
+        log.info(
+            "Refused a value the database cannot store on %s %s", request.method, request.endpoint
+        )
         if wants_json():
             return json_error(400, _("A value in the request is out of range."))
         return _error_page(400)
