@@ -136,7 +136,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def set_headers(response):
         headers = response.headers
-        if is_personal(request.path):
+        if "no-store" not in headers.get("Cache-Control", "") and is_personal(request.path):
             headers["Cache-Control"] = "no-store"
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
