@@ -11,6 +11,7 @@ from app.checkin.redeem import Scanner, redeem
 from app.checkin.routes import checkin_limit, run_scan
 from app.checkin.undo import undo
 from app.core.errors import DomainError
+from app.core.http import json_id
 from app.core.jobs import commit
 
 checkin_rate_limit = api_rate_limited(checkin_limit, "api-checkin")
@@ -26,13 +27,6 @@ def _scanner(data: dict) -> Scanner:
     return Scanner(user.id, user.name, label, "api")
 
 
-def _int_field(data: dict, name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError(_("A whole number is required."), field=name)
-    return value
-
-
 @bp.post("/checkin")
 @checkin_rate_limit
 @token_required("door")
@@ -42,7 +36,7 @@ def checkin():
     code = data.get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 2000:
         raise DomainError(_("A ticket code (or ticket URL) is required."), field="code")
-    event_id = _int_field(data, "event_id")
+    event_id = json_id(data, "event_id")
     answer = run_scan(redeem, event_id, code, data.get("nonce"), _scanner(data))
     return jsonify(answer.as_json())
 
@@ -53,7 +47,7 @@ def checkin():
 def checkin_undo():
     """Take back a check-in."""
     data = json_body()
-    answer = undo(_int_field(data, "registration_id"), _scanner(data))
+    answer = undo(json_id(data, "registration_id"), _scanner(data))
     commit()
     return jsonify(answer.as_json())
 

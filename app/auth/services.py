@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
@@ -15,6 +15,7 @@ from app.auth.models import User, UserRole
 from app.core import audit, ratelimit
 from app.core.crypto import lookup_hash
 from app.core.errors import DomainError
+from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.security import ROLES
@@ -57,11 +58,6 @@ def normalise_email(email: str) -> str:
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
-
-
-def _external(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, built on BASE_URL rather than the request's host."""
-    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def register(
@@ -110,8 +106,8 @@ def _address_taken(owner: User) -> None:
         owner.locale,
         {
             "name": owner.name,
-            "login_link": _external("auth.login"),
-            "reset_link": _external("auth.reset_request"),
+            "login_link": absolute_url("auth.login"),
+            "reset_link": absolute_url("auth.reset_request"),
         },
         key=f"signup_attempt:{owner.id}:{utcnow():%Y%m%d%H}",
         user_id=owner.id,
@@ -120,7 +116,7 @@ def _address_taken(owner: User) -> None:
 
 def send_verification(user: User) -> None:
     """Queue the e-mail with the signed verification link."""
-    link = _external("auth.verify", token=tokens.make_token(user, "verify"))
+    link = absolute_url("auth.verify", token=tokens.make_token(user, "verify"))
     queue_mail(
         user.email, "verify_email", user.locale, {"name": user.name, "link": link}, user_id=user.id
     )
@@ -203,7 +199,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return
-    link = _external("auth.reset_password", token=tokens.make_token(user, "reset"))
+    link = absolute_url("auth.reset_password", token=tokens.make_token(user, "reset"))
     queue_mail(
         user.email,
         "reset_password",

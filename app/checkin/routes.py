@@ -37,6 +37,7 @@ from app.checkin.redeem import (
 )
 from app.checkin.undo import undo as undo_checkin  # the view below is named undo
 from app.core.errors import DomainError, json_error, retry_after
+from app.core.http import json_id
 from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
 from app.core.security import has_role, roles_required
@@ -232,13 +233,6 @@ def _scanner(data: dict, source: str = "door") -> Scanner:
     return Scanner(current_user.id, current_user.name, f"door {device}", source)
 
 
-def _int_field(data: dict, name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DomainError(_("A whole number is required."), field=name)
-    return value
-
-
 def _scanned_at(data: dict) -> datetime | None:
     value = data.get("scanned_at")
     if not isinstance(value, str):
@@ -294,7 +288,7 @@ def scan(event_id: int):
 def check_in(event_id: int):
     """Check in by hand a person found by name."""
     data = _body()
-    registration_id = _int_field(data, "registration_id")
+    registration_id = json_id(data, "registration_id")
     require_open_door(event_id)
     answer = run_scan(
         check_in_by_hand, event_id, registration_id, _scanner(data), data.get("nonce")
@@ -308,7 +302,7 @@ def check_in(event_id: int):
 def undo(event_id: int):
     """Undo a check-in (the last one, from the page)."""
     data = _body()
-    registration_id = _int_field(data, "registration_id")
+    registration_id = json_id(data, "registration_id")
     answer = undo_checkin(registration_id, _scanner(data), event_id=event_id)
     commit()
     return jsonify({**answer.as_json(), "counts": door.counts(event_id)})

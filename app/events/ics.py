@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
+from app.core.http import absolute_url
 from app.core.timeutil import utcnow
 from app.events.models import Event
 from app.events.text import plain_text
 
 
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link built on BASE_URL; works in jobs too, where there is no request."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"] + path
-
-
 def event_url(event: Event) -> str:
     """The absolute address of the event page."""
-    return external_url("events.detail", event_id=event.id, slug=event.slug)
+    return absolute_url("events.detail", event_id=event.id, slug=event.slug)
 
 
 def place(event: Event) -> str:

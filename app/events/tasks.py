@@ -14,11 +14,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core.http import absolute_url
 from app.core.jobs import commit, enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
-from app.events.ics import calendar_bytes, event_url, external_url, place
+from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, EventMessage, Registration
 from app.events.registrations import locale_of, ticket_mail_key
 from app.events.tickets import qr_png
@@ -44,7 +45,7 @@ def _event_context(event: Event) -> dict:
 
 
 def _ticket_link(code: str) -> str:
-    return external_url("tickets.show", code=code)
+    return absolute_url("tickets.show", code=code)
 
 
 def _ensure_qr(registration: Registration) -> str | None:

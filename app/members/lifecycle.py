@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.core import audit
 from app.core.errors import Conflict, DomainError, Forbidden
+from app.core.http import absolute_url
 from app.core.mail import queue_mail
 from app.core.timeutil import local_today, utcnow
 from app.core.unique import add_once
@@ -57,10 +58,7 @@ class AlreadyMember(Conflict):
 
 def _mail(membership: Membership, template: str, key: str, **context) -> None:
     user = membership.user
-    # Built without a request, so that jobs, the CLI and imports can send it too.
-    me_link = current_app.config["BASE_URL"] + current_app.url_map.bind("localhost").build(
-        "members.me"
-    )
+    me_link = absolute_url("members.me")  # also from jobs, the CLI and imports
     queue_mail(
         user.email,
         template,
