@@ -54,6 +54,23 @@ def test_the_staff_record_offers_the_local_day_as_end_of_a_title(app, client, ct
     assert f'value="{LOCAL_DAY.isoformat()}"' in html
 
 
+def test_the_door_marks_tonights_event_as_today_at_2330_utc(app, client, ctx, late_evening):
+    from datetime import timedelta
+
+    from tests.factories import make_event
+    from tests.helpers import login
+
+    # 18:00 on 15 January in Copenhagen; at 00:30 local time that is today, not tomorrow.
+    starts = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)
+    make_event("Tonight's meeting", starts_at=starts, ends_at=starts + timedelta(hours=2))
+    make_user("door@example.org", roles=["door"])
+    db.session.commit()
+    login(client, "door@example.org")
+    html = client.get("/door/").get_data(as_text=True)
+    card = html.split("Tonight&#39;s meeting", 1)[1].split("</a>", 1)[0]
+    assert "Today" in card
+
+
 # -- DEFAULT_LANGUAGE -----------------------------------------------------------------------------
 
 

@@ -4,16 +4,14 @@ scan log."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.auth.models import User
 from app.checkin.models import Scan
 from app.checkin.redeem import require_event
 from app.core.text import LIKE_ESCAPE, contains_pattern, escape_like
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_date, utcnow
 from app.events.models import Event, Registration
 from app.events.tickets import SHORT_CODE_RE
 from app.extensions import db
@@ -106,8 +104,7 @@ def offline_bundle(event: Event) -> dict:
 def door_events(now: datetime | None = None) -> list[Event]:
     """Published events a volunteer may scan: running or starting today first, then upcoming."""
     now = now or utcnow()
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    today = now.astimezone(tz).date()
+    today = local_date(now)
     rows = db.session.scalars(
         select(Event)
         .where(Event.status == "published", Event.ends_at >= now - timedelta(hours=6))
@@ -117,7 +114,7 @@ def door_events(now: datetime | None = None) -> list[Event]:
 
     def today_first(event: Event):
         running = event.starts_at <= now <= event.ends_at
-        is_today = event.starts_at.astimezone(tz).date() == today
+        is_today = local_date(event.starts_at) == today
         return (0 if running or is_today else 1, event.starts_at)
 
     return sorted(rows, key=today_first)
@@ -126,11 +123,7 @@ def door_events(now: datetime | None = None) -> list[Event]:
 def is_today(event: Event, now: datetime | None = None) -> bool:
     """True when the event runs now or starts today in the organisation's timezone."""
     now = now or utcnow()
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    return (
-        event.starts_at <= now <= event.ends_at
-        or event.starts_at.astimezone(tz).date() == now.astimezone(tz).date()
-    )
+    return event.starts_at <= now <= event.ends_at or local_date(event.starts_at) == local_date(now)
 
 
 def scan_log(event_id: int):
