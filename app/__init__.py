@@ -148,8 +148,18 @@ def _register_blueprints(app: Flask) -> None:
     from app.events import tickets_bp
     from app.extensions import csrf
     from app.members import bp as members_bp
+    from app.polls import bp as polls_bp
 
-    for blueprint in (core_bp, auth_bp, account_bp, checkin_bp, events_bp, tickets_bp, members_bp):
+    for blueprint in (
+        core_bp,
+        auth_bp,
+        account_bp,
+        checkin_bp,
+        events_bp,
+        tickets_bp,
+        members_bp,
+        polls_bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())
     csrf.exempt(api_bp)

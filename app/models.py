@@ -24,3 +24,12 @@ from app.members.models import (  # noqa: F401
     Title,
     UnionMembership,
 )
+from app.polls.models import (  # noqa: F401
+    Ballot,
+    BallotChoice,
+    Elector,
+    Participation,
+    Poll,
+    PollOption,
+    PollQuestion,
+)
