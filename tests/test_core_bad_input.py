@@ -190,3 +190,22 @@ def test_too_large_integer_in_a_door_json_body_is_a_client_error(client, ctx):
         headers={"X-CSRFToken": token},
     )
     assert response.status_code in (400, 404, 422)
+
+
+def test_when_the_error_page_itself_fails_the_answer_is_still_translated(app, client, monkeypatch):
+    from app.core import errors
+
+    def broken_render(*args, **kwargs):
+        raise RuntimeError("the database is gone")
+
+    def boom():
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(errors, "render_template", broken_render)
+    monkeypatch.setitem(app.view_functions, "core.home", boom)
+    client.set_cookie("lang", "is")
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Eitthvað fór úrskeiðis" in html and 'lang="is"' in html
+    assert "kaboom" not in html and "Internal Server Error" not in html

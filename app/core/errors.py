@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
@@ -112,9 +113,17 @@ def rollback_session() -> None:
 
 def _bare_page(status: int, headers=None):
     """A page that needs no URLs: the request's host is not trusted, so none can be built."""
-    title = escape(str(ERROR_TITLES.get(status, ERROR_TITLES[400])))
-    text = escape(str(ERROR_TEXTS.get(status, ERROR_TEXTS[400])))
-    html = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{text}</p>"
+    shown = status if status in ERROR_TITLES else 500
+    title = escape(str(ERROR_TITLES[shown]))
+    text = escape(str(ERROR_TEXTS[shown]))
+    try:
+        lang = escape(str(get_locale()))
+    except Exception:  # no usable locale: the page is still answered
+        lang = "da"
+    html = (
+        f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+        f"<h1>{title}</h1><p>{text}</p></html>"
+    )
     return html, status, {"Content-Type": "text/html; charset=utf-8", **(headers or {})}
 
 
@@ -122,12 +131,20 @@ def _error_page(status: int, headers=None):
     shown = status if status in ERROR_TITLES else 500
     if shown >= 500:
         rollback_session()
-    html = render_template(
-        "errors/error.html",
-        status=status,
-        title=ERROR_TITLES[shown],
-        text=ERROR_TEXTS[shown],
-    )
+    try:
+        html = render_template(
+            "errors/error.html",
+            status=status,
+            title=ERROR_TITLES[shown],
+            text=ERROR_TEXTS[shown],
+        )
+    except Exception:
+        if shown < 500:
+            raise
+        # The page itself failed (the database is gone, so the header cannot read the user):
+        # still a translated page, never the server's bare text.
+        log.warning("The error page could not be rendered; answered with the bare page")
+        return _bare_page(status, headers)
     return html, status, headers or {}
 
 
