@@ -5,7 +5,7 @@ import io
 from PIL import Image, ImageOps
 
 from app.auth.models import User
-from app.core.storage import get_storage, new_key
+from app.core.storage import get_storage, new_key, store
 from app.extensions import db
 
 THUMB_SIZE = (256, 256)
@@ -24,8 +24,7 @@ def make_avatar_thumbnail(user_id: int, key: str) -> str:
         thumb = ImageOps.fit(image.convert("RGB"), THUMB_SIZE)
         out = io.BytesIO()
         thumb.save(out, "JPEG", quality=85)
-    thumb_key = new_key("avatars/thumbs", "jpg")
-    storage.save("public", thumb_key, out.getvalue(), "image/jpeg")
+    thumb_key = store("public", new_key("avatars/thumbs", "jpg"), out.getvalue(), "image/jpeg")
     user.avatar_thumb_key = thumb_key
     db.session.commit()
     return "made"

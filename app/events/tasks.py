@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.core.http import absolute_url
 from app.core.jobs import commit, enqueue_after_commit
 from app.core.mail import queue_mail
-from app.core.storage import get_storage, new_key
+from app.core.storage import get_storage, new_key, store
 from app.core.timeutil import utcnow
 from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, EventMessage, Registration
@@ -167,8 +167,9 @@ def resize_event_image(event_id: int, key: str) -> str:
     ):
         out = io.BytesIO()
         make(image).save(out, "JPEG", quality=85, optimize=True)
-        sizes[name] = new_key(f"events/{name}", "jpg")
-        storage.save("public", sizes[name], out.getvalue(), "image/jpeg")
+        # Removed again if this job does not commit them (the image was replaced meanwhile).
+        key_of_size = new_key(f"events/{name}", "jpg")
+        sizes[name] = store("public", key_of_size, out.getvalue(), "image/jpeg")
     event = db.session.get(Event, event_id)
     if event is None or event.image_key != key:
         return "stale"
