@@ -67,6 +67,30 @@ def test_a_verified_token_counts_per_token_not_per_address(app, client, ctx, mon
     assert client.get("/api/v1/me", headers=auth(keys[0])).status_code == 429
 
 
+def test_made_up_keys_from_an_address_do_not_stop_the_good_tokens_used_there(
+    app, client, ctx, monkeypatch
+):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    _t, good = create_token(make_user(), "office sync")
+    db.session.commit()
+    assert client.get("/api/v1/me", headers=auth(good)).status_code == 200
+    guesses = [client.get("/api/v1/me", headers=auth(secrets.token_urlsafe(30))) for _ in range(4)]
+    assert [r.status_code for r in guesses] == [401, 401, 401, 429]
+    assert client.get("/api/v1/me", headers=auth(good)).status_code == 200
+
+
+def test_a_spent_address_is_refused_before_its_keys_are_looked_up(app, client, ctx, monkeypatch):
+    from app.api import services
+
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
+    loads = []
+    original = services._load_caller
+    monkeypatch.setattr(services, "_load_caller", lambda h: loads.append(h) or original(h))
+    for _ in range(5):
+        client.get("/api/v1/me", headers=auth(secrets.token_urlsafe(30)))
+    assert len(loads) == 2  # the database is asked only while the address has room
+
+
 def test_revoking_a_token_stops_it_on_every_worker_at_once(app, two_workers, ctx):
     assert app.config["API_TOKEN_CACHE_SECONDS"] > 0
     user = make_user(roles=["door"])

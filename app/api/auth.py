@@ -22,19 +22,22 @@ def _key_from_header() -> str | None:
 
 
 def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
-    """The request's token user, counted against `limit`: per client address until the key is
-    verified (so that made-up keys, rotated or not, are limited like anything else), per token
-    after. RateLimited (429) when the allowance is spent."""
+    """The request's token user, counted against `limit`: per token once its key is verified,
+    per client address otherwise. A request without a key, or with a made-up or revoked one,
+    counts against its address, and an address that has spent its allowance is refused before
+    any key of it is looked up; so rotating made-up keys gets 429 like anything else. Verified
+    tokens never use up their address's allowance (many scanners may share one address).
+    RateLimited (429) when the allowance is spent."""
     key = _key_from_header()
     address = "address:" + ratelimit.remote_address()
-
-    def count_address() -> None:
+    caller = None
+    if key:
+        caller = token_user(
+            key, before_load=lambda: ratelimit.check(limit, scope, address, count=False)
+        )
+    if caller is None:
         ratelimit.check(limit, scope, address)
-
-    caller = token_user(key, before_load=count_address) if key else None
-    if not key:
-        count_address()
-    if caller is not None:
+    else:
         ratelimit.check(limit, scope, f"token:{caller.token_id}")
     g.api_caller = caller
     return caller

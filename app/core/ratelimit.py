@@ -74,11 +74,12 @@ def test(limit: RateLimitItem, scope: str, *keys: str) -> bool:
     return _call("test", limit, scope, *keys)[0]
 
 
-def check(limit: str, scope: str, key: str) -> None:
-    """Count one request against `limit` for this scope and key; RateLimited when it is spent."""
+def check(limit: str, scope: str, key: str, count: bool = True) -> None:
+    """Count one request against `limit` for this scope and key; RateLimited when it is spent.
+    With count=False only look whether there is room left."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    allowed, strategy = _call("hit", item(limit), scope, key)
+    allowed, strategy = _call("hit" if count else "test", item(limit), scope, key)
     if not allowed:
         reset_at = strategy.get_window_stats(item(limit), scope, key).reset_time
         raise RateLimited(max(1, int(reset_at - time.time() + 0.999)))
