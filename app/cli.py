@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from app.core.errors import DomainError
+from app.core.http import absolute_url
 from app.core.security import ROLES
 from app.extensions import db
 
@@ -160,4 +161,4 @@ def seed_demo(if_empty, members):
     login = seed(members)
     db.session.commit()
     click.echo(f"Demo data ready. Admin login: {login[0]} / {login[1]}")
-    click.echo(f"Open {current_app.config['BASE_URL']}/auth/login")
+    click.echo(f"Open {absolute_url('auth.login')}")

@@ -18,9 +18,9 @@ import qrcode
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from flask import current_app
 
 from app.core import crypto
+from app.core.http import absolute_url
 
 CODE_RE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$")
 SHORT_CODE_LENGTH = 8
@@ -102,7 +102,7 @@ def verify(parsed: ParsedCode, public_key_b64: str) -> bool:
 
 def ticket_url(code: str) -> str:
     """What the QR encodes: the short link, which opens the ticket page on a phone."""
-    return f"{current_app.config['BASE_URL']}/t/{code}"
+    return absolute_url("tickets.short_link", code=code)
 
 
 def qr_png(code: str, box_size: int = 8) -> bytes:
