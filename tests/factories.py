@@ -90,3 +90,52 @@ def make_registration(event, user=None, state: str = "confirmed", **fields):
     db.session.add(registration)
     db.session.flush()
     return registration
+
+
+def make_poll(
+    title: str = "Board election",
+    questions=(("Do you approve the accounts?", "yes_no", (), 1, 1),),
+    status: str = "open",
+    secret: bool = True,
+    electorate_kind: str = "users",
+    **fields,
+):
+    """A poll with questions (text, kind, options, max_choices, seats); opened (electorate frozen)
+    when status is open, closing in a day."""
+    from datetime import timedelta
+
+    from app.core.timeutil import utcnow
+    from app.polls.electorate import freeze_electorate
+    from app.polls.models import Poll, PollOption, PollQuestion
+
+    now = utcnow().replace(microsecond=0)
+    poll = Poll(
+        title=title,
+        description="",
+        status="draft",
+        secret=secret,
+        electorate_kind=electorate_kind,
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+        **fields,
+    )
+    for position, (text, kind, options, max_choices, seats) in enumerate(questions):
+        question = PollQuestion(
+            position=position, text=text, kind=kind, max_choices=max_choices, seats=seats
+        )
+        if kind == "yes_no":
+            question.add_yes_no_options()
+        else:
+            question.options = [
+                PollOption(position=n, text=option) for n, option in enumerate(options)
+            ]
+        poll.questions.append(question)
+    db.session.add(poll)
+    db.session.flush()
+    if status in ("open", "closed", "published"):
+        poll.status = "open"
+        poll.opened_at = now - timedelta(hours=1)
+        freeze_electorate(poll)
+    poll.status = status
+    db.session.flush()
+    return poll

@@ -186,7 +186,8 @@ class Participation(db.Model):
     )
 
 
-def _ballot_id() -> str:
+def new_ballot_id() -> str:
+    """A random ballot key (its order says nothing about when the ballot was cast)."""
     return uuid.uuid4().hex
 
 
@@ -199,7 +200,7 @@ class Ballot(db.Model):
         UniqueConstraint("poll_id", "user_id", name="uq_poll_ballots_poll_user"),
     )
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_ballot_id)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ballot_id)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
     # SHA-256 (hex) of the receipt code shown once to the voter; the code itself is never stored.
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
