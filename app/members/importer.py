@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from app.auth.models import User
 from app.auth.services import normalise_email
@@ -373,6 +373,7 @@ def write(data: bytes, actor_id: int | None, progress: Progress | None = None) -
     checked = preview(data, (lambda done, total: progress(done, 2 * total)) if progress else None)
     if not checked.ok:
         raise ImportInvalid(checked)
+    db.session.flush()  # the Core inserts below do not flush what the session holds
     now = utcnow()
     default_language = current_app.config.get("DEFAULT_LANGUAGE", "da")
     texts = {}
@@ -428,12 +429,36 @@ def _membership_values(values: dict[str, Any], user_id: int, now) -> dict[str, A
 
 
 def _insert(model, rows: list[dict[str, Any]]) -> None:
-    """One INSERT for rows that share their keys (SQLAlchemy batches them as multi-row VALUES)."""
-    by_keys: dict[tuple, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_keys.setdefault(tuple(sorted(row)), []).append(row)
-    for group in by_keys.values():
-        db.session.execute(insert(model), group)
+    """Insert rows that share their keys with one executemany (pipelined by psycopg).
+
+    A Core insert on the table: the ORM's bulk insert leaves out None values, which split rows
+    with and without (say) a birthday into one statement each.
+    """
+    db.session.execute(insert(model.__table__), rows)
+
+
+def _insert_with_ids(model, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids in order.
+
+    On PostgreSQL the ids are taken from the table's sequence first (one query), so the rows go
+    in as a plain executemany: about five times faster than INSERT ... RETURNING in order.
+    """
+    table = model.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(db.session.execute(statement, rows).scalars())
+    ids = list(
+        db.session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": len(rows)},
+        ).scalars()
+    )
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    db.session.execute(insert(table), rows)
+    return ids
 
 
 def _write_batch(
@@ -460,14 +485,10 @@ def _write_batch(
                     "created_at": now,
                 }
             )
-        ids = db.session.scalars(
-            insert(User).returning(User.id, sort_by_parameter_order=True), user_rows
-        ).all()
+        ids = _insert_with_ids(User, user_rows)
         user_ids.update({row.line: user_id for row, user_id in zip(fresh, ids, strict=True)})
     member_rows = [_membership_values(row.values, user_ids[row.line], now) for row in rows]
-    member_ids = db.session.scalars(
-        insert(Membership).returning(Membership.id, sort_by_parameter_order=True), member_rows
-    ).all()
+    member_ids = _insert_with_ids(Membership, member_rows)
     unions, history = [], []
     for row, membership_id in zip(rows, member_ids, strict=True):
         for union, number in row.values.get("unions", []):
