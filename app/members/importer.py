@@ -23,7 +23,7 @@ from app.auth.models import User
 from app.auth.services import normalise_email
 from app.core import audit
 from app.core.errors import DomainError
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_date, utcnow
 from app.extensions import db
 from app.members import national_id
 from app.members.consents import CONSENT_TEXTS, set_consents
@@ -424,7 +424,7 @@ def _membership_values(values: dict[str, Any], user_id: int, now) -> dict[str, A
         record["national_id_hash"] = values["national_id_hash"]
         record["national_id_masked"] = national_id.mask(country, values["national_id"])
     if record["status"] == "active" and record.get("joined_on") is None:
-        record["joined_on"] = now.date()
+        record["joined_on"] = local_date(now)  # the organisation's day, not UTC's
     return record
 
 
