@@ -40,6 +40,9 @@ def test_membership_dates_at_2330_utc_are_the_local_day(ctx, late_evening):
     assert title.ends_on == LOCAL_DAY
     lifecycle.end_membership(membership, staff.id, "Moved away")
     assert membership.ended_on == LOCAL_DAY
+    membership.joined_on = date(2020, 1, 1)
+    lifecycle.reactivate(membership, staff.id)
+    assert membership.joined_on == LOCAL_DAY
 
 
 def test_the_staff_record_offers_the_local_day_as_end_of_a_title(app, client, ctx, late_evening):
