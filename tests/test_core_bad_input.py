@@ -209,3 +209,23 @@ def test_when_the_error_page_itself_fails_the_answer_is_still_translated(app, cl
     assert response.status_code == 500
     assert "Eitthvað fór úrskeiðis" in html and 'lang="is"' in html
     assert "kaboom" not in html and "Internal Server Error" not in html
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("[" * 100_000 + "]" * 100_000, 400),  # deeper than the JSON parser goes
+        ('{"a": ' * 900 + "1" + "}" * 900, 401),  # parsed, walked without recursion, no NUL
+        ('{"code\\u0000": "x", "event_id": 1}', 400),
+        ('{"code": ["x", {"deep": "a\\u0000"}]}', 400),
+    ],
+)
+def test_deeply_nested_or_nul_json_is_a_json_client_error(client, ctx, raw, status):
+    response = client.post(
+        "/api/v1/checkin",
+        data=raw,
+        content_type="application/json",
+        headers={"Authorization": "Token whatever"},
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == {400: "bad_request", 401: "unauthorized"}[status]

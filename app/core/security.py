@@ -90,13 +90,19 @@ class DatabaseIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+def _has_nul(value: object) -> bool:
+    """True when a string anywhere in a parsed JSON value (or the value itself) holds a NUL."""
+    stack = [value]
+    while stack:  # a loop, not recursion: deeply nested JSON is bad input, not a crash
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 
@@ -106,14 +112,17 @@ def request_has_nul() -> bool:
     if "\x00" in request.path:
         return True
     if request.query_string and any(
-        _has_nul(key) or _has_nul(value) for key, value in request.args.items(multi=True)
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
     ):
         return True
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.is_json:
-            return _has_nul(request.get_json(silent=True))
+            try:
+                return _has_nul(request.get_json(silent=True))
+            except RecursionError:  # nested deeper than the JSON parser goes
+                abort(400)
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            return any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True))
+            return any("\x00" in k or "\x00" in v for k, v in request.form.items(multi=True))
     return False
 
 
