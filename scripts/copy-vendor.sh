@@ -8,3 +8,6 @@ mkdir -p "$VENDOR"
 
 # QR decoder for the door scanner's camera, where the browser has no BarcodeDetector.
 cp node_modules/jsqr/dist/jsQR.js "$VENDOR/jsQR.js"
+
+# Charts on the poll results page (and the staff statistics): Chart.js's UMD build, one file.
+cp node_modules/chart.js/dist/chart.umd.min.js "$VENDOR/chart.umd.min.js"
