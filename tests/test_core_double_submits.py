@@ -186,3 +186,69 @@ def test_applying_twice_at_once(app, live_server, postgres, monkeypatch, guarded
         assert records == 1 and mails == 1
     else:
         assert 500 in statuses
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_resigning_twice_at_once(app, live_server, postgres, monkeypatch, guarded):
+    from app.members.models import MembershipEvent
+
+    with app.app_context():
+        member = make_member(make_user("resigner@example.org"))
+        db.session.commit()
+        user_id, membership_id = member.user_id, member.id
+    http, token = signed_in(app, user_id, live_server)
+    if not guarded:
+        monkeypatch.setattr(lifecycle, "_lock", lambda membership: membership)
+    # Both requests have read the record as active before either changes it.
+    hold_both(monkeypatch, lifecycle, "_lock", before=True)
+    data = {"csrf_token": token, "confirm": "y", "reason": "Moving abroad"}
+    post = lambda: http.post(  # noqa: E731
+        f"{live_server}/members/me/resign", data=data, allow_redirects=False
+    )
+    statuses = [r.status_code for r in all_at_once([post, post])]
+
+    ended = count(
+        app,
+        select(func.count(MembershipEvent.id)).where(
+            MembershipEvent.membership_id == membership_id, MembershipEvent.action == "resigned"
+        ),
+    )
+    assert statuses == [302, 302]  # both answered with the member page
+    if guarded:
+        assert ended == 1  # one ending in the history (the other request is told it has ended)
+    else:
+        assert ended == 2
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_the_same_e_mail_queued_twice_at_once(app, postgres, monkeypatch, guarded):
+    """Two requests writing the same keyed e-mail (say, a double-clicked step): one row, no
+    error; each request gets that row back."""
+    from app.core import mail
+
+    if not guarded:
+        monkeypatch.setattr(mail, "add_once", naive_add)
+    hold_both(monkeypatch, mail, "add_once", before=True)
+
+    def write():
+        with app.app_context():
+            try:
+                message = mail.queue_mail(
+                    "someone@example.org",
+                    "verify_email",
+                    "en",
+                    {"name": "S", "link": "x"},
+                    key="same-key",
+                )
+                db.session.commit()
+                return message.id
+            except Exception as exc:  # the unguarded run shows the error here
+                db.session.rollback()
+                return type(exc).__name__
+
+    results = all_at_once([write, write])
+    rows = count(app, select(func.count(OutboxMessage.id)).where(OutboxMessage.key == "same-key"))
+    if guarded:
+        assert rows == 1 and results[0] == results[1] and isinstance(results[0], int)
+    else:
+        assert "IntegrityError" in results

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import UTCDateTime, utcnow
+from app.core.unique import add_once
 from app.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,9 @@ def queue_mail(
         headers=headers,
         batch_key=batch_key,
     )
-    db.session.add(message)
-    db.session.flush()
+    if not add_once(message):
+        # The same message written meanwhile by a concurrent request (a double submit).
+        return db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
     enqueue_after_commit(send_outbox_message, message.id, queue="mail")
     return message
 

@@ -138,8 +138,22 @@ def apply(
     return membership
 
 
+def _lock(membership: Membership) -> Membership:
+    """The record re-read under a row lock: of two steps sent at once (a double click, two staff
+    members), the second waits and then sees the first one's result."""
+    if membership.id is not None:
+        db.session.scalar(
+            select(Membership)
+            .where(Membership.id == membership.id)
+            .with_for_update(of=Membership)
+            .execution_options(populate_existing=True)
+        )
+    return membership
+
+
 def approve(membership: Membership, actor_id: int | None, automatic: bool = False) -> Membership:
     """Accept an application: the member is active from today and gets a welcome e-mail."""
+    _lock(membership)
     if membership.status != "applied":
         raise Conflict(_l("Only a waiting application can be approved."))
     membership.status = "active"
@@ -170,6 +184,7 @@ def reject(membership: Membership, actor_id: int, reason: str) -> Membership:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Give a reason; the applicant will read it."), field="reason")
+    _lock(membership)
     if membership.status != "applied":
         raise Conflict(_l("Only a waiting application can be rejected."))
     membership.status = "rejected"
@@ -210,6 +225,7 @@ def end_membership(
     membership: Membership, actor_id: int | None, reason: str = "", by_member: bool = False
 ) -> Membership:
     """The member resigns, or staff end the membership; the record and its history stay."""
+    _lock(membership)
     if membership.status not in ("applied", "active"):
         raise Conflict(_l("This membership has already ended."))
     before = membership.status
@@ -240,6 +256,7 @@ def end_membership(
 
 def reactivate(membership: Membership, actor_id: int | None, reason: str = "") -> Membership:
     """Staff take back a member whose membership ended: active again from today."""
+    _lock(membership)
     if membership.anonymised_at is not None:
         raise Conflict(_l("This record is anonymised and cannot be reactivated."))
     if membership.status != "resigned":
