@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, bindparam, select, text, update
 
 from app.auth.models import User
@@ -137,7 +138,9 @@ class DoorClosed(Conflict):
 DOOR_OPEN_AFTER_END = timedelta(days=1)
 
 
-def door_closed_reason(status: str, ends_at: datetime, now: datetime | None = None):
+def door_closed_reason(
+    status: str, ends_at: datetime, now: datetime | None = None
+) -> LazyString | None:
     """Why the door does not scan for an event with this status and end, or None when it does."""
     now = now or utcnow()
     if status == "cancelled":

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.utils import safe_join
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 AREAS = ("public", "private")
@@ -154,8 +156,6 @@ def store(area: str, key: str, data: bytes, content_type: str) -> str:
 
     Call it before taking row locks: storage may be slow, and nobody should wait on a lock for it.
     """
-    from app.extensions import db
-
     session = db.session()
     session.connection()  # begin the transaction now, so its rollback is seen
     transaction = session.get_nested_transaction() or session.get_transaction()
