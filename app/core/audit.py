@@ -101,7 +101,7 @@ def record(
         after=after,
         actor_id=actor_id,
         subject_user_id=subject_user_id,
-        address=(request.remote_addr or None) if has_request_context() else None,
+        address=((request.remote_addr or "")[:45] or None) if has_request_context() else None,
     )
     db.session.add(entry)
     return entry
