@@ -22,12 +22,12 @@ def _key_from_header() -> str | None:
 
 
 def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
-    """The request's token user, counted against `limit`: per token once its key is verified,
-    per client address otherwise. A request without a key, or with a made-up or revoked one,
-    counts against its address, and an address that has spent its allowance is refused before
-    any key of it is looked up; so rotating made-up keys gets 429 like anything else. Verified
-    tokens never use up their address's allowance (many scanners may share one address).
-    RateLimited (429) when the allowance is spent."""
+    """The request's token user, counted against `limit` per token, or per address without a
+    valid key; RateLimited (429) when the allowance is spent."""
+    # A missing, made-up or revoked key counts against the client's address, and a spent
+    # address is refused before any key of it is looked up: rotating made-up keys gets 429 like
+    # anything else. A verified token never uses up its address's allowance (many scanners may
+    # share one address behind a router).
     key = _key_from_header()
     address = "address:" + ratelimit.remote_address()
     caller = None
