@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("polls", __name__, url_prefix="/polls")
+
+from app.polls import routes  # noqa: E402,F401
