@@ -139,15 +139,15 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.api import bp as api_bp
-    from app.auth import account_bp
-    from app.auth import bp as auth_bp
-    from app.checkin import bp as checkin_bp
-    from app.core import bp as core_bp
-    from app.events import bp as events_bp
-    from app.events import tickets_bp
+    from app.api.routes import bp as api_bp
+    from app.auth.routes import account_bp
+    from app.auth.routes import bp as auth_bp
+    from app.checkin.routes import bp as checkin_bp
+    from app.core.routes import bp as core_bp
+    from app.events.routes import bp as events_bp
+    from app.events.routes import tickets_bp
     from app.extensions import csrf
-    from app.members import bp as members_bp
+    from app.members.routes import bp as members_bp
     from app.polls import bp as polls_bp
 
     for blueprint in (
@@ -176,7 +176,7 @@ def _staff_area() -> Blueprint:
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
     from app.members.staff import bp as members_staff
-    from app.staff import bp as staff
+    from app.staff.routes import bp as staff
 
     for child in (checkin_staff, events_staff, members_staff):
         staff.register_blueprint(child)

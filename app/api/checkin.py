@@ -3,9 +3,8 @@
 from flask import g, jsonify
 from flask_babel import gettext as _
 
-from app.api import bp
 from app.api.auth import api_rate_limited, token_required
-from app.api.routes import json_body
+from app.api.routes import bp, json_body
 from app.checkin import door
 from app.checkin.redeem import Scanner, redeem
 from app.checkin.routes import checkin_limit, run_scan

@@ -13,9 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defaultload, subqueryload
 
-from app.api import bp
 from app.api.auth import token_required
-from app.api.routes import json_body, page_params, page_response
+from app.api.routes import bp, json_body, page_params, page_response
 from app.auth.models import User
 from app.core import audit
 from app.core.errors import DomainError, NotFound

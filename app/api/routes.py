@@ -1,11 +1,12 @@
 """API endpoints of the foundation: who am I, and the OpenAPI description."""
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from app.api import bp
 from app.api.auth import resolve_caller, token_required
 from app.core import ratelimit
 from app.core.errors import json_error
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -81,3 +82,7 @@ def openapi():
 @bp.route("/<path:path>")
 def not_found(path: str):
     return json_error(404)
+
+
+# The other API modules add their endpoints to this blueprint.
+from app.api import checkin, members  # noqa: E402,F401

@@ -3,6 +3,7 @@
 import secrets
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -17,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import account_bp, bp, services
+from app.auth import services
 from app.auth.forms import (
     ChangePasswordForm,
     EmailForm,
@@ -33,6 +34,9 @@ from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
 from app.core.security import is_safe_next
 from app.extensions import db
+
+bp = Blueprint("auth", __name__)
+account_bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def _auth_limit():

@@ -9,6 +9,7 @@ from functools import wraps
 from pathlib import Path
 
 from flask import (
+    Blueprint,
     current_app,
     flash,
     jsonify,
@@ -24,7 +25,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
-from app.checkin import bp, door
+from app.checkin import door
 from app.checkin.redeem import (
     ReplayedScan,
     ScanAnswer,
@@ -43,6 +44,8 @@ from app.core.ratelimit import rate_limited
 from app.core.security import has_role, roles_required
 from app.events.models import Event
 from app.extensions import db
+
+bp = Blueprint("checkin", __name__, url_prefix="/door")
 
 DEVICE_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 

@@ -1,6 +1,7 @@
 """Home, health, language switch and public media."""
 
 from flask import (
+    Blueprint,
     abort,
     current_app,
     jsonify,
@@ -13,11 +14,13 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import text
 
-from app.core import bp, jobs
+from app.core import jobs
 from app.core.i18n import LANGUAGE_COOKIE
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
 from app.extensions import db, rq
+
+bp = Blueprint("core", __name__)
 
 
 @bp.get("/")

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from app.core.errors import Conflict
 from app.core.timeutil import utcnow
 from app.events.models import Event
+from app.members.records import is_active_member
 
 
 class Refused(Conflict):
@@ -56,12 +57,8 @@ def window_problem(event: Event, now: datetime | None = None) -> str | None:
 
 
 def is_member(user) -> bool:
-    """An active membership, decided by the members domain (none before it exists)."""
-    try:
-        from app.members.records import is_active_member
-    except ImportError:
-        return False
-    return bool(is_active_member(user))
+    """An active membership, as the members domain decides it."""
+    return is_active_member(user)
 
 
 def user_problem(event: Event, user) -> str | None:

@@ -14,9 +14,8 @@ on it, which FOR UPDATE would conflict with (and deadlock on).
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import utcnow
 from app.events.eligibility import Refused, refuse, user_problem, window_problem
 from app.events.models import Event, Registration
+from app.events.tasks import make_ticket
 from app.events.tickets import make_code
 from app.extensions import db
 
@@ -67,12 +67,6 @@ def _expire_count(event_id: int) -> None:
         db.session.expire(event, ["confirmed_count"])
 
 
-def ticket_mail_key(registration: Registration) -> str:
-    """One ticket e-mail per issued code: a job that runs twice sends it once."""
-    digest = hashlib.sha256((registration.ticket_code or "").encode()).hexdigest()[:16]
-    return f"ticket:{registration.id}:{digest}"
-
-
 def _confirm(registration: Registration, event: Event, promoted: bool = False) -> None:
     """The seat is taken: issue a new signed code and ask for the ticket job."""
     now = utcnow()
@@ -84,8 +78,6 @@ def _confirm(registration: Registration, event: Event, promoted: bool = False) -
     registration.ticket_qr_key = None
     registration.ticket_mailed_at = None
     db.session.flush()
-    from app.events.tasks import make_ticket
-
     enqueue_after_commit(make_ticket, registration.id, promoted, queue="tickets")
 
 
@@ -360,19 +352,5 @@ def resend_ticket(registration_id: int) -> None:
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.state != "confirmed":
         raise Conflict(_l("Only a confirmed registration has a ticket."))
-    import secrets
-
-    from app.events.tasks import make_ticket
-
     key = f"ticket-resend:{registration.id}:{secrets.token_hex(6)}"
     enqueue_after_commit(make_ticket, registration.id, False, key, queue="tickets")
-
-
-def locale_of(registration: Registration) -> str:
-    """The language for e-mails to this person."""
-    languages = current_app.config["LANGUAGES"]
-    if registration.user is not None and registration.user.locale in languages:
-        return registration.user.locale
-    if registration.locale in languages:
-        return registration.locale
-    return current_app.config["BABEL_DEFAULT_LOCALE"]

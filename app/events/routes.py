@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,13 +15,16 @@ from app.core.jobs import commit
 from app.core.security import has_role
 from app.core.storage import get_storage
 from app.core.timeutil import utcnow
-from app.events import bp, eligibility, registrations, roster, tickets_bp
+from app.events import eligibility, registrations, roster
 from app.events.forms import ActionForm, RegisterForm
 from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, Registration
 from app.events.text import plain_text
 from app.events.tickets import qr_png
 from app.extensions import db
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+tickets_bp = Blueprint("tickets", __name__)
 
 PER_PAGE = 12
 LISTED = ("published", "cancelled")

@@ -13,13 +13,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+from app.auth.services import check_image
 from app.core import audit
-from app.core.errors import Conflict, DomainError
+from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
 from app.core.storage import new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
 from app.events.models import Event, EventMessage, EventSlug, Registration, RegistrationTerms
+from app.events.registrations import fill_free_seats
+from app.events.tasks import notify_event_cancelled, resize_event_image, send_event_message
 from app.events.text import clean_html
 from app.events.tickets import new_key_pair
 from app.extensions import db
@@ -123,8 +126,6 @@ def validate(data: EventFields, event: Event | None = None) -> None:
 
 def check_event_image(data: bytes) -> str:
     """The extension of a real image judged by its content (not its name)."""
-    from app.auth.services import check_image
-
     if len(data) > IMAGE_MAX_BYTES:
         raise DomainError(_l("The image is larger than 5 MB."), field="image")
     try:
@@ -146,8 +147,6 @@ def _use_image(event: Event, key: str) -> None:
     event.image_key = key
     event.image_list_key = None
     event.image_detail_key = None
-    from app.events.tasks import resize_event_image
-
     enqueue_after_commit(resize_event_image, event.id, key)
 
 
@@ -199,8 +198,6 @@ def lock_event(event_id: int) -> Event:
         .execution_options(populate_existing=True)
     )
     if event is None:
-        from app.core.errors import NotFound
-
         raise NotFound(_l("There is no such event."))
     return event
 
@@ -232,8 +229,6 @@ def update_event(event: Event, data: EventFields, actor=None, image: bytes | Non
     if image_key:
         _use_image(event, image_key)
     if event.status != "cancelled":
-        from app.events.registrations import fill_free_seats
-
         fill_free_seats(event)
     after = _snapshot(event)
     if before != after:
@@ -268,8 +263,6 @@ def cancel(event: Event) -> None:
     event.cancelled_at = utcnow()
     db.session.flush()
     audit.record("event.cancelled", "event", event.id)
-    from app.events.tasks import notify_event_cancelled
-
     enqueue_after_commit(notify_event_cancelled, event.id, queue="mail")
 
 
@@ -313,8 +306,6 @@ def message_attendees(event: Event, subject: str, body: str, actor) -> EventMess
     db.session.add(message)
     db.session.flush()
     audit.record("event.message_sent", "event", event.id, after={"message_id": message.id})
-    from app.events.tasks import send_event_message
-
     enqueue_after_commit(send_event_message, message.id, queue="mail")
     return message
 

@@ -6,9 +6,11 @@ itself. E-mails go through the outbox (core/mail), whose unique key sends each o
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 
+from flask import current_app
 from PIL import Image, ImageOps
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
@@ -21,7 +23,6 @@ from app.core.storage import get_storage, new_key, store
 from app.core.timeutil import utcnow
 from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, EventMessage, Registration
-from app.events.registrations import locale_of, ticket_mail_key
 from app.events.tickets import qr_png
 from app.extensions import db
 
@@ -42,6 +43,22 @@ def _event_context(event: Event) -> dict:
         "online_url": event.online_url,
         "event_url": event_url(event),
     }
+
+
+def ticket_mail_key(registration: Registration) -> str:
+    """One ticket e-mail per issued code: a job that runs twice sends it once."""
+    digest = hashlib.sha256((registration.ticket_code or "").encode()).hexdigest()[:16]
+    return f"ticket:{registration.id}:{digest}"
+
+
+def locale_of(registration: Registration) -> str:
+    """The language for e-mails to this person."""
+    languages = current_app.config["LANGUAGES"]
+    if registration.user is not None and registration.user.locale in languages:
+        return registration.user.locale
+    if registration.locale in languages:
+        return registration.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _ticket_link(code: str) -> str:

@@ -4,7 +4,7 @@ import time
 
 import click
 
-from app.members import bp
+from app.members.routes import bp
 
 
 @bp.cli.command("generate-demo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -13,7 +13,7 @@ from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.mail import load_unsubscribe_token
 from app.extensions import csrf, db
-from app.members import bp, groups, lifecycle, privacy
+from app.members import groups, lifecycle, privacy
 from app.members.consents import (
     CONSENT_LABELS,
     consent_history,
@@ -37,6 +37,8 @@ from app.members.models import CONSENT_KINDS
 from app.members.records import RECORD_FIELDS, membership_of, update_record
 from app.members.titles import current_board, title_label
 from app.members.validation import default_country
+
+bp = Blueprint("members", __name__, cli_group="members")
 
 
 def parse_unions(text: str | None) -> list[tuple[str, str]]:
@@ -348,3 +350,7 @@ def unsubscribe(token: str):
             return "", 200
         return render_template("members/unsubscribe.html", valid=True, done=True, form=None)
     return render_template("members/unsubscribe.html", valid=True, done=False, form=form)
+
+
+# `flask members ...` commands hang on this blueprint.
+from app.members import cli  # noqa: E402,F401

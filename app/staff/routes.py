@@ -1,6 +1,6 @@
 """Staff home, users and roles, the audit log, failed jobs."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,8 +16,9 @@ from app.core.jobs import commit
 from app.core.mail import OutboxMessage
 from app.core.security import ROLE_LABELS, ROLES, roles_required, staff_required
 from app.extensions import db
-from app.staff import bp
 from app.staff.forms import ConfirmForm, RolesForm
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 @bp.get("/")
@@ -130,3 +131,7 @@ def job_delete(job_id: int):
     else:
         flash(_("That job is running or already done, and was not deleted."), "warning")
     return redirect(url_for("staff.jobs_list"))
+
+
+# The API token pages join this blueprint.
+from app.staff import tokens  # noqa: E402,F401

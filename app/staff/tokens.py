@@ -17,8 +17,8 @@ from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.security import roles_required
 from app.extensions import db
-from app.staff import bp
 from app.staff.forms import ConfirmForm
+from app.staff.routes import bp
 
 
 class TokenForm(FlaskForm):
