@@ -212,3 +212,10 @@ def test_the_sweep_deletes_files_older_than_an_hour(app, staff_client, run_jobs)
     assert _confirm(staff_client, old).status_code == 302
     run_jobs()
     assert db.session.scalar(select(User).filter_by(email="old@example.is")) is None
+
+
+def test_the_jobs_worker_runs_the_sweep_every_ten_minutes(app, ctx):
+    from app.core.jobs import PERIODIC, kind_of
+    from app.members.tasks import sweep_imports
+
+    assert PERIODIC[kind_of(sweep_imports)] == (600, sweep_imports)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.core import crypto
+from app.core.jobs import periodic
 from app.core.storage import get_storage, new_key, store
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -170,9 +171,12 @@ def _write(import_id: int, data: bytes, actor_id: int | None) -> str:
     return "failed"
 
 
+@periodic(seconds=600)
 def sweep_imports(older_than: timedelta = SWEEP_AFTER) -> int:
     """Delete import files older than an hour (never confirmed, or left by a dead worker) and
-    mark those imports expired; returns how many were swept. Commits."""
+    mark those imports expired; returns how many were swept. Commits.
+
+    The jobs worker's scheduler runs it every ten minutes; `flask members sweep-imports` too."""
     cutoff = utcnow() - older_than
     stale = db.session.scalars(
         select(MemberImport).where(
