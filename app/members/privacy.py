@@ -17,6 +17,7 @@ from app.extensions import db
 from app.members import national_id
 from app.members.models import Consent, ConsentEvent, Membership
 from app.members.records import RECORD_FIELDS, add_history
+from app.polls.export import forget_voter
 
 REDACTED = "[removed]"
 
@@ -119,6 +120,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     membership.anonymised_at = utcnow()
 
     _cancel_future_registrations(user.id, actor_id)
+    forget_voter(user.id)  # polls: participations and open ballots stay counted, unlinked
     db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
     db.session.execute(db.delete(Consent).where(Consent.user_id == user.id))
     db.session.execute(

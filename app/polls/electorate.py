@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, insert, literal, select
 
+from app.auth.models import User
+from app.events.models import Registration
 from app.extensions import db
-
-# Through app.models (every domain's models in an order that imports cleanly), not the domain
-# packages directly: importing app.events first would run its routes' imports mid-cycle.
-from app.models import Elector, GroupMember, Membership, Poll, Registration, User
+from app.members.models import GroupMember, Membership
+from app.polls.models import Elector, Poll
 
 
 def _rule(poll: Poll) -> Select:
