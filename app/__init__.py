@@ -148,7 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import tickets_bp
     from app.extensions import csrf
     from app.members.routes import bp as members_bp
-    from app.polls import bp as polls_bp
+    from app.polls.routes import bp as polls_bp
 
     for blueprint in (
         core_bp,

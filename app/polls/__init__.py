@@ -2,6 +2,5 @@
 
 from flask import Blueprint
 
+# The voter pages (app/polls/routes.py) add their views; the factory imports that module.
 bp = Blueprint("polls", __name__, url_prefix="/polls")
-
-from app.polls import routes  # noqa: E402,F401
