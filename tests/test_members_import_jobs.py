@@ -209,9 +209,28 @@ def test_the_sweep_deletes_files_older_than_an_hour(app, staff_client, run_jobs)
     assert new.state == "ready" and _file_exists(new_key)
     html = staff_client.get(f"/staff/members/import/{old.id}").get_data(as_text=True)
     assert "was not confirmed within an hour" in html
+    upload_page = staff_client.get("/staff/members/import").get_data(as_text=True)
+    assert f'href="/staff/members/import/{new.id}"' in upload_page  # still waiting: linked
     assert _confirm(staff_client, old).status_code == 302
     run_jobs()
     assert db.session.scalar(select(User).filter_by(email="old@example.is")) is None
+
+
+def test_the_sweep_drops_the_listed_rows_a_week_after_an_import_ended(staff_client, run_jobs):
+    from app.members.tasks import sweep_imports
+
+    old = _upload(staff_client, _csv("Bad;bad@example.is;xx;;;"))
+    new = _upload(staff_client, _csv("Worse;worse@example.is;yy;;;"))
+    run_jobs()
+    db.session.expire_all()
+    old, new = db.session.get(MemberImport, old.id), db.session.get(MemberImport, new.id)
+    assert old.result["rows"][0]["email"] == "bad@example.is"
+    old.finished_at = utcnow() - timedelta(days=8)
+    db.session.commit()
+    sweep_imports()
+    db.session.expire_all()
+    assert db.session.get(MemberImport, old.id).result is None
+    assert db.session.get(MemberImport, new.id).result["rows"][0]["email"] == "worse@example.is"
 
 
 def test_the_jobs_worker_runs_the_sweep_every_ten_minutes(app, ctx):

@@ -8,18 +8,29 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.core.jobs import commit, enqueue_after_commit
 from app.core.security import roles_required
 from app.extensions import db
 from app.members import importer, tasks
 from app.members.forms import ImportConfirmForm, ImportForm
-from app.members.models import MemberImport
+from app.members.models import IMPORT_BUSY_STATES, MemberImport
 from app.members.staff import bp
 
 
 def _page(form: ImportForm, member_import: MemberImport | None = None, status: int = 200):
+    waiting = None
+    if member_import is None:  # back on the upload page: the import still running or waiting
+        waiting = db.session.scalar(
+            select(MemberImport)
+            .where(
+                MemberImport.created_by_id == current_user.id,
+                MemberImport.state.in_((*IMPORT_BUSY_STATES, "ready")),
+            )
+            .order_by(MemberImport.id.desc())
+            .limit(1)
+        )
     confirm_form = None
     if member_import is not None and member_import.state == "ready":
         confirm_form = ImportConfirmForm(upload=str(member_import.id))
@@ -27,6 +38,7 @@ def _page(form: ImportForm, member_import: MemberImport | None = None, status: i
         "members/staff/import.html",
         form=form,
         imp=member_import,
+        waiting=waiting,
         confirm_form=confirm_form,
         columns=importer.IMPORT_COLUMNS,
         required=importer.REQUIRED_COLUMNS,

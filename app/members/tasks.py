@@ -29,6 +29,8 @@ from app.members.models import IMPORT_BUSY_STATES, MemberImport
 log = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(hours=1)
+# The page's list of rows (names and e-mail addresses) is kept this long after an import ends.
+RESULT_DAYS = 7
 
 
 def save_upload(data: bytes, actor_id: int) -> MemberImport:
@@ -176,7 +178,9 @@ def sweep_imports(older_than: timedelta = SWEEP_AFTER) -> int:
     """Delete import files older than an hour (never confirmed, or left by a dead worker) and
     mark those imports expired; returns how many were swept. Commits.
 
-    The jobs worker's scheduler runs it every ten minutes; `flask members sweep-imports` too."""
+    The jobs worker's scheduler runs it every ten minutes; `flask members sweep-imports` too.
+    It also drops the listed rows of imports that ended more than RESULT_DAYS days ago.
+    """
     cutoff = utcnow() - older_than
     stale = db.session.scalars(
         select(MemberImport).where(
@@ -190,4 +194,13 @@ def sweep_imports(older_than: timedelta = SWEEP_AFTER) -> int:
             member_import.finished_at = utcnow()
         db.session.commit()
         _delete_file(member_import.id)
+    db.session.execute(
+        update(MemberImport)
+        .where(
+            MemberImport.finished_at < utcnow() - timedelta(days=RESULT_DAYS),
+            MemberImport.result.is_not(None),
+        )
+        .values(result=None)
+    )
+    db.session.commit()
     return len(stale)
