@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -390,6 +391,7 @@ def write(data: bytes, actor_id: int | None, progress: Progress | None = None) -
     return total
 
 
+@cache
 def _record_defaults() -> dict[str, Any]:
     """The record columns an import may fill, each with the column's own default."""
     defaults = {}
@@ -515,7 +517,7 @@ def _write_batch(
             user = db.session.get(User, row.existing_user_id)
             set_consents(user, wanted, actor_id=actor_id, source="import")
             continue
-        text = texts.get(languages[row.line]) or texts[default_language]
+        wording = texts.get(languages[row.line]) or texts[default_language]
         for kind, given in wanted.items():
             user_id = user_ids[row.line]
             consents.append({"user_id": user_id, "kind": kind, "given": given, "changed_at": now})
@@ -527,7 +529,7 @@ def _write_batch(
                     "at": now,
                     "by_id": actor_id,
                     "source": "import",
-                    "text": text[kind],
+                    "text": wording[kind],
                 }
             )
     if consents:
