@@ -238,3 +238,18 @@ def test_the_jobs_worker_runs_the_sweep_every_ten_minutes(app, ctx):
     from app.members.tasks import sweep_imports
 
     assert PERIODIC[kind_of(sweep_imports)] == (600, sweep_imports)
+
+
+def test_a_failed_import_logs_no_personal_data(staff_client, run_jobs, monkeypatch, caplog):
+    upload = _upload(staff_client, _csv("Secret Person;secret@example.is;;;;"))
+    run_jobs()
+
+    def leaky(rows, *args):
+        raise RuntimeError(f"cannot write {rows[0].values['email']}")
+
+    monkeypatch.setattr(importer, "_write_batch", leaky)
+    _confirm(staff_client, upload)
+    with caplog.at_level("INFO"):
+        run_jobs()
+    assert "RuntimeError" in caplog.text and "Member import" in caplog.text
+    assert "secret@example.is" not in caplog.text and "Secret Person" not in caplog.text

@@ -8,6 +8,7 @@ an exception), and by the sweep when nobody confirmed it within an hour.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -125,7 +126,15 @@ def run_import(import_id: int) -> str:
                 outcome = _write(import_id, data, actor_id)
     except Exception as exc:
         db.session.rollback()
-        log.exception("Member import %s failed (%s)", import_id, type(exc).__name__)
+        # Type and place only: a database error's text carries the row's values (names, e-mail).
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "Member import %s failed: %s at %s:%s",
+            import_id,
+            type(exc).__name__,
+            where.filename,
+            where.lineno,
+        )
         with force_locale(locale):
             message = str(_l("The import failed; nothing was imported. Try again."))
         _finish(import_id, "failed", result={"file_errors": [message], "rows": []})
