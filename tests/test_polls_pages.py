@@ -221,3 +221,15 @@ def test_pages_are_in_danish_and_icelandic(client, ctx):
         client.set_cookie("lang", lang)
         html = client.get(f"/polls/{poll.id}").get_data(as_text=True)
         assert f'lang="{lang}"' in html
+
+
+def test_my_page_counts_the_open_polls_waiting_for_my_vote(client, ctx):
+    voter = make_user("voter@example.org")
+    done = make_poll(title="Done", questions=QUESTIONS)
+    make_poll(title="Waiting", questions=QUESTIONS)
+    make_poll(title="Closed", questions=QUESTIONS, status="closed")
+    cast(done, voter, {})
+    db.session.commit()
+    login(client, "voter@example.org")
+    html = client.get("/account").get_data(as_text=True)
+    assert 'data-polls-waiting="1"' in html and "1 open poll is waiting for your vote." in html

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 
 from app.core.security import has_role
 from app.extensions import db
 from app.polls.electorate import eligible
-from app.polls.models import Elector, Poll
+from app.polls.models import Elector, Participation, Poll
 
 STAFF_ROLES = ("membership",)  # admins too: has_role treats admin as every role
 YES_NO_LABELS = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
@@ -34,6 +34,17 @@ def results_visible(poll: Poll, user) -> bool:
     if is_poll_staff(user):
         return True
     return poll.results_mode == "live" and eligible(poll, user)
+
+
+def polls_waiting_for(user) -> int:
+    """How many open polls this person may vote in and has not voted in yet."""
+    voted = exists().where(Participation.poll_id == Poll.id, Participation.user_id == user.id)
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Poll)
+        .join(Elector, Elector.poll_id == Poll.id)
+        .where(Elector.user_id == user.id, Poll.status == "open", ~voted)
+    )
 
 
 def voter_polls(user) -> tuple[list[Poll], list[Poll]]:

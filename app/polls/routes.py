@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.core.jobs import commit
 from app.extensions import db
 from app.polls import bp
-from app.polls.access import option_label, results_visible, voter_polls
+from app.polls.access import option_label, polls_waiting_for, results_visible, voter_polls
 from app.polls.ballots import (
     BallotError,
     InvalidBallot,
@@ -28,7 +28,10 @@ from app.polls.tally import poll_results
 
 @bp.app_context_processor
 def poll_helpers():
-    return {"option_label": option_label}
+    return {
+        "option_label": option_label,
+        "polls_waiting_for_me": lambda: polls_waiting_for(current_user),
+    }
 
 
 @bp.app_template_filter("share")
