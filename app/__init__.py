@@ -176,9 +176,10 @@ def _staff_area() -> Blueprint:
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
     from app.members.staff import bp as members_staff
+    from app.polls.staff import bp as polls_staff
     from app.staff.routes import bp as staff
 
-    for child in (checkin_staff, events_staff, members_staff):
+    for child in (checkin_staff, events_staff, members_staff, polls_staff):
         staff.register_blueprint(child)
     return staff
 

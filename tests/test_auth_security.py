@@ -172,7 +172,7 @@ def test_every_staff_route_refuses_a_plain_member(app, client, member):
     rules = staff_rules(app)
     assert "/staff/users/" in rules and "/staff/jobs/" in rules
     # Routes of the nested domain blueprints are in the list as well.
-    assert {"/staff/door/", "/staff/events/", "/staff/members/"} <= set(rules)
+    assert {"/staff/door/", "/staff/events/", "/staff/members/", "/staff/polls/"} <= set(rules)
     for rule in rules:
         for method in ("GET", "POST"):
             data = {"csrf_token": token} if method == "POST" else None
@@ -196,7 +196,7 @@ def test_every_staff_view_checks_a_role(app):
             assert getattr(view, "required_roles", None), rule.rule
             blueprints.add(rule.endpoint.rpartition(".")[0])
     # The domains' staff blueprints nested under `staff` are found too, not only `staff` itself.
-    assert {"staff", "staff.checkin", "staff.events", "staff.members"} <= blueprints
+    assert {"staff", "staff.checkin", "staff.events", "staff.members", "staff.polls"} <= blueprints
 
 
 def test_security_headers_on_pages(client):

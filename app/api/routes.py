@@ -85,4 +85,4 @@ def not_found(path: str):
 
 
 # The other API modules add their endpoints to this blueprint.
-from app.api import checkin, members  # noqa: E402,F401
+from app.api import checkin, members, polls  # noqa: E402,F401

@@ -1,0 +1,267 @@
+"""Staff side of polls: set up, questions fixed once open, open/close/publish with audit, the
+electorate's size, exports (no voter column for secret ballots), the clock and the e-mails."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.core.audit import AuditEntry
+from app.core.errors import Conflict
+from app.core.jobs import commit
+from app.core.mail import OutboxMessage
+from app.core.timeutil import utcnow
+from app.extensions import db
+from app.polls import setup, tasks
+from app.polls.ballots import cast
+from app.polls.models import Elector, Poll
+from tests.factories import make_poll, make_user
+from tests.helpers import body_text, csrf_from, login, post_form
+
+RANKED = (("Board", "ranked", ("Hal", "Ivy", "Jon"), 1, 1),)
+
+
+@pytest.fixture
+def staff(app, ctx):
+    user = make_user(email="sigga@example.org", roles=["membership"])
+    db.session.commit()
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def _actions(poll: Poll) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_type == "poll", AuditEntry.object_id == poll.id)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def _post(client, url: str, poll_id: int):
+    page = client.get(f"/staff/polls/{poll_id}/")
+    return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def test_staff_set_up_open_close_publish_with_audit_and_fixed_options(staff, ctx, mailbox):
+    voters = [make_user(locale=lang) for lang in ("da", "is", "en")]
+    db.session.commit()
+    response = post_form(
+        staff,
+        "/staff/polls/new",
+        {
+            "title": "Board election 2027",
+            "description": "Choose the board",
+            "electorate_kind": "users",
+            "opens_at": "2031-06-05T18:00",
+            "closes_at": "2031-06-06T18:00",
+            "secret": "y",
+            "results_mode": "after_close",
+            "reminder_hours_before": "6",
+        },
+    )
+    assert response.status_code == 302
+    poll = db.session.scalar(select(Poll))
+    assert poll.status == "draft" and poll.secret and poll.reminder_hours_before == 6
+    # 18:00 in Copenhagen in June is 16:00 UTC.
+    assert poll.opens_at.isoformat() == "2031-06-05T16:00:00+00:00"
+
+    url = f"/staff/polls/{poll.id}/questions/new"
+    data = {"text": "Chair", "kind": "single", "options": "Ada\nBo\n\nCy\n"}
+    assert post_form(staff, url, data).status_code == 302
+    bad = post_form(staff, url, {"text": "Only one", "kind": "single", "options": "Ada"})
+    assert bad.status_code == 200 and "Give at least two options." in bad.get_data(as_text=True)
+    db.session.refresh(poll)
+    assert [o.text for o in poll.questions[0].options] == ["Ada", "Bo", "Cy"]
+    question = poll.questions[0]
+    edit = f"/staff/polls/{poll.id}/questions/{question.id}/edit"
+    assert post_form(staff, edit, {**data, "options": "Ada\nBo\nCy\nDag"}).status_code == 302
+
+    page = staff.get(f"/staff/polls/{poll.id}/").get_data(as_text=True)
+    # Every verified user: the three voters and the staff member, before opening.
+    assert 'data-electorate-size="4"' in page and "if voting opened now" in page
+
+    assert _post(staff, f"/staff/polls/{poll.id}/open", poll.id).status_code == 302
+    db.session.refresh(poll)
+    assert poll.status == "open" and poll.opened_at is not None and poll.electorate_size == 4
+    assert poll.opens_at <= utcnow()  # opened early by hand
+    # Once open, options cannot change: the form answers with the reason, nothing changes.
+    refused = post_form(staff, edit, {**data, "options": "X\nY"})
+    assert "cannot change once the poll has opened" in refused.get_data(as_text=True)
+    db.session.refresh(question)
+    assert [o.text for o in question.options] == ["Ada", "Bo", "Cy", "Dag"]
+    with pytest.raises(Conflict):
+        setup.add_question(poll, setup.QuestionFields("More?", "yes_no"))
+
+    cast(poll, voters[0], {str(question.id): [question.options[1].id]})
+    db.session.commit()
+    assert _post(staff, f"/staff/polls/{poll.id}/close", poll.id).status_code == 302
+    assert _post(staff, f"/staff/polls/{poll.id}/publish", poll.id).status_code == 302
+    db.session.refresh(poll)
+    assert poll.status == "published" and poll.closed_at and poll.published_at
+    assert _actions(poll) == [
+        "poll.created",
+        "poll.question_added",
+        "poll.question_changed",
+        "poll.opened",
+        "poll.closed",
+        "poll.published",
+    ]
+    results = staff.get(f"/staff/polls/{poll.id}/results").get_data(as_text=True)
+    assert "1 of 4 voted" in results
+
+
+def test_the_clock_opens_closes_and_reminds(ctx, app, run_jobs, mailbox):
+    da, is_, voted = make_user(locale="da"), make_user(locale="is"), make_user(locale="en")
+    poll = make_poll(status="draft", questions=RANKED, reminder_hours_before=2)
+    poll.opens_at = utcnow() - timedelta(minutes=1)
+    poll.closes_at = utcnow() + timedelta(hours=1)
+    setup.schedule(poll)  # its time has passed: opens at once
+    commit()  # as a route does: the opening e-mails' job is handed over after the commit
+    assert poll.status == "open"
+    run_jobs()
+    opened = {m["To"]: m for m in mailbox.messages}
+    assert set(opened) == {da.email, is_.email, voted.email}
+    assert "Vote now" in opened[voted.email]["Subject"]
+    assert f"/polls/{poll.id}" in body_text(opened[da.email])
+    assert opened[da.email]["Subject"] != opened[voted.email]["Subject"]  # Danish
+    assert opened[is_.email]["Subject"] != opened[voted.email]["Subject"]  # Icelandic
+    # Running the opening job again sends nothing new (each e-mail has a key per person).
+    mailbox.clear()
+    tasks.send_opening_mails(poll.id)
+    run_jobs()
+    assert mailbox.messages == []
+
+    question = poll.questions[0]
+    cast(poll, voted, {str(question.id): [question.options[0].id]})
+    db.session.commit()
+    tasks.poll_clock()  # the reminder is due: closing is 1 hour away, reminder 2 hours before
+    run_jobs()
+    assert sorted(m["To"] for m in mailbox.messages) == sorted([da.email, is_.email])
+    reminders = db.session.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.template == "poll_reminder")
+    ).all()
+    assert sorted(reminders) == sorted([da.email, is_.email])
+    mailbox.clear()
+    tasks.poll_clock()  # once only
+    run_jobs()
+    assert mailbox.messages == []
+
+    poll.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    tasks.poll_clock()
+    db.session.refresh(poll)
+    assert poll.status == "closed" and poll.closed_at is not None
+    assert "poll.closed" in _actions(poll)
+
+
+def test_a_scheduled_poll_opens_by_the_clock_with_the_electorate_of_that_moment(ctx, run_jobs):
+    early = make_user()
+    poll = make_poll(status="draft", questions=RANKED)
+    poll.opens_at = utcnow() + timedelta(hours=1)
+    setup.schedule(poll)
+    db.session.commit()
+    assert poll.status == "scheduled"
+    tasks.poll_clock()
+    assert db.session.get(Poll, poll.id).status == "scheduled"  # not yet
+    late = make_user()
+    poll.opens_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    tasks.poll_clock()
+    db.session.refresh(poll)
+    assert poll.status == "open"
+    electors = set(db.session.scalars(select(Elector.user_id).where(Elector.poll_id == poll.id)))
+    assert {early.id, late.id} <= electors
+    joined_after = make_user()
+    db.session.commit()
+    assert joined_after.id not in set(
+        db.session.scalars(select(Elector.user_id).where(Elector.poll_id == poll.id))
+    )
+    # Opening again (a second clock, a person pressing the button) is refused, not done twice.
+    with pytest.raises(Conflict):
+        setup.open_poll(poll)
+    assert "poll.opened" in _actions(poll) and _actions(poll).count("poll.opened") == 1
+
+
+def test_exports_secret_ballots_have_no_voter_column(staff, ctx):
+    alice, bob = make_user(name="Alice Voter"), make_user(name="Bob Voter")
+    poll = make_poll(questions=RANKED, secret=True)
+    q = poll.questions[0]
+    ids = [o.id for o in q.options]
+    cast(poll, alice, {str(q.id): [ids[2], ids[0]]})
+    cast(poll, bob, {str(q.id): [ids[1]]})
+    db.session.commit()
+    # While voting runs, a secret poll's ballots are not exported (their order would tell).
+    early = staff.get(f"/staff/polls/{poll.id}/ballots.csv")
+    assert early.status_code == 302
+    setup.close_poll(poll)
+    db.session.commit()
+    response = staff.get(f"/staff/polls/{poll.id}/ballots.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Ballot", "Question", "Answer (in order of preference when ranked)"]
+    assert sorted(r[2] for r in rows[1:]) == ["Ivy", "Jon; Hal"]
+    assert "Alice" not in text and "Bob" not in text and "@" not in text
+
+    results = staff.get(f"/staff/polls/{poll.id}/results.csv").get_data(as_text=True)
+    table = list(csv.reader(io.StringIO(results.lstrip("\ufeff"))))
+    assert ["Electorate", str(poll.electorate_size)] in table and ["Voted", "2"] in table
+    assert ["Board", "Jon", "1", "50.0", ""] in table or [
+        "Board",
+        "Jon",
+        "1",
+        "50.0",
+        "yes",
+    ] in table
+
+
+def test_exports_open_ballots_name_the_voter(staff, ctx):
+    alice = make_user(name="Alice Voter", email="alice@example.org")
+    poll = make_poll(questions=RANKED, secret=False)
+    q = poll.questions[0]
+    cast(poll, alice, {str(q.id): [q.options[1].id]})
+    db.session.commit()
+    text = staff.get(f"/staff/polls/{poll.id}/ballots.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Ballot", "Voter", "E-mail address"]
+    assert rows[1][1:] == ["Alice Voter", "alice@example.org", "Board", "Ivy"]
+
+
+def test_results_and_exports_are_hidden_before_opening(staff, ctx):
+    poll = make_poll(status="draft", questions=RANKED)
+    db.session.commit()
+    assert staff.get(f"/staff/polls/{poll.id}/results.csv").status_code == 404
+    assert staff.get(f"/staff/polls/{poll.id}/ballots.csv").status_code == 404
+    assert "once voting has opened" in staff.get(f"/staff/polls/{poll.id}/results").get_data(
+        as_text=True
+    )
+
+
+def test_settings_fixed_once_open_and_the_polls_link(staff, ctx):
+    poll = make_poll(questions=RANKED, secret=True)
+    db.session.commit()
+    new_close = (utcnow() + timedelta(days=3)).astimezone(setup_tz()).strftime("%Y-%m-%dT%H:%M")
+    response = post_form(
+        staff,
+        f"/staff/polls/{poll.id}/edit",
+        {"title": "Renamed", "closes_at": new_close, "electorate_kind": "members"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(poll)
+    # The title and closing time changed; the electorate and secrecy (not sent) stayed.
+    assert poll.title == "Renamed" and poll.electorate_kind == "users" and poll.secret
+    assert "Polls" in staff.get("/staff/").get_data(as_text=True)
+    assert staff.get("/staff/polls/").status_code == 200
+
+
+def setup_tz():
+    from app.core.timeutil import organisation_tz
+
+    return organisation_tz()
