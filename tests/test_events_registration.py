@@ -387,7 +387,7 @@ def test_jobs_worker_command_makes_and_mails_tickets_in_process(app, ctx, mailbo
     event = make_event("Bókmenntakvöld", capacity=5)
     registrations.register(event.id, make_user(email="cli@example.org"), True)
     commit()
-    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst", "--no-scheduler"])
+    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code == 0, result.output
     [message] = mailbox.to("cli@example.org")
     assert "Bókmenntakvöld" in subject(message)
