@@ -3,8 +3,9 @@
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from app.api.auth import resolve_caller, token_required
+from app.api.openapi import build_spec
 from app.core import ratelimit
-from app.core.errors import json_error
+from app.core.errors import DomainError, json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -28,8 +29,6 @@ def page_params() -> tuple[int, int]:
     except ValueError:
         limit, offset = -1, -1
     if not (1 <= limit <= MAX_LIMIT) or offset < 0:
-        from app.core.errors import DomainError
-
         raise DomainError("limit must be 1-1000 and offset 0 or more", field="limit")
     return limit, offset
 
@@ -73,8 +72,6 @@ def me():
 
 @bp.get("/openapi.json")
 def openapi():
-    from app.api.openapi import build_spec
-
     return jsonify(build_spec(current_app))
 
 

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.security import ROLES
+from app.core.security import ROLES, has_role
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -66,8 +66,6 @@ class User(UserMixin, db.Model):
         return bool(self.role_names)
 
     def has_role(self, *roles: str) -> bool:
-        from app.core.security import has_role
-
         return has_role(self, *roles)
 
     def __repr__(self) -> str:

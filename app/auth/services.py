@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 
 from app.auth import passwords, tokens
 from app.auth.models import User, UserRole
+from app.auth.tasks import make_avatar_thumbnail
 from app.core import audit, ratelimit
 from app.core.crypto import lookup_hash
 from app.core.errors import DomainError
@@ -276,8 +277,6 @@ def update_profile(user: User, name: str, locale: str, avatar: bytes | None) -> 
         )
         user.avatar_key = key
         user.avatar_thumb_key = None
-        from app.auth.tasks import make_avatar_thumbnail
-
         enqueue_after_commit(make_avatar_thumbnail, user.id, key)
     user.name = name.strip()
     user.locale = locale

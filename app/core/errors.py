@@ -10,6 +10,9 @@ from markupsafe import escape
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from app.core.audit import record_refusal
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 ERROR_TITLES = {
@@ -103,8 +106,6 @@ def json_error(status: int, message=None, code: str | None = None, fields=None, 
 def rollback_session() -> None:
     """Roll the request's database session back, so that the error page can still read the
     signed-in user (a failed flush or statement leaves the session unusable until then)."""
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # a dead connection: the page is rendered without it
@@ -154,8 +155,6 @@ def retry_after(exc: HTTPException) -> int:
 
 
 def _audit_refusal() -> None:
-    from app.core.audit import record_refusal
-
     record_refusal()
 
 

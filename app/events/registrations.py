@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.auth.services import find_user_by_email, normalise_email
 from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
@@ -188,8 +189,6 @@ def register(event_id: int, user, accepted_terms: bool) -> Registration:
 
 def add_by_hand(event: Event, name: str, email: str, locale: str, actor) -> Registration:
     """Staff add a person (with or without an account); seats and waiting list still apply."""
-    from app.auth.services import find_user_by_email, normalise_email
-
     name, email = (name or "").strip(), normalise_email(email)
     if not name:
         raise DomainError(_l("Give the person's name."), field="name")

@@ -4,7 +4,9 @@ import time
 
 import click
 
+from app.members.demo import generate
 from app.members.routes import bp
+from app.members.tasks import sweep_imports
 
 
 @bp.cli.command("generate-demo")
@@ -12,8 +14,6 @@ from app.members.routes import bp
 @click.option("--seed", default=11, show_default=True, help="Random seed (same seed, same people).")
 def generate_demo(count: int, seed: int):
     """Add COUNT demo members (with national IDs, addresses and consents) in batches."""
-    from app.members.demo import generate
-
     started = time.perf_counter()
     made = generate(count, seed)
     click.echo(f"Added {made} demo members in {time.perf_counter() - started:.1f} s.")
@@ -22,6 +22,4 @@ def generate_demo(count: int, seed: int):
 @bp.cli.command("sweep-imports")
 def sweep_imports_command():
     """Delete uploaded import files older than an hour and mark those imports expired."""
-    from app.members.tasks import sweep_imports
-
     click.echo(f"Swept {sweep_imports()} member imports.")

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import insert, select
 
+from app.auth.demo import demo_people
 from app.auth.models import User
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
@@ -179,8 +180,6 @@ def seed_members(seed: int = 5) -> None:
 
 def generate(count: int, seed: int = 11, batch: int = 1000) -> int:
     """Insert count members (users and memberships) in batches; returns how many were made."""
-    from app.demo import demo_people
-
     rng = random.Random(seed)
     run = secrets.token_hex(3)
     used = set(

@@ -11,7 +11,9 @@ from app.core.security import has_role
 from app.core.text import slugify
 from app.core.unique import add_once
 from app.extensions import db
+from app.members.consents import has_consent
 from app.members.models import GROUP_KINDS, GROUP_ROLES, Group, GroupMember, Membership
+from app.members.records import membership_of
 
 KIND_LABELS = {
     "cell": _l("Local cell"),
@@ -71,8 +73,6 @@ def can_see_roster(group: Group, user) -> bool:
         return True
     if not getattr(user, "is_authenticated", False):
         return False
-    from app.members.records import membership_of
-
     link = link_of(group, membership_of(user))
     return link is not None
 
@@ -204,8 +204,6 @@ def join(
 ) -> GroupMember:
     """Put an active member in a group: needs the groupable consent, and room; members on their
     own need a recruiting group."""
-    from app.members.consents import has_consent
-
     if membership.status != "active":
         raise Forbidden(_l("Only active members can join groups."))
     if not has_consent(membership.user, "groupable"):

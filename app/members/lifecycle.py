@@ -21,7 +21,7 @@ from app.core.mail import queue_mail
 from app.core.timeutil import local_today, utcnow
 from app.core.unique import add_once
 from app.extensions import db
-from app.members import national_id
+from app.members import groups, national_id
 from app.members.consents import set_consents
 from app.members.models import Membership, UnionMembership
 from app.members.records import (
@@ -212,8 +212,6 @@ def reject(membership: Membership, actor_id: int, reason: str) -> Membership:
 
 def _leave_everything(membership: Membership) -> None:
     """On ending a membership: out of every group, current titles end today."""
-    from app.members import groups
-
     for link in list(membership.group_links):
         groups.remove_link(link)
     today = local_today()

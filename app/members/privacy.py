@@ -9,12 +9,15 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.core import audit
+from app.core.audit import AuditEntry
 from app.core.errors import Conflict, Forbidden
+from app.core.mail import OutboxMessage
+from app.core.storage import get_storage
 from app.core.timeutil import local_today, utcnow
 from app.events.models import Event, Registration
 from app.events.registrations import ACTIVE_STATES, cancel_registration
 from app.extensions import db
-from app.members import national_id
+from app.members import groups, national_id
 from app.members.models import Consent, ConsentEvent, Membership
 from app.members.records import RECORD_FIELDS, add_history
 from app.polls.export import forget_voter
@@ -87,11 +90,6 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     Registrations for events still to come are cancelled the normal way (a seat passes to the
     first person waiting), and e-mails not yet sent are cancelled.
     """
-    from app.core.audit import AuditEntry
-    from app.core.mail import OutboxMessage
-    from app.core.storage import get_storage
-    from app.members import groups
-
     if membership.anonymised_at is not None:
         raise Conflict(_l("This record is already anonymised."))
     user = membership.user

@@ -83,13 +83,6 @@ def find_by_national_id(value: str) -> Membership | None:
     )
 
 
-def can_see_national_id(user) -> bool:
-    """Membership staff (and admins) see the national ID in full; everyone else sees it masked."""
-    from app.core.security import has_role
-
-    return has_role(user, "membership")
-
-
 def set_national_id(membership: Membership, country: str, value: str | None) -> None:
     """Validate, check uniqueness, then store encrypted with its hash and masked form."""
     if not national_id.normalise(value):
