@@ -139,6 +139,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # The `noqa: F401` imports add views or commands to a blueprint defined in another module
+    # of their package: imported here rather than by that module, so imports run one way only.
+    from app.api import checkin, members, polls  # noqa: F401
     from app.api.routes import bp as api_bp
     from app.auth.routes import account_bp
     from app.auth.routes import bp as auth_bp
@@ -147,8 +150,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import bp as events_bp
     from app.events.routes import tickets_bp
     from app.extensions import csrf
+    from app.members import cli, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
     from app.polls.routes import bp as polls_bp
+    from app.staff import tokens  # noqa: F401
 
     for blueprint in (
         core_bp,

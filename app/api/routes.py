@@ -79,7 +79,3 @@ def openapi():
 @bp.route("/<path:path>")
 def not_found(path: str):
     return json_error(404)
-
-
-# The other API modules add their endpoints to this blueprint.
-from app.api import checkin, members, polls  # noqa: E402,F401

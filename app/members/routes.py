@@ -350,7 +350,3 @@ def unsubscribe(token: str):
             return "", 200
         return render_template("members/unsubscribe.html", valid=True, done=True, form=None)
     return render_template("members/unsubscribe.html", valid=True, done=False, form=form)
-
-
-# `flask members ...` commands hang on this blueprint.
-from app.members import cli  # noqa: E402,F401

@@ -452,7 +452,3 @@ def member_anonymise(member_id: int):
         return _("The record is anonymised."), "success"
 
     return _form(membership, form, "anonymise_form", anonymise)
-
-
-# The groups and import pages join this blueprint.
-from app.members import staff_groups, staff_import  # noqa: E402,F401

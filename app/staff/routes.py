@@ -131,7 +131,3 @@ def job_delete(job_id: int):
     else:
         flash(_("That job is running or already done, and was not deleted."), "warning")
     return redirect(url_for("staff.jobs_list"))
-
-
-# The API token pages join this blueprint.
-from app.staff import tokens  # noqa: E402,F401
