@@ -300,15 +300,19 @@ def my_answers(poll: Poll, user) -> dict[int, list[int]]:
 
 
 def mix_ballots(poll: Poll) -> int:
-    """Rewrite a secret poll's ballots in random order in one statement each; call on closing.
+    """Rewrite a secret poll's ballots in random order, with new keys, in one transaction.
 
-    While a poll is open, a database administrator could match a ballot row to a participation
-    row by where and when PostgreSQL wrote them (physical position, transaction id). Rewriting
-    all ballots in a random order in one transaction gives them one transaction id and an order
-    unrelated to the voting order. Returns how many ballots were rewritten.
+    PostgreSQL stores new rows in the order they come and stamps each with its transaction id,
+    so until ballots are mixed a database administrator could pair the n-th ballot with the
+    n-th participation. Rewriting them all at once in a random order gives them one transaction
+    id and an order unrelated to the voting order. Run on closing, and every few minutes while
+    a poll with new ballots is open (mixing.mix_open_polls). Returns how many were rewritten.
     """
     if not poll.secret:
         return 0
+    # One mix at a time per poll (closing and the periodic mix); ballots being cast wait.
+    # (FOR NO KEY UPDATE: it conflicts with that and with a cast's FOR SHARE.)
+    db.session.execute(select(Poll.id).where(Poll.id == poll.id).with_for_update(key_share=True))
     ballots = db.session.execute(
         select(Ballot.id, Ballot.receipt_hash).where(Ballot.poll_id == poll.id)
     ).all()
@@ -357,5 +361,6 @@ def mix_ballots(poll: Poll) -> int:
     ]
     if rows:
         db.session.execute(insert(BallotChoice), rows)
+    poll.mixed_ballots = len(order)
     db.session.flush()
     return len(order)

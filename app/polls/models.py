@@ -77,6 +77,9 @@ class Poll(db.Model):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by freeze_electorate when the poll opens, so that turnout is known.
     electorate_size: Mapped[int] = mapped_column(Integer, default=0)
+    # Secret polls: how many ballots the last mix rewrote (ballots.mix_ballots), so the periodic
+    # mix while the poll is open only runs when new ballots have come in.
+    mixed_ballots: Mapped[int] = mapped_column(Integer, default=0)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

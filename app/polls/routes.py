@@ -9,7 +9,9 @@ from flask_login import current_user, login_required
 
 from app.core.jobs import commit
 from app.extensions import db
-from app.polls import bp
+
+# mixing: imported for its periodic job (the factory imports this module, in the worker too).
+from app.polls import bp, mixing  # noqa: F401
 from app.polls.access import option_label, polls_waiting_for, results_visible, voter_polls
 from app.polls.ballots import (
     BallotError,

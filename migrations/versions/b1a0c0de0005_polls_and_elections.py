@@ -34,6 +34,7 @@ def upgrade():
     sa.Column('reminder_hours_before', sa.Integer(), nullable=True),
     sa.Column('reminder_sent_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('electorate_size', sa.Integer(), nullable=False),
+    sa.Column('mixed_ballots', sa.Integer(), nullable=False),
     sa.Column('opened_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
