@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.core import audit
-from app.core.errors import Conflict, DomainError, NotFound
+from app.core.errors import Conflict, DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members import national_id
@@ -65,13 +65,6 @@ def membership_of(user) -> Membership | None:
     if user is None or getattr(user, "id", None) is None:
         return None
     return db.session.scalar(select(Membership).where(Membership.user_id == user.id))
-
-
-def get_membership(membership_id: int) -> Membership:
-    membership = db.session.get(Membership, membership_id)
-    if membership is None:
-        raise NotFound(_l("No such member."))
-    return membership
 
 
 def find_by_national_id(value: str) -> Membership | None:
