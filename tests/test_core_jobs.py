@@ -127,16 +127,17 @@ def test_job_of_a_worker_that_died_is_run_again_after_the_stale_time(ctx, run_jo
     assert [(j.state, j.attempts) for j in _job_rows()] == [("done", 2)]
 
 
-def test_periodic_job_is_written_once_per_slot_across_workers(ctx):
-    jobs.PERIODIC["tests.test_core_jobs:periodic_probe"] = (60, periodic_probe)
-    try:
-        assert jobs.schedule_periodic(now=6000.0) == 1
-        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot, same process
-        jobs._slots_tried.clear()  # as another worker process would be
-        assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: the unique key refuses it
-        assert jobs.schedule_periodic(now=6060.0) == 1
-    finally:
-        jobs.PERIODIC.pop("tests.test_core_jobs:periodic_probe")
+def test_periodic_job_is_written_once_per_slot_across_workers(ctx, monkeypatch):
+    # Only the probe: the domains' own periodic functions (poll clock, sweeps) stay out of it.
+    monkeypatch.setattr(
+        jobs, "PERIODIC", {"tests.test_core_jobs:periodic_probe": (60, periodic_probe)}
+    )
+    monkeypatch.setattr(jobs, "_slots_tried", {})
+    assert jobs.schedule_periodic(now=6000.0) == 1
+    assert jobs.schedule_periodic(now=6030.0) == 0  # same slot, same process
+    jobs._slots_tried.clear()  # as another worker process would be
+    assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: the unique key refuses it
+    assert jobs.schedule_periodic(now=6060.0) == 1
     assert len(_job_rows()) == 2
 
 
