@@ -272,3 +272,40 @@ def setup_tz():
     from app.core.timeutil import organisation_tz
 
     return organisation_tz()
+
+
+@pytest.mark.parametrize("language", ["da", "en", "is"])
+def test_staff_pages_in_every_state_and_language(staff, ctx, language):
+    staff.set_cookie("lang", language)
+    voters = [make_user() for _ in range(4)]
+    poll = make_poll(questions=(*RANKED, ("Accounts", "yes_no", (), 1, 1)), secret=True)
+    q = poll.questions[0]
+    ids = [o.id for o in q.options]
+    for voter, ranking in zip(voters, ([0, 1], [1, 0], [2, 1], [0, 2]), strict=True):
+        cast(poll, voter, {str(q.id): [ids[i] for i in ranking]})
+    db.session.commit()
+    base = f"/staff/polls/{poll.id}"
+    for state in ("open", "closed", "published"):
+        if state == "closed":
+            setup.close_poll(poll)
+        elif state == "published":
+            setup.publish_results(poll)
+        db.session.commit()
+        detail = staff.get(f"{base}/")
+        assert detail.status_code == 200 and f'data-poll-status="{state}"' in detail.get_data(
+            as_text=True
+        )
+        if state == "open":  # the settings fixed once open are shown but disabled
+            assert '<fieldset class="mb-3" disabled>' in staff.get(f"{base}/edit").get_data(
+                as_text=True
+            )
+        page = staff.get(f"{base}/results").get_data(as_text=True)
+        # The ranked count's rounds (a table per question) and the yes/no labels are shown.
+        assert page.count("<table") == 3 and "Hal" in page
+    assert staff.get(f"{base}/edit").status_code == 302  # closed: nothing to edit
+    assert staff.get("/staff/polls/").status_code == 200
+    assert staff.get("/staff/polls/new").status_code == 200
+    draft = make_poll(status="draft", questions=RANKED)
+    db.session.commit()
+    for url in ("/", "/edit", "/questions/new", f"/questions/{draft.questions[0].id}/edit"):
+        assert staff.get(f"/staff/polls/{draft.id}{url}").status_code == 200, url
