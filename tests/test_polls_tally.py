@@ -99,6 +99,16 @@ def test_exhausted_papers_and_blank_ballots():
     assert count.elected == [a]
 
 
+def test_no_ranked_ballots_elect_nobody():
+    count = stv([1, 2, 3], [[], []], seats=2)
+    assert count.valid == 0 and count.elected == [] and count.rounds == []
+
+
+def test_as_many_candidates_as_seats_are_all_elected_in_the_first_round():
+    count = stv([1, 2], [[1], [1], [2]], seats=2)
+    assert count.elected == [1, 2] and len(count.rounds) == 1
+
+
 def test_same_input_same_result():
     import random
 

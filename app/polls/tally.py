@@ -147,6 +147,8 @@ def stv(candidates: Sequence[int], ballots: Iterable[Sequence[int]], seats: int 
 
     fixed_quota = Fraction(droop_quota(valid, seats))
     rounds: list[Round] = []
+    if not valid:  # nobody ranked anyone: nobody is elected by a tie-break
+        return RankedCount(seats=seats, valid=0, quota=fixed_quota, elected=[], rounds=[])
     while len(elected) < seats:
         if seats == 1:
             continuing = sum((totals[c] for c in hopeful), Fraction(0))
