@@ -152,6 +152,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
     from app.members import cli, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
+    from app.news.routes import bp as news_bp
+    from app.news.routes import pages_bp
     from app.polls.routes import bp as polls_bp
     from app.staff import tokens  # noqa: F401
 
@@ -164,6 +166,8 @@ def _register_blueprints(app: Flask) -> None:
         tickets_bp,
         members_bp,
         polls_bp,
+        news_bp,
+        pages_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())
@@ -181,10 +185,12 @@ def _staff_area() -> Blueprint:
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
     from app.members.staff import bp as members_staff
+    from app.news.staff import bp as news_staff
+    from app.news.staff import pages_bp as pages_staff
     from app.polls.staff import bp as polls_staff
     from app.staff.routes import bp as staff
 
-    for child in (checkin_staff, events_staff, members_staff, polls_staff):
+    for child in (checkin_staff, events_staff, members_staff, polls_staff, news_staff, pages_staff):
         staff.register_blueprint(child)
     return staff
 

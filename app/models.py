@@ -24,6 +24,16 @@ from app.members.models import (  # noqa: F401
     Title,
     UnionMembership,
 )
+from app.news.models import (  # noqa: F401
+    Category,
+    FrontPage,
+    Page,
+    PageText,
+    Post,
+    PostSlug,
+    PostTranslation,
+    Tag,
+)
 from app.polls.models import (  # noqa: F401
     Ballot,
     BallotChoice,

@@ -10,11 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-ROLES = ("organiser", "door", "membership", "admin")
+ROLES = ("organiser", "door", "membership", "editor", "admin")
 ROLE_LABELS = {
     "organiser": _l("Organiser"),
     "door": _l("Door volunteer"),
     "membership": _l("Membership staff"),
+    "editor": _l("Editor (news, newsletters, pages)"),
     "admin": _l("Administrator"),
 }
 
