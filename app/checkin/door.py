@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 
 from app.auth.models import User
+from app.checkin.gate import require_event
 from app.checkin.models import Scan
-from app.checkin.redeem import require_event
 from app.core.text import LIKE_ESCAPE, contains_pattern, escape_like
 from app.core.timeutil import local_date, utcnow
 from app.events.models import Event, Registration

@@ -26,14 +26,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
 from app.checkin import door
+from app.checkin.gate import door_closed_reason, require_open_door
 from app.checkin.redeem import (
     ReplayedScan,
     ScanAnswer,
     Scanner,
     check_in_by_hand,
-    door_closed_reason,
     redeem,
-    require_open_door,
     stored_answer,
 )
 from app.checkin.undo import undo as undo_checkin  # the view below is named undo
