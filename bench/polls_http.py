@@ -16,9 +16,12 @@ client threads released together: a double click, or an app retrying), from --cl
 in all; each voter must get exactly one 201 with a receipt and one 409 already_voted; (4) the
 database is checked: as many ballots as participations as voters, no person with two
 participations, every ballot with both answers, and the tally's first preferences add up to the
-ballots. Throughput (ballots accepted per second and requests per second), p50/p90/p99/max of
-the answers (client send to answer), the load average, and the median round (by throughput) go
-to stdout and bench/results/polls_http.txt.
+ballots. Before each round it waits (at most --quiet-wait s) for the load average to drop below
+--quiet-load, since other people's work shares the cores. Throughput (ballots accepted per second
+and requests per second), p50/p90/p99/max of the answers (client send to answer, queueing in
+gunicorn included), the CPU time per request of the two workers and of the PostgreSQL backends
+(read from /proc: much less disturbed by a busy machine than the rates), the load average, and
+the median round (by throughput) go to stdout and bench/results/polls_http.txt.
 
 API_RATE_LIMIT is raised: here every voter comes from 127.0.0.1, and the limit counts per
 address until a token is verified (each voter's first request), which in real use is one
@@ -44,11 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkin import (  # noqa: E402  (the shared start-up pattern of the check-in benchmark)
     ROOT,
     claim_redis_db,
+    cpu_seconds,
     free_port,
     log,
     release_redis_db,
     start_server,
     stop_servers,
+    worker_pids,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -182,6 +187,30 @@ def reset(redis_db: int, poll_id: int) -> None:
             conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
     engine.dispose()
     redis.Redis(host="127.0.0.1", db=redis_db).flushdb()
+
+
+def backend_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the bench database."""
+    import sqlalchemy as sa
+
+    engine = _engine()
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": DB_NAME},
+        ).scalars()
+        found = {pid: cpu_seconds([pid]) for pid in pids}
+    engine.dispose()
+    return found
+
+
+def wait_for_quiet(load: float, seconds: int) -> None:
+    """Wait (at most `seconds`) for the 1-minute load average to drop below `load`."""
+    deadline = time.monotonic() + seconds
+    while os.getloadavg()[0] >= load and time.monotonic() < deadline:
+        time.sleep(5)
 
 
 def answers_for(rng: random.Random, questions: list[dict]) -> dict:
@@ -339,7 +368,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--voters", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=20, help="client threads in all")
+    parser.add_argument("--clients", type=int, default=8, help="client threads in all")
+    parser.add_argument(
+        "--quiet-load",
+        type=float,
+        default=4.0,
+        help="before each round, wait for the 1-minute load average to drop below this",
+    )
+    parser.add_argument("--quiet-wait", type=int, default=120, help="but at most this long (s)")
     args = parser.parse_args()
     started = time.monotonic()
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("deadline")))
@@ -355,11 +391,25 @@ def main() -> int:
         info = seed(env, args.voters)
         log(f"seeded in {time.monotonic() - started:.0f} s; electorate {info['size']}")
         port = free_port()
-        start_server("polls", "wsgi:app", port, env)
+        server = start_server("polls", "wsgi:app", port, env)
         base = f"http://127.0.0.1:{port}"
         for number in range(args.rounds):
             reset(redis_db, info["poll_id"])
+            wait_for_quiet(args.quiet_load, args.quiet_wait)
+            load_at_start = os.getloadavg()[0]
+            workers = worker_pids(server.pid)
+            cpu_before, db_before = cpu_seconds(workers), backend_cpu()
             figures = run_round(base, info, args.clients, f"r{number}")
+            db_after = backend_cpu()
+            figures["load"] = (load_at_start, os.getloadavg()[0])
+            figures["worker_cpu_ms"] = (
+                (cpu_seconds(workers) - cpu_before) / figures["requests"] * 1000
+            )
+            figures["db_cpu_ms"] = (
+                sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+                / figures["requests"]
+                * 1000
+            )
             figures["problems"] = database_check(info["poll_id"], args.voters)
             figures["problems"] += tally_check(env, info["poll_id"], args.voters)
             if figures["voters_not_one_201_one_409"]:
@@ -371,7 +421,9 @@ def main() -> int:
                 f"round {number}: {args.voters} voters in {figures['wall']:.1f} s, "
                 f"{figures['ballots_per_s']:.0f} ballots/s ({figures['requests_per_s']:.0f} "
                 f"req/s), p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "
-                f"max {figures['max']:.0f} ms; {figures['outcomes']}"
+                f"max {figures['max']:.0f} ms; CPU per request: workers "
+                f"{figures['worker_cpu_ms']:.1f} ms + PostgreSQL {figures['db_cpu_ms']:.1f} ms; "
+                f"load {figures['load'][0]:.1f} -> {figures['load'][1]:.1f}; {figures['outcomes']}"
                 + (f"; PROBLEMS: {figures['problems']}" if figures["problems"] else "")
             )
     finally:
@@ -393,12 +445,15 @@ def main() -> int:
         f"{load[0]:.1f} after.",
         "",
         f"{'round':>5} {'seconds':>7} {'ballots/s':>9} {'req/s':>6} | {'p50':>6} {'p90':>6} "
-        f"{'p99':>6} {'max':>6} (ms) | answers",
+        f"{'p99':>6} {'max':>6} (ms) | {'CPU/req workers + db':>20} (ms) | {'load':>11} | "
+        "answers",
     ]
     for number, r in enumerate(rounds):
         lines.append(
             f"{number:>5} {r['wall']:>7.1f} {r['ballots_per_s']:>9.0f} {r['requests_per_s']:>6.0f}"
             f" | {r['p50']:>6.1f} {r['p90']:>6.1f} {r['p99']:>6.1f} {r['max']:>6.0f} | "
+            f"{r['worker_cpu_ms']:>9.1f} + {r['db_cpu_ms']:>8.1f} | "
+            f"{r['load'][0]:>4.1f} -> {r['load'][1]:>4.1f} | "
             + ", ".join(f"{k}: {v}" for k, v in sorted(r["outcomes"].items()))
         )
     lines += [
@@ -407,6 +462,10 @@ def main() -> int:
         f"{TARGET_SECONDS:.0f} s): {chosen['ballots_per_s']:.0f} ballots/s, "
         f"{chosen['requests_per_s']:.0f} requests/s, p99 {chosen['p99']:.1f} ms: "
         + ("met" if met else "NOT met"),
+        f"CPU per request (the two workers + the PostgreSQL backends): "
+        f"{chosen['worker_cpu_ms']:.1f} + {chosen['db_cpu_ms']:.1f} ms, so the 2 cores alone "
+        f"would carry about {2000 / (chosen['worker_cpu_ms'] + chosen['db_cpu_ms']):.0f} "
+        "requests/s (half of them ballots); the figures above are what the shared machine gave.",
         "Checks: "
         + (
             "; ".join(problems)
