@@ -150,7 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import bp as events_bp
     from app.events.routes import tickets_bp
     from app.extensions import csrf
-    from app.members import cli, staff_groups, staff_import  # noqa: F401
+    from app.members import cli, staff_actions, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
     from app.news.routes import bp as news_bp
     from app.news.routes import pages_bp

@@ -1,9 +1,9 @@
-"""Staff pages for membership (role `membership`): directory, records, decisions, groups,
-titles, notes, import and export, anonymisation. Every route here is under /staff/members/."""
+"""Staff pages for membership (role `membership`): the directory, its export, applications,
+and a member's record (view, reveal the national ID, edit). The record's actions are in
+staff_actions.py, groups in staff_groups.py, the import in staff_import.py: all on this blueprint,
+under /staff/members/."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -42,7 +42,7 @@ from app.members.forms import (
     StaffRecordForm,
     TitleForm,
 )
-from app.members.models import CONSENT_KINDS, Group, GroupMember, Membership, Title
+from app.members.models import CONSENT_KINDS, Membership
 from app.members.routes import format_unions, parse_unions, record_values
 
 # Nested under the staff blueprint by the factory: /staff/members/...
@@ -52,48 +52,20 @@ PER_PAGE = 50
 PREVIEW_VALID_ROWS = 200
 
 
-def _member(member_id: int) -> Membership:
+def member_or_404(member_id: int) -> Membership:
+    """The member record, or 404."""
     return db.get_or_404(Membership, member_id)
 
 
-def _group_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
+def group_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
+    """The groups as select choices, optionally after an empty choice."""
     choices = [("", empty_label)] if empty_label is not None else []
     return choices + [(str(g.id), g.name) for g in groups.list_groups()]
 
 
-def _back(membership: Membership):
+def back_to_record(membership: Membership):
+    """A redirect to the member's record page."""
     return redirect(url_for("staff.members.member_detail", member_id=membership.id))
-
-
-def _button(form, action: Callable[[], tuple[str, str]]) -> None:
-    """A button on the record (no fields to show again): run `action`, which changes the record
-    and returns (message, category); commit and flash it, or roll back and flash why not."""
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        message, category = action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        commit()
-        flash(message, category)
-
-
-def _form(membership: Membership, form, name: str, action: Callable[[], tuple[str, str]]):
-    """A form on the record: as `_button`, but an invalid form or a refused change shows the
-    record again with the errors next to the form's fields (422)."""
-    if form.validate_on_submit():
-        try:
-            message, category = action()
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(form, exc)
-        else:
-            commit()
-            flash(message, category)
-            return _back(membership)
-    return _detail(membership, status=422, **{name: form})
 
 
 @bp.get("/")
@@ -106,7 +78,7 @@ def members():
         page=page,
         flt=flt,
         counts=directory.counts_by_status(),
-        group_choices=_group_choices(),
+        group_choices=group_choices(),
         municipalities=directory.municipalities(),
         sort_labels=directory.SORT_LABELS,
         status_labels=lifecycle.STATUS_LABELS,
@@ -171,11 +143,12 @@ def _audit_trail(membership: Membership) -> list[AuditEntry]:
     )
 
 
-def _detail(membership: Membership, revealed: str | None = None, status: int = 200, **forms):
+def record_page(membership: Membership, revealed: str | None = None, status: int = 200, **forms):
+    """The record page; forms given by name replace the empty ones (to show their errors)."""
     title_form = forms.get("title_form") or TitleForm(starts_on=local_today())
-    title_form.group_id.choices = _group_choices(_("The association (board)"))
+    title_form.group_id.choices = group_choices(_("The association (board)"))
     group_form = forms.get("group_form") or AddToGroupForm()
-    group_form.group_id.choices = _group_choices()
+    group_form.group_id.choices = group_choices()
     return (
         render_template(
             "members/staff/detail.html",
@@ -206,28 +179,28 @@ def _detail(membership: Membership, revealed: str | None = None, status: int = 2
 @bp.get("/<int:member_id>")
 @roles_required("membership")
 def member_detail(member_id: int):
-    return _detail(_member(member_id))
+    return record_page(member_or_404(member_id))
 
 
 @bp.post("/<int:member_id>/reveal")
 @roles_required("membership")
 def member_reveal(member_id: int):
-    membership = _member(member_id)
+    membership = member_or_404(member_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     revealed = privacy.reveal_national_id(membership, current_user.id)
     commit()
-    response = _detail(membership, revealed=revealed)
+    response = record_page(membership, revealed=revealed)
     return response
 
 
 @bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
 @roles_required("membership")
 def member_edit(member_id: int):
-    membership = _member(member_id)
+    membership = member_or_404(member_id)
     if membership.anonymised_at is not None:
         flash(_("This record is anonymised and cannot be edited."), "warning")
-        return _back(membership)
+        return back_to_record(membership)
     consents = consents_of(membership.user)
     form = StaffRecordForm(obj=membership, data=consents)
     if request.method == "GET":
@@ -266,189 +239,7 @@ def member_edit(member_id: int):
         else:
             commit()
             flash(_("The member record is saved."), "success")
-            return _back(membership)
+            return back_to_record(membership)
     return render_template(
         "members/staff/edit.html", form=form, m=membership, status_labels=lifecycle.STATUS_LABELS
     )
-
-
-@bp.post("/<int:member_id>/approve")
-@roles_required("membership")
-def member_approve(member_id: int):
-    membership = _member(member_id)
-
-    def approve():
-        lifecycle.approve(membership, current_user.id)
-        return _(
-            "%(name)s is a member now; a welcome e-mail is on its way.",
-            name=membership.full_name,
-        ), "success"
-
-    _button(ActionForm(), approve)
-    if request.form.get("next_page") == "queue":
-        return redirect(url_for("staff.members.members_applications"))
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/reject")
-@roles_required("membership")
-def member_reject(member_id: int):
-    membership = _member(member_id)
-    form = RejectForm()
-
-    def reject():
-        lifecycle.reject(membership, current_user.id, form.reason.data)
-        return _("The application is rejected; the applicant is told by e-mail."), "info"
-
-    return _form(membership, form, "reject_form", reject)
-
-
-@bp.post("/<int:member_id>/end")
-@roles_required("membership")
-def member_end(member_id: int):
-    membership = _member(member_id)
-    form = EndForm()
-
-    def end():
-        lifecycle.end_membership(membership, current_user.id, form.reason.data)
-        return _("The membership has ended."), "info"
-
-    _button(form, end)
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/reactivate")
-@roles_required("membership")
-def member_reactivate(member_id: int):
-    membership = _member(member_id)
-    form = EndForm()  # an optional reason, like ending
-
-    def reactivate():
-        lifecycle.reactivate(membership, current_user.id, form.reason.data)
-        return _("%(name)s is a member again.", name=membership.full_name), "success"
-
-    _button(form, reactivate)
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/notes")
-@roles_required("membership")
-def member_note(member_id: int):
-    membership = _member(member_id)
-    form = NoteForm()
-
-    def add_note():
-        records.add_note(membership, form.text.data, form.tags.data, current_user.id)
-        return _("The note is added."), "success"
-
-    return _form(membership, form, "note_form", add_note)
-
-
-@bp.post("/<int:member_id>/titles")
-@roles_required("membership")
-def member_title_add(member_id: int):
-    membership = _member(member_id)
-    form = TitleForm()
-    form.group_id.choices = _group_choices(_("The association (board)"))
-
-    def add_title():
-        group = db.session.get(Group, int(form.group_id.data)) if form.group_id.data else None
-        titles.add_title(
-            membership,
-            form.kind.data,
-            form.starts_on.data,
-            form.ends_on.data,
-            form.custom_title.data,
-            group,
-            current_user.id,
-        )
-        return _("The title is added."), "success"
-
-    return _form(membership, form, "title_form", add_title)
-
-
-@bp.post("/<int:member_id>/titles/<int:title_id>/end")
-@roles_required("membership")
-def member_title_end(member_id: int, title_id: int):
-    membership = _member(member_id)
-    title = db.get_or_404(Title, title_id)
-    if title.membership_id != membership.id:
-        abort(404)
-    form = EndTitleForm()
-
-    def end_title():
-        titles.end_title(title, form.ends_on.data, current_user.id)
-        return _("The title is ended."), "info"
-
-    _button(form, end_title)
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/groups")
-@roles_required("membership")
-def member_group_add(member_id: int):
-    membership = _member(member_id)
-    form = AddToGroupForm()
-    form.group_id.choices = _group_choices()
-
-    def join():
-        group = db.get_or_404(Group, int(form.group_id.data))
-        groups.join(
-            group,
-            membership,
-            current_user.id,
-            by_staff=True,
-            role=form.role.data,
-            custom_role=form.custom_role.data,
-        )
-        return _("Added to %(name)s.", name=group.name), "success"
-
-    return _form(membership, form, "group_form", join)
-
-
-def _link(membership: Membership, link_id: int) -> GroupMember:
-    link = db.get_or_404(GroupMember, link_id)
-    if link.membership_id != membership.id:
-        abort(404)
-    return link
-
-
-@bp.post("/<int:member_id>/groups/<int:link_id>/remove")
-@roles_required("membership")
-def member_group_remove(member_id: int, link_id: int):
-    membership = _member(member_id)
-    link = _link(membership, link_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    groups.leave(link.group, membership, current_user.id)
-    commit()
-    flash(_("Removed from the group."), "info")
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/groups/<int:link_id>/role")
-@roles_required("membership")
-def member_group_role(member_id: int, link_id: int):
-    membership = _member(member_id)
-    link = _link(membership, link_id)
-    form = GroupRoleForm()
-
-    def set_role():
-        groups.set_role(link, form.role.data, form.custom_role.data, current_user.id)
-        return _("The role is changed."), "success"
-
-    _button(form, set_role)
-    return _back(membership)
-
-
-@bp.post("/<int:member_id>/anonymise")
-@roles_required("membership")
-def member_anonymise(member_id: int):
-    membership = _member(member_id)
-    form = AnonymiseForm()
-
-    def anonymise():
-        privacy.anonymise(membership, current_user.id)
-        return _("The record is anonymised."), "success"
-
-    return _form(membership, form, "anonymise_form", anonymise)
