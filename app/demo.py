@@ -4,6 +4,7 @@ from app.auth.demo import demo_people
 from app.auth.services import create_user
 from app.events.demo import seed_events
 from app.members.demo import seed_members
+from app.news.demo import seed_news
 from app.polls.demo import seed_polls
 
 ADMIN = ("admin@felag.local", "felag-demo-admin")
@@ -11,6 +12,7 @@ STAFF = [
     ("organiser@felag.local", "Mette Kjær", ["organiser"]),
     ("door@felag.local", "Jónas Einarsson", ["door"]),
     ("membership@felag.local", "Sigríður Magnúsdóttir", ["membership"]),
+    ("editor@felag.local", "Freja Holm", ["editor"]),
 ]
 
 
@@ -30,4 +32,5 @@ def seed(member_count: int = 40) -> tuple[str, str]:
     seed_events(staff[0], people)  # events past and upcoming, with registrations
     seed_members()  # memberships (some applied), groups, a board with titles
     seed_polls(staff[2])  # an open poll, a closed board election with ranked results
+    seed_news(staff[3])  # pages with texts, posts (one translated, one scheduled)
     return ADMIN

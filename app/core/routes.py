@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -19,14 +20,15 @@ from app.core.i18n import LANGUAGE_COOKIE
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
 from app.extensions import db, rq
+from app.news.front import front_page
 
 bp = Blueprint("core", __name__)
 
 
 @bp.get("/")
 def home():
-    """The public front page."""
-    return render_template("core/home.html")
+    """The front page: welcome, call to action, events, news and polls, as staff chose."""
+    return render_template("core/home.html", front=front_page(current_user, str(get_locale())))
 
 
 def _check(fn) -> str:

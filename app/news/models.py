@@ -195,10 +195,12 @@ class Page(db.Model):
     )
 
     def text(self, locale: str, fallback: str = "da") -> PageText | None:
-        """The text in the locale when it has one, else the fallback language's, else any."""
-        by_locale = {t.locale: t for t in self.texts if t.title.strip() or t.body.strip()}
-        return (
-            by_locale.get(locale) or by_locale.get(fallback) or next(iter(by_locale.values()), None)
+        """The text in the locale when it has one, else the fallback language's, else any (a
+        version with only a title loses to one with a body)."""
+        order = {locale: 0, fallback: 1}
+        texts = sorted(self.texts, key=lambda t: order.get(t.locale, 2))
+        return next((t for t in texts if t.body.strip()), None) or next(
+            (t for t in texts if t.title.strip()), None
         )
 
 
