@@ -309,3 +309,27 @@ def test_staff_pages_in_every_state_and_language(staff, ctx, language):
     db.session.commit()
     for url in ("/", "/edit", "/questions/new", f"/questions/{draft.questions[0].id}/edit"):
         assert staff.get(f"/staff/polls/{draft.id}{url}").status_code == 200, url
+
+
+def test_the_poll_clock_is_registered_when_the_app_starts():
+    """A fresh process that only builds the app (as `flask jobs worker` does) knows the clock."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from app import create_app; create_app(); from app.core.jobs import PERIODIC; "
+        "print(PERIODIC['app.polls.tasks:poll_clock'][0])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FELAG_ENV")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "60"
