@@ -17,7 +17,7 @@ from app.news import services
 from app.news.models import Post, PostSlug
 from app.news.services import PostFields
 from tests.factories import make_user
-from tests.helpers import login, post_form
+from tests.helpers import csrf_from, login, post_form
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -264,3 +264,29 @@ def test_admin_can_grant_the_editor_role(client, ctx):
     post_form(client, f"/staff/users/{person.id}", {"roles": ["editor"]})
     db.session.expire_all()
     assert person.role_names == {"editor"}
+
+
+def test_editor_preview_is_the_sanitised_html_readers_get(client, ctx):
+    editor = make_user(roles=["editor"])
+    member = make_user()
+    db.session.commit()
+    login(client, member.email)
+    page = client.get("/account").get_data(as_text=True)
+    token = csrf_from(page)
+    assert (
+        client.post("/staff/news/preview", data={"text": "x", "csrf_token": token}).status_code
+        == 403
+    )
+    other = client.application.test_client()
+    login(other, editor.email)
+    token = csrf_from(other.get("/staff/news/new").get_data(as_text=True))
+    response = other.post(
+        "/staff/news/preview",
+        data={"text": "**hej** <img src=x onerror=alert(1)> [x](javascript:alert(1))"},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<strong>hej</strong>" in html
+    assert "<img" not in html and 'href="javascript' not in html
+    assert other.post("/staff/news/preview", data={"text": "x"}).status_code == 400  # no CSRF

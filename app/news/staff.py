@@ -11,6 +11,7 @@ from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.i18n import LANGUAGE_NAMES
 from app.core.jobs import commit
+from app.core.markdown import render_markdown
 from app.core.security import roles_required
 from app.core.timeutil import utcnow
 from app.events.forms import to_local, to_utc
@@ -202,6 +203,14 @@ def _action(post_id: int, action, message: str, endpoint: str = "staff.news.post
     return redirect(
         url_for(endpoint, post_id=post_id) if endpoint.endswith("edit") else url_for(endpoint)
     )
+
+
+@bp.post("/preview")
+@roles_required("editor")
+def preview():
+    """The editor's preview: Markdown rendered and sanitised exactly as readers will get it."""
+    text = request.form.get("text", "")[:200_000]
+    return render_markdown(text), 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.route("/front-page", methods=["GET", "POST"])
