@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import g, jsonify
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.api.auth import token_required
 from app.api.routes import bp, json_body, page_params, page_response
@@ -23,7 +24,7 @@ from app.models import Group
 from app.polls import ballots, setup
 from app.polls.access import is_poll_staff, results_visible
 from app.polls.electorate import eligible
-from app.polls.models import Elector, Poll
+from app.polls.models import Elector, Poll, PollQuestion
 from app.polls.tally import poll_results
 
 RESULTS_KEYS = ("after_close", "live")
@@ -252,7 +253,9 @@ def poll_close(poll_id: int):
 @token_required()
 def poll_ballot(poll_id: int):
     """Cast the caller's ballot; the receipt is in this answer only (never stored or logged)."""
-    poll = db.session.get(Poll, poll_id) if 0 < poll_id <= MAX_ID else None
+    # The questions and options in one query each: validating the ballot reads them all.
+    loaded = [selectinload(Poll.questions).selectinload(PollQuestion.options)]
+    poll = db.session.get(Poll, poll_id, options=loaded) if 0 < poll_id <= MAX_ID else None
     if poll is None:
         raise NotFound(_("No such poll."))
     answers = json_body().get("answers")
