@@ -192,7 +192,8 @@ def test_editor_writes_translates_publishes_and_unpublishes_a_post(client, ctx, 
     post = db.session.scalar(select(Post).where(Post.title == "Ny bestyrelse"))
     assert post.state == "draft" and post.author_id == editor.id
     assert [c.name for c in post.categories] == ["Bestyrelsen", "Nyt"]
-    assert client.get(f"/news/{post.slug}").status_code == 404  # a draft
+    reader = client.application.test_client()
+    assert reader.get(f"/news/{post.slug}").status_code == 404  # a draft
     run_jobs()
     db.session.expire_all()
     assert post.cover_list_key and post.cover_detail_key
@@ -216,7 +217,7 @@ def test_editor_writes_translates_publishes_and_unpublishes_a_post(client, ctx, 
     post_form(client, f"/staff/news/{post.id}/unpublish", {}, edit_url)
     db.session.expire_all()
     assert post.state == "draft"
-    assert client.get(f"/news/{post.slug}").status_code == 404
+    assert reader.get(f"/news/{post.slug}").status_code == 404
     actions = db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.object_type == "post").order_by(AuditEntry.id)
     ).all()
@@ -290,3 +291,42 @@ def test_editor_preview_is_the_sanitised_html_readers_get(client, ctx):
     assert "<strong>hej</strong>" in html
     assert "<img" not in html and 'href="javascript' not in html
     assert other.post("/staff/news/preview", data={"text": "x"}).status_code == 400  # no CSRF
+
+
+def test_editors_preview_a_draft_readers_get_404(client, ctx):
+    post = make_post("Draft in progress", state="draft")
+    editor, member = make_user(roles=["editor"]), make_user()
+    db.session.commit()
+    assert client.get(f"/news/{post.slug}").status_code == 404
+    login(client, member.email)
+    assert client.get(f"/news/{post.slug}").status_code == 404
+    other = client.application.test_client()
+    login(other, editor.email)
+    response = other.get(f"/news/{post.slug}")
+    assert response.status_code == 200
+    assert "only editors see this preview" in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_tag_created_meanwhile_by_another_editor_is_reused(ctx, monkeypatch):
+    from app.news.models import Tag
+
+    db.session.add(Tag(slug="sommer", name="Sommer"))
+    db.session.flush()
+    real_scalar = db.session.scalar
+    calls = {"n": 0}
+
+    def stale_first_lookup(stmt, *args, **kwargs):
+        # The first lookup of the tag ran before the other editor's insert: it saw nothing.
+        if "news_tags" in str(stmt) and calls["n"] == 0:
+            calls["n"] += 1
+            return None
+        return real_scalar(stmt, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", stale_first_lookup)
+    post = services.create_post(PostFields(title="Sol", tags=["Sommer"]), make_user())
+    monkeypatch.undo()
+    db.session.flush()
+    assert calls["n"] == 1
+    assert [t.slug for t in post.tags] == ["sommer"]
+    assert len(db.session.scalars(select(Tag)).all()) == 1

@@ -14,11 +14,14 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app.core.http import absolute_url
 from app.core.markdown import markdown_to_text, render_markdown
+from app.core.security import has_role
 from app.core.storage import get_storage
+from app.core.timeutil import utcnow
 from app.extensions import db
 from app.news import services
 from app.news.models import Category, Post, Tag
@@ -78,7 +81,7 @@ def index():
 @bp.get("/<slug>")
 def detail(slug: str):
     """A post in the reader's language (else its original); an old slug redirects."""
-    post, moved = services.find_post(slug[:120])
+    post, moved = services.find_post(slug[:120], drafts=has_role(current_user, "editor"))
     if post is None:
         abort(404)
     if moved:
@@ -92,6 +95,7 @@ def detail(slug: str):
         description=description,
         canonical=absolute_url("news.detail", slug=post.slug),
         image_url=cover_url(post, "detail"),
+        hidden=not post.is_visible(utcnow()),
     )
 
 

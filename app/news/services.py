@@ -20,6 +20,7 @@ from app.core.jobs import enqueue_after_commit
 from app.core.storage import new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
+from app.core.unique import add_once
 from app.extensions import db
 from app.news.models import (
     LOCALES,
@@ -84,7 +85,9 @@ def _labels(model: type[Category] | type[Tag], names: list[str]) -> list:
         label = db.session.scalar(select(model).where(model.slug == slug))
         if label is None:
             label = model(slug=slug, name=name)
-            db.session.add(label)
+            # Two editors adding the same new tag at once: the second uses the first one's row.
+            if not add_once(label):
+                label = db.session.scalar(select(model).where(model.slug == slug))
         found.append(label)
     return found
 
@@ -314,8 +317,9 @@ def filtered_posts(category: str | None = None, tag: str | None = None) -> Selec
     return stmt.options(selectinload(Post.categories), selectinload(Post.tags))
 
 
-def find_post(slug: str) -> tuple[Post | None, bool]:
-    """The visible post at a slug, and whether the slug is an old one (to redirect)."""
+def find_post(slug: str, drafts: bool = False) -> tuple[Post | None, bool]:
+    """The visible post at a slug (any post with `drafts`, for editors' previews), and whether
+    the slug is an old one (to redirect)."""
     now = utcnow()
     post = db.session.scalar(select(Post).where(Post.slug == slug))
     moved = False
@@ -324,7 +328,7 @@ def find_post(slug: str) -> tuple[Post | None, bool]:
             select(Post).join(PostSlug, PostSlug.post_id == Post.id).where(PostSlug.slug == slug)
         )
         moved = post is not None
-    if post is None or not post.is_visible(now):
+    if post is None or not (drafts or post.is_visible(now)):
         return None, False
     return post, moved
 
