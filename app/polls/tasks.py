@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.core.errors import DomainError
+from app.core.http import absolute_url
 from app.core.jobs import commit, enqueue_after_commit, periodic
 from app.core.mail import queue_mail
 from app.core.timeutil import utcnow
@@ -27,7 +27,7 @@ BATCH = 200
 
 def poll_url(poll_id: int) -> str:
     """The ballot's address, for e-mails (on BASE_URL, never a request's Host)."""
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/polls/{poll_id}"
+    return absolute_url("polls.ballot", poll_id=poll_id)
 
 
 @periodic(seconds=60)
