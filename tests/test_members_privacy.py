@@ -33,6 +33,7 @@ EXPORT_SECTION = {
     "events": "events_created",
     "event_messages": "event_messages_sent",
     "checkin_scans": "door_scans",
+    "member_imports": "member_imports_uploaded",
 }
 
 
@@ -92,6 +93,11 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     )
 
     create_token(user, "my scanner")
+    from app.members.models import MemberImport
+
+    db.session.add(
+        MemberImport(created_by_id=user.id, state="done", total_rows=3, imported_count=3)
+    )
     db.session.commit()
     run_jobs()
     login(client, "me@example.org")

@@ -218,7 +218,13 @@ def test_only_membership_staff_reach_every_staff_members_route(app, client, ctx)
     make_user("admin@example.org", roles=["admin"])
     link_group = groups.save_group(None, name="G", kind="cell")
     db.session.commit()
-    values = {"member_id": member.id, "link_id": 1, "title_id": 1, "group_id": link_group.id}
+    values = {
+        "member_id": member.id,
+        "link_id": 1,
+        "title_id": 1,
+        "group_id": link_group.id,
+        "import_id": 1,
+    }
     routes = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/staff/members"):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.extensions import db
 from app.members import national_id
-from app.members.models import Consent, ConsentEvent, Membership
+from app.members.models import Consent, ConsentEvent, MemberImport, Membership
 
 
 def _iso(value):
@@ -25,7 +25,23 @@ def personal_data(user: User) -> dict:
     consent_events = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.user_id == user.id).order_by(ConsentEvent.at)
     ).all()
+    imports = db.session.scalars(
+        select(MemberImport).where(MemberImport.created_by_id == user.id).order_by(MemberImport.id)
+    ).all()
     data: dict = {
+        # Member imports this person uploaded as staff: when and how they ended, not the rows
+        # (those are about the people imported).
+        "member_imports_uploaded": [
+            {
+                "id": i.id,
+                "state": i.state,
+                "rows": i.total_rows,
+                "imported": i.imported_count,
+                "created_at": _iso(i.created_at),
+                "finished_at": _iso(i.finished_at),
+            }
+            for i in imports
+        ],
         "membership": None,
         "consents": {
             c.kind: {"given": c.given, "changed_at": _iso(c.changed_at)} for c in consents
