@@ -330,3 +330,18 @@ def test_a_tag_created_meanwhile_by_another_editor_is_reused(ctx, monkeypatch):
     assert calls["n"] == 1
     assert [t.slug for t in post.tags] == ["sommer"]
     assert len(db.session.scalars(select(Tag)).all()) == 1
+
+
+def test_two_editors_taking_the_same_address_at_once_get_a_form_error(client, ctx, monkeypatch):
+    make_post("Sommerfest")
+    editor = make_user(roles=["editor"])
+    db.session.commit()
+    # The other editor's post was saved between this request's check and its insert.
+    monkeypatch.setattr(services, "_slug_taken", lambda slug, post: False)
+    login(client, editor.email)
+    response = post_form(
+        client, "/staff/news/new", {"title": "Sommerfest", "language": "da", "body": "x"}
+    )
+    assert response.status_code == 200
+    assert "Another post took this address a moment ago." in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(Post)).all()) == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.auth.services import check_image
@@ -20,7 +21,7 @@ from app.core.jobs import enqueue_after_commit
 from app.core.storage import new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
-from app.core.unique import add_once
+from app.core.unique import add_once, is_unique_violation
 from app.extensions import db
 from app.news.models import (
     LOCALES,
@@ -129,6 +130,23 @@ def _set_slug(post: Post, data: PostFields) -> None:
         db.session.add(PostSlug(post_id=post.id, slug=old))
 
 
+def _save_slug(post: Post, data: PostFields) -> None:
+    """Choose the address and write the post in a savepoint: another editor taking the same
+    address a moment earlier is a form error (the unique index decides), not a server error."""
+    try:
+        with db.session.begin_nested():
+            _set_slug(post, data)
+            db.session.add(post)
+            db.session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise DomainError(
+            _l("Another post took this address a moment ago. Save again for a new one."),
+            field="slug",
+        ) from None
+
+
 def check_cover(data: bytes) -> str:
     """The extension of a real image judged by its content (not its name)."""
     if len(data) > COVER_MAX_BYTES:
@@ -187,9 +205,7 @@ def create_post(data: PostFields, actor, cover: bytes | None = None) -> Post:
     )
     post.categories = _labels(Category, data.categories)
     post.tags = _labels(Tag, data.tags)
-    _set_slug(post, data)
-    db.session.add(post)
-    db.session.flush()
+    _save_slug(post, data)
     if cover_key:
         _use_cover(post, cover_key)
     audit.record("post.created", "post", post.id, after=_snapshot(post))
@@ -212,8 +228,7 @@ def update_post(post: Post, data: PostFields, actor=None, cover: bytes | None = 
         post.language = data.language
     post.categories = _labels(Category, data.categories)
     post.tags = _labels(Tag, data.tags)
-    _set_slug(post, data)
-    db.session.flush()
+    _save_slug(post, data)
     if cover_key:
         _use_cover(post, cover_key)
     after = _snapshot(post)
