@@ -171,8 +171,14 @@ def _fill_question(question: PollQuestion, q: QuestionFields, options: list[str]
         question.options.extend(PollOption(position=n, text=text) for n, text in enumerate(options))
 
 
+def _lock_status(poll: Poll) -> str:
+    """The poll's status, with its row locked until the commit: an edit and an opening at the
+    same moment take turns, so an edit never lands on a poll that has just opened."""
+    return db.session.scalar(select(Poll.status).where(Poll.id == poll.id).with_for_update())
+
+
 def _require_editable(poll: Poll) -> None:
-    if not poll.is_editable:
+    if _lock_status(poll) not in ("draft", "scheduled"):
         raise Conflict(_l("Questions and options cannot change once the poll has opened."))
 
 
@@ -202,11 +208,12 @@ def create_poll(fields: PollFields, questions: list[QuestionFields], actor=None)
 
 def update_poll(poll: Poll, fields: PollFields) -> None:
     """Change a poll's settings: all of them before it opens, only a few while it is open."""
-    if poll.status in ("closed", "published"):
+    status = _lock_status(poll)
+    if status in ("closed", "published"):
         raise Conflict(_l("A closed poll cannot be changed."))
     _check_fields(fields)
     before = _snapshot(poll)
-    if poll.is_editable:
+    if status in ("draft", "scheduled"):
         _apply(poll, fields, PollFields.__dataclass_fields__)
     else:
         # The electorate, secrecy and kinds are fixed once open: only these can change.
