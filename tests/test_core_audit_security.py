@@ -90,6 +90,7 @@ def test_the_staff_audit_page_shows_security_events_readably(app, ctx):
     assert "198.51.100.7" in html
     assert "Logged in" in html
     assert "nobody@example.net" not in html
+    assert "Not signed in" in html  # the failed login's visitor, not "System"
     filtered = admin.get("/staff/audit/?action=auth.login_failed").get_data(as_text=True)
     assert "Failed login" in filtered and "Logged in" not in filtered
 
