@@ -13,6 +13,7 @@ from app.events.models import (  # noqa: F401
     Registration,
     RegistrationTerms,
 )
+from app.inbox.models import Conversation, ConversationMessage  # noqa: F401
 from app.members.models import (  # noqa: F401
     Consent,
     ConsentEvent,
