@@ -174,3 +174,46 @@ def test_the_demo_seed_writes_pages_and_news(client, ctx):
     home = client.get("/").get_data(as_text=True)  # in English
     assert "New board elected" in home and "Indkaldelse til årsmøde" not in home
     assert client.get("/pages/statutes").status_code == 200
+
+
+def test_the_migration_creates_the_pages_and_allows_the_editor_role(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'pages.db'}"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FELAG_ENV")}
+    env.update(FLASK_APP="wsgi", DATABASE_URL=url, INSTANCE_PATH=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT pages.slug, page_texts.locale, page_texts.title FROM pages "
+                "JOIN page_texts ON page_texts.page_id = pages.id"
+            )
+        ).all()
+        # The role check (SQLite keeps it in the table's SQL) names the editor role.
+        roles_sql = conn.execute(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'user_roles'")
+        ).scalar_one()
+        front = conn.execute(sa.text("SELECT show_news, news_count FROM front_page_settings")).one()
+    engine.dispose()
+    titles = {(slug, locale): title for slug, locale, title in rows}
+    assert titles[("privacy", "da")] == "Privatlivspolitik"
+    assert titles[("statutes", "is")] == "Lög félagsins"
+    assert titles[("contact-details", "en")] == "Contact details"
+    assert {slug for slug, _locale in titles} == set(pages.PAGE_SLUGS)
+    assert tuple(front) in ((1, 3), (True, 3))
+    assert "'membership', 'editor', 'admin'" in roles_sql
