@@ -152,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
     from app.members import cli, staff_actions, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
+    from app.news.newsletter_routes import bp as newsletter_public_bp
     from app.news.routes import bp as news_bp
     from app.news.routes import pages_bp
     from app.polls.routes import bp as polls_bp
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         polls_bp,
         news_bp,
         pages_bp,
+        newsletter_public_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())

@@ -35,6 +35,11 @@ from app.news.models import (  # noqa: F401
     PostTranslation,
     Tag,
 )
+from app.news.newsletter_models import (  # noqa: F401
+    Newsletter,
+    NewsletterSubscriber,
+    NewsletterText,
+)
 from app.polls.models import (  # noqa: F401
     Ballot,
     BallotChoice,

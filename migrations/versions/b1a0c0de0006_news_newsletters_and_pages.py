@@ -182,10 +182,76 @@ def upgrade():
         op.execute("SELECT setval(pg_get_serial_sequence('front_page_settings', 'id'), 1)")
 
     # --- N2: newsletters (below this line) ------------------------------------------------------
+    op.create_table('newsletter_subscribers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('locale', sa.String(length=5), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('requested_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('unsubscribed_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_newsletter_subscribers')),
+    sa.UniqueConstraint('email', name=op.f('uq_newsletter_subscribers_email'))
+    )
+    with op.batch_alter_table('newsletter_subscribers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_newsletter_subscribers_requested_at'), ['requested_at'], unique=False)
+
+    op.create_table('newsletters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('language', sa.String(length=5), nullable=False),
+    sa.Column('audience', sa.String(length=12), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('required_notice', sa.Boolean(), nullable=False),
+    sa.Column('members_only', sa.Boolean(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('recipient_count', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('sent_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("audience IN ('newsletter', 'members', 'group', 'event')", name=op.f('ck_newsletters_known_audience')),
+    sa.CheckConstraint("state IN ('draft', 'sending', 'sent')", name=op.f('ck_newsletters_known_state')),
+    sa.CheckConstraint("language IN ('da', 'en', 'is')", name=op.f('ck_newsletters_known_language')),
+    sa.ForeignKeyConstraint(['group_id'], ['member_groups.id'], name=op.f('fk_newsletters_group_id_member_groups'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_newsletters_event_id_events'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_newsletters_post_id_posts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_newsletters_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['sent_by_id'], ['users.id'], name=op.f('fk_newsletters_sent_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_newsletters'))
+    )
+    with op.batch_alter_table('newsletters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_newsletters_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_newsletters_sent_by_id'), ['sent_by_id'], unique=False)
+        batch_op.create_index('ix_newsletters_state_sent_at', ['state', 'sent_at'], unique=False)
+
+    op.create_table('newsletter_texts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('newsletter_id', sa.Integer(), nullable=False),
+    sa.Column('locale', sa.String(length=5), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.CheckConstraint("locale IN ('da', 'en', 'is')", name=op.f('ck_newsletter_texts_known_locale')),
+    sa.ForeignKeyConstraint(['newsletter_id'], ['newsletters.id'], name=op.f('fk_newsletter_texts_newsletter_id_newsletters'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_newsletter_texts')),
+    sa.UniqueConstraint('newsletter_id', 'locale', name='uq_newsletter_texts_newsletter_locale')
+    )
 
 
 def downgrade():
     # --- N2: newsletters (above this line) ------------------------------------------------------
+    op.drop_table('newsletter_texts')
+    with op.batch_alter_table('newsletters', schema=None) as batch_op:
+        batch_op.drop_index('ix_newsletters_state_sent_at')
+        batch_op.drop_index(batch_op.f('ix_newsletters_sent_by_id'))
+        batch_op.drop_index(batch_op.f('ix_newsletters_created_by_id'))
+    op.drop_table('newsletters')
+    with op.batch_alter_table('newsletter_subscribers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_newsletter_subscribers_requested_at'))
+    op.drop_table('newsletter_subscribers')
 
     # --- N1 -------------------------------------------------------------------------------------
     op.drop_table('front_page_settings')

@@ -1,0 +1,25 @@
+"""Background jobs for newsletters: the hourly sweep of unconfirmed addresses, the batch send.
+
+Each job loads its rows by id, is safe to run twice and commits itself. E-mails go through the
+outbox (core/mail), whose unique key per newsletter and recipient sends each one once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.core.jobs import periodic
+from app.extensions import db
+from app.news import newsletters
+
+log = logging.getLogger(__name__)
+
+
+@periodic(seconds=3600)
+def sweep_unconfirmed_subscribers() -> int:
+    """Delete newsletter addresses not confirmed within a week (hourly). Commits."""
+    deleted = newsletters.delete_unconfirmed()
+    db.session.commit()
+    if deleted:
+        log.info("Deleted %s unconfirmed newsletter addresses", deleted)
+    return deleted
