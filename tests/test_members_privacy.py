@@ -34,6 +34,7 @@ EXPORT_SECTION = {
     "event_messages": "event_messages_sent",
     "checkin_scans": "door_scans",
     "member_imports": "member_imports_uploaded",
+    "newsletters": "newsletters_written",
 }
 
 
@@ -97,6 +98,15 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
 
     db.session.add(
         MemberImport(created_by_id=user.id, state="done", total_rows=3, imported_count=3)
+    )
+    from app.news.newsletter_models import Newsletter, NewsletterText
+
+    db.session.add(
+        Newsletter(
+            language="en",
+            created_by_id=user.id,
+            texts=[NewsletterText(locale="en", subject="Autumn news", body="Hello")],
+        )
     )
     db.session.commit()
     run_jobs()

@@ -345,3 +345,29 @@ def test_two_editors_taking_the_same_address_at_once_get_a_form_error(client, ct
     assert response.status_code == 200
     assert "Another post took this address a moment ago." in response.get_data(as_text=True)
     assert len(db.session.scalars(select(Post)).all()) == 1
+
+
+def test_editor_uploads_an_image_into_the_text_through_storage(client, ctx):
+    editor = make_user(roles=["editor"])
+    db.session.commit()
+    login(client, editor.email)
+    token = csrf_from(client.get("/staff/news/new").get_data(as_text=True))
+    response = client.post(
+        "/staff/news/images",
+        data={"image": (io.BytesIO(_png()), "photo.png"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    url = response.get_json()["data"]["filePath"]
+    assert url.startswith("/media/news/body/") and url.endswith(".png")
+    assert client.get(url).status_code in (200, 302)  # local file, or a presigned S3 address
+    # The address is one the sanitiser lets through in a post.
+    post = make_post(body=f"![Foto]({url})")
+    db.session.commit()
+    assert f'<img src="{url}" alt="Foto"' in client.get(f"/news/{post.slug}").get_data(as_text=True)
+    refused = client.post(
+        "/staff/news/images",
+        data={"image": (io.BytesIO(b"<svg onload=alert(1)>"), "x.png"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400 and "error" in refused.get_json()

@@ -25,6 +25,7 @@ def personal_data(user: User) -> dict:
     from app.checkin.export import personal_data as door_data  # the door's part
     from app.events.export import personal_data as events_data  # the events domain's part
     from app.members.export import personal_data as members_data  # the members domain's part
+    from app.news.newsletter_export import personal_data as newsletter_data  # newsletters
     from app.polls.export import personal_data as polls_data  # the polls domain's part
 
     return {
@@ -32,6 +33,7 @@ def personal_data(user: User) -> dict:
         **door_data(user),
         **members_data(user),
         **polls_data(user),
+        **newsletter_data(user),
         "account": {
             "id": user.id,
             "name": user.name,

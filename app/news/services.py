@@ -18,7 +18,7 @@ from app.auth.services import check_image
 from app.core import audit
 from app.core.errors import Conflict, DomainError
 from app.core.jobs import enqueue_after_commit
-from app.core.storage import new_key, store
+from app.core.storage import get_storage, new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
 from app.core.unique import add_once, is_unique_violation
@@ -160,6 +160,13 @@ def check_cover(data: bytes) -> str:
 def _upload_cover(data: bytes) -> str:
     extension = check_cover(data)
     return store("public", new_key("news", extension), data, IMAGE_TYPES[extension])
+
+
+def upload_body_image(data: bytes) -> str:
+    """Store an image for a post's or page's text; returns its public URL for the Markdown."""
+    extension = check_cover(data)
+    key = store("public", new_key("news/body", extension), data, IMAGE_TYPES[extension])
+    return get_storage().url("public", key)
 
 
 def _use_cover(post: Post, key: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -211,6 +211,22 @@ def preview():
     """The editor's preview: Markdown rendered and sanitised exactly as readers will get it."""
     text = request.form.get("text", "")[:200_000]
     return render_markdown(text), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@bp.post("/images")
+@roles_required("editor")
+def image_upload():
+    """An image for a text, uploaded from the editor (EasyMDE's JSON answer)."""
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        return jsonify(error=_("Choose an image.")), 400
+    try:
+        url = services.upload_body_image(upload.read())
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(error=str(exc.message)), 400
+    commit()
+    return jsonify(data={"filePath": url})
 
 
 @bp.route("/front-page", methods=["GET", "POST"])

@@ -51,6 +51,18 @@
       minHeight: "14rem",
       previewClass: ["editor-preview", "news-body"],
       previewRender: serverPreview(textarea),
+      // Images dropped, pasted or chosen go to our storage (POST, with the form's CSRF token);
+      // the answer is the image's public address, put into the text as Markdown.
+      uploadImage: Boolean(config.dataset.imageUrl),
+      imageUploadEndpoint: config.dataset.imageUrl,
+      imagePathAbsolute: true,
+      imageAccept: "image/png, image/jpeg, image/gif, image/webp",
+      imageMaxSize: 5 * 1024 * 1024,
+      imageCSRFName: "csrf_token",
+      imageCSRFToken: csrfToken(textarea),
+      imageTexts: labels.imageTexts,
+      errorMessages: labels.imageErrors,
+      errorCallback: (message) => window.alert(message),
       toolbar: [
         button("bold", E.toggleBold, "B"),
         button("italic", E.toggleItalic, "I"),
@@ -62,6 +74,7 @@
         "|",
         button("link", E.drawLink, "↗"),
         button("image", E.drawImage, "▣"),
+        button("upload-image", E.drawUploadedImage, "⇪"),
         "|",
         // Stays usable while previewing (the other buttons are disabled then).
         button("preview", E.togglePreview, labels.previewText || "👁", { noDisable: true }),
