@@ -7,19 +7,18 @@ itself. E-mails go through the outbox (core/mail), whose unique key sends each o
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 
 from flask import current_app
-from PIL import Image, ImageOps
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.http import absolute_url
+from app.core.images import make_display_sizes
 from app.core.jobs import commit, enqueue_after_commit
 from app.core.mail import queue_mail
-from app.core.storage import get_storage, new_key, store
+from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
 from app.events.ics import calendar_bytes, event_url, place
 from app.events.models import Event, EventMessage, Registration
@@ -29,8 +28,6 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 BATCH = 200
-LIST_SIZE = (640, 360)
-DETAIL_SIZE = (1200, 1200)
 
 
 def _event_context(event: Event) -> dict:
@@ -174,31 +171,14 @@ def resize_event_image(event_id: int, key: str) -> str:
         return "stale"
     if event.image_list_key and event.image_detail_key:
         return "done"
-    storage = get_storage()
-    with Image.open(io.BytesIO(storage.read("public", key))) as original:
-        image = ImageOps.exif_transpose(original).convert("RGB")
-    sizes = {}
-    for name, make in (
-        ("list", lambda im: ImageOps.fit(im, LIST_SIZE)),
-        ("detail", lambda im: _shrink(im, DETAIL_SIZE)),
-    ):
-        out = io.BytesIO()
-        make(image).save(out, "JPEG", quality=85, optimize=True)
-        # Removed again if this job does not commit them (the image was replaced meanwhile).
-        key_of_size = new_key(f"events/{name}", "jpg")
-        sizes[name] = store("public", key_of_size, out.getvalue(), "image/jpeg")
-    event = db.session.get(Event, event_id)
+    sizes = make_display_sizes(key, "events")
+    # Read again from the database: the image may have been replaced while the sizes were made.
+    event = db.session.get(Event, event_id, populate_existing=True)
     if event is None or event.image_key != key:
         return "stale"
     event.image_list_key, event.image_detail_key = sizes["list"], sizes["detail"]
     db.session.commit()
     return "made"
-
-
-def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    copy = image.copy()
-    copy.thumbnail(box)
-    return copy
 
 
 def _batch(event_id: int, states: tuple[str, ...], after_id: int) -> list[Registration]:

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image, ImageOps
-
-from app.core.storage import get_storage, new_key, store
+from app.core.images import make_display_sizes
 from app.extensions import db
 from app.news.models import Post
-
-LIST_SIZE = (640, 360)
-DETAIL_SIZE = (1200, 1200)
 
 
 def resize_post_cover(post_id: int, key: str) -> str:
@@ -21,26 +14,11 @@ def resize_post_cover(post_id: int, key: str) -> str:
         return "stale"
     if post.cover_list_key and post.cover_detail_key:
         return "done"
-    with Image.open(io.BytesIO(get_storage().read("public", key))) as original:
-        image = ImageOps.exif_transpose(original).convert("RGB")
-    sizes = {}
-    for name, make in (
-        ("list", lambda im: ImageOps.fit(im, LIST_SIZE)),
-        ("detail", lambda im: _shrink(im, DETAIL_SIZE)),
-    ):
-        out = io.BytesIO()
-        make(image).save(out, "JPEG", quality=85, optimize=True)
-        # Removed again if this job does not commit them (the cover was replaced meanwhile).
-        sizes[name] = store("public", new_key(f"news/{name}", "jpg"), out.getvalue(), "image/jpeg")
-    post = db.session.get(Post, post_id)
+    sizes = make_display_sizes(key, "news")
+    # Read again from the database: the cover may have been replaced while the sizes were made.
+    post = db.session.get(Post, post_id, populate_existing=True)
     if post is None or post.cover_key != key:
         return "stale"
     post.cover_list_key, post.cover_detail_key = sizes["list"], sizes["detail"]
     db.session.commit()
     return "made"
-
-
-def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
-    copy = image.copy()
-    copy.thumbnail(box)
-    return copy
