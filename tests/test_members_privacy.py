@@ -9,7 +9,8 @@ from app.core.audit import AuditEntry
 from app.extensions import db
 from app.members import groups, records, titles
 from app.members.models import Membership
-from tests.factories import make_event, make_registration, make_user
+from app.polls.ballots import cast
+from tests.factories import make_event, make_poll, make_registration, make_user
 from tests.helpers import PASSWORD, login, post_form
 from tests.members_helpers import kennitala, make_member
 
@@ -35,6 +36,10 @@ EXPORT_SECTION = {
     "checkin_scans": "door_scans",
     "member_imports": "member_imports_uploaded",
     "newsletters": "newsletters_written",
+    "polls": "polls_created",
+    "poll_electors": "polls_eligible",
+    "poll_participations": "polls_voted_in",
+    "poll_ballots": "poll_answers",  # open ballots only: a secret ballot names nobody
 }
 
 
@@ -108,6 +113,8 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
             texts=[NewsletterText(locale="en", subject="Autumn news", body="Hello")],
         )
     )
+    open_ballot = make_poll(title="Open vote", secret=False, created_by_id=user.id)
+    cast(open_ballot, user, {str(q.id): [q.options[0].id] for q in open_ballot.questions})
     db.session.commit()
     run_jobs()
     login(client, "me@example.org")

@@ -167,7 +167,12 @@ def test_closed_poll_refuses_and_drafts_are_not_found(client, ctx):
 def test_results_after_close_are_hidden_until_published(client, ctx):
     voter = make_user("voter@example.org")
     poll = make_poll(questions=QUESTIONS)
-    cast(poll, voter, {str(poll.questions[0].id): [poll.questions[0].options[0].id]})
+    approve, _committee, board = poll.questions
+    cast(
+        poll,
+        voter,
+        {str(approve.id): [approve.options[0].id], str(board.id): [board.options[1].id]},
+    )
     db.session.commit()
     login(client, "voter@example.org")
     hidden = client.get(f"/polls/{poll.id}/results")

@@ -26,12 +26,19 @@ def test_data_export_lists_my_polls_and_open_answers_only(client, ctx):
     cast(open_poll, me, {str(open_poll.questions[0].id): [open_poll.questions[0].options[0].id]})
     db.session.commit()
     login(client, "me@example.org")
-    polls = client.get("/account/data.json").get_json()["polls"]
-    assert [p["title"] for p in polls] == ["Secret vote", "Open vote"]
-    assert "answers" not in polls[0]  # a secret ballot is linked to nobody, so not to me
-    assert polls[1]["answers"] == [
-        {"question_id": open_poll.questions[0].id, "question": "Chair", "options": ["Ada"]}
+    data = client.get("/account/data.json").get_json()
+    assert [p["title"] for p in data["polls_voted_in"]] == ["Secret vote", "Open vote"]
+    assert [p["title"] for p in data["polls_eligible"]] == ["Secret vote", "Open vote", "Not voted"]
+    # Only the open ballot's answers: a secret ballot is linked to nobody, so not to me.
+    assert data["poll_answers"] == [
+        {
+            "poll_id": open_poll.id,
+            "question_id": open_poll.questions[0].id,
+            "question": "Chair",
+            "options": ["Ada"],
+        }
     ]
+    assert data["polls_created"] == []
 
 
 def test_anonymising_unlinks_participation_and_open_ballots_but_keeps_the_count(ctx):
