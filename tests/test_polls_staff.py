@@ -52,6 +52,9 @@ def _post(client, url: str, poll_id: int):
 def test_staff_set_up_open_close_publish_with_audit_and_fixed_options(staff, ctx, mailbox):
     voters = [make_user(locale=lang) for lang in ("da", "is", "en")]
     db.session.commit()
+    # The electorate choices show how many each admits now (no active members yet).
+    form = staff.get("/staff/polls/new").get_data(as_text=True)
+    assert "Every verified user (4)" in form and "Active members (0)" in form
     response = post_form(
         staff,
         "/staff/polls/new",

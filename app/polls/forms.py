@@ -70,7 +70,9 @@ class PollForm(FlaskForm):
     electorate_kind = SelectField(
         _l("Who may vote"),
         choices=list(ELECTORATE_LABELS.items()),
-        description=_l("The electorate is fixed when voting opens; its size is shown."),
+        description=_l(
+            "In brackets: how many it admits now. The electorate is fixed when voting opens."
+        ),
     )
     group_id = SelectField(
         _l("Group"), coerce=_optional_int, validate_choice=False, validators=[Optional()]
@@ -94,10 +96,18 @@ class PollForm(FlaskForm):
     )
     submit = SubmitField(_l("Save"))
 
-    def set_choices(self, groups, events) -> None:
-        """The groups and events to choose from."""
-        self.group_id.choices = [("", "—")] + [(g.id, g.name) for g in groups]
-        self.event_id.choices = [("", "—")] + [(e.id, e.title) for e in events]
+    def set_choices(self, groups, events, sizes: dict[str, int]) -> None:
+        """The electorates, groups and events to choose from, each with how many it holds now."""
+        self.electorate_kind.choices = [
+            (kind, f"{label} ({sizes[kind]})" if kind in sizes else label)
+            for kind, label in ELECTORATE_LABELS.items()
+        ]
+        self.group_id.choices = [("", "—")] + [
+            (g.id, f"{g.name} ({g.member_count})") for g in groups
+        ]
+        self.event_id.choices = [("", "—")] + [
+            (e.id, f"{e.title} ({e.confirmed_count})") for e in events
+        ]
 
     def fields_data(self) -> PollFields:
         """The entered values, with local times as aware datetimes."""

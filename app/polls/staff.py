@@ -20,6 +20,7 @@ from app.models import Event, Group, User
 from app.polls import setup
 from app.polls import tasks as _tasks  # noqa: F401  (registers the poll clock at app start)
 from app.polls.access import option_label, results_visible
+from app.polls.electorate import preview_size
 from app.polls.forms import (
     ELECTORATE_LABELS,
     KIND_LABELS,
@@ -44,7 +45,9 @@ def _poll_form() -> PollForm:
     events = db.session.scalars(
         select(Event).where(Event.status != "cancelled").order_by(Event.starts_at.desc()).limit(200)
     ).all()
-    form.set_choices(groups, events)
+    # How many each rule admits right now (the electorate is fixed only when voting opens).
+    sizes = {kind: preview_size(Poll(electorate_kind=kind)) for kind in ("members", "users")}
+    form.set_choices(groups, events, sizes)
     return form
 
 
