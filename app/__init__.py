@@ -187,12 +187,21 @@ def _staff_area() -> Blueprint:
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
     from app.members.staff import bp as members_staff
+    from app.news.newsletter_staff import bp as newsletters_staff
     from app.news.staff import bp as news_staff
     from app.news.staff import pages_bp as pages_staff
     from app.polls.staff import bp as polls_staff
     from app.staff.routes import bp as staff
 
-    for child in (checkin_staff, events_staff, members_staff, polls_staff, news_staff, pages_staff):
+    for child in (
+        checkin_staff,
+        events_staff,
+        members_staff,
+        polls_staff,
+        news_staff,
+        pages_staff,
+        newsletters_staff,
+    ):
         staff.register_blueprint(child)
     return staff
 

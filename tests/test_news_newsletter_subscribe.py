@@ -82,7 +82,7 @@ def test_one_click_unsubscribe_post_stops_the_newsletter_without_login(ctx, clie
     subscriber = _subscriber("leave@example.org")
     subscriber.confirmed_at = utcnow()
     db.session.commit()
-    url = newsletters.subscriber_unsubscribe_url(subscriber)
+    url = newsletters.subscriber_unsubscribe_url(subscriber.id, subscriber.email)
     path = "/" + url.split("/", 3)[3]
     # The RFC 8058 POST a mail program sends: no cookie, no CSRF token.
     response = client.post(path, data={"List-Unsubscribe": "One-Click"})

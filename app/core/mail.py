@@ -170,13 +170,27 @@ def _claim(message_id: int) -> str:
     return "busy" if state == "sending" else "done"
 
 
+class _Message(Message):
+    """Flask-Mail's message, whose extra headers (List-Unsubscribe) are never RFC 2047-encoded.
+
+    A header line longer than 78 characters is refolded on output, and a URL (one long word)
+    becomes an encoded word that mail programs do not read as a link; RFC 5322 allows 998.
+    """
+
+    def _message(self):
+        msg = super()._message()
+        if self.extra_headers:
+            msg.policy = msg.policy.clone(max_line_length=998)
+        return msg
+
+
 def build_message(message: OutboxMessage) -> Message:
     """The Flask-Mail message for an outbox row, with its attachments read from storage."""
     from app.core.storage import get_storage
 
     subject, text, html = render_mail(message)
     message.subject = subject[:300]
-    msg = Message(
+    msg = _Message(
         subject=subject,
         recipients=[message.to_address],
         body=text,

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.news.forms import MARKDOWN
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, "", "None") else None
 
 
 class SubscribeForm(FlaskForm):
@@ -15,3 +21,36 @@ class SubscribeForm(FlaskForm):
 
 class UnsubscribeForm(FlaskForm):
     submit = SubmitField(_l("Unsubscribe"))
+
+
+class NewsletterForm(FlaskForm):
+    """A newsletter: the original language, a subject and Markdown body per language, audience."""
+
+    language = SelectField(_l("Original language"), choices=[])
+    subject_da = StringField(_l("Subject (Danish)"), validators=[Optional(), Length(max=200)])
+    body_da = TextAreaField(_l("Text (Danish)"), render_kw=MARKDOWN)
+    subject_en = StringField(_l("Subject (English)"), validators=[Optional(), Length(max=200)])
+    body_en = TextAreaField(_l("Text (English)"), render_kw=MARKDOWN)
+    subject_is = StringField(_l("Subject (Icelandic)"), validators=[Optional(), Length(max=200)])
+    body_is = TextAreaField(_l("Text (Icelandic)"), render_kw=MARKDOWN)
+    audience = SelectField(_l("Send to"), choices=[])
+    group_id = SelectField(_l("Group"), coerce=_int_or_none, choices=[])
+    event_id = SelectField(_l("Event"), coerce=_int_or_none, choices=[])
+    required_notice = BooleanField(
+        _l("Required notice to members (a general meeting): sent without the newsletter consent")
+    )
+    members_only = BooleanField(_l("Members only in the archive"))
+    submit = SubmitField(_l("Save"))
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        return {
+            locale: (
+                getattr(self, f"subject_{locale}").data or "",
+                getattr(self, f"body_{locale}").data or "",
+            )
+            for locale in ("da", "en", "is")
+        }
+
+
+class ActionForm(FlaskForm):
+    submit = SubmitField(_l("Go"))

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import ValidationError
 
 from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.ratelimit import rate_limited
+from app.core.security import has_role
 from app.extensions import csrf, db
+from app.members.models import Membership
 from app.news import newsletter_tasks as _tasks  # noqa: F401  (registers the hourly sweep)
 from app.news import newsletters
 from app.news.newsletter_forms import SubscribeForm, UnsubscribeForm
+from app.news.newsletter_models import Newsletter
 
 bp = Blueprint("newsletter_public", __name__)
 
@@ -77,3 +83,49 @@ def unsubscribe(token: str):
     except DomainError:
         return render_template("news/newsletters/unsubscribe.html", valid=False), 404
     return render_template("news/newsletters/unsubscribe.html", valid=True, done=False, form=form)
+
+
+# --- the archive -------------------------------------------------------------------------------
+
+
+def _archive_query():
+    query = select(Newsletter).where(Newsletter.state == "sent")
+    if not current_user.is_authenticated or not is_member(current_user):
+        query = query.where(Newsletter.members_only.is_(False))
+    return query
+
+
+def is_member(user) -> bool:
+    """An active member (or an editor) may read members-only newsletters."""
+    if has_role(user, "editor"):
+        return True
+    return (
+        db.session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user.id, Membership.status == "active"
+            )
+        )
+        is not None
+    )
+
+
+@bp.get("/newsletters/")
+def archive():
+    """Sent newsletters, newest first (members-only ones for members)."""
+    page = db.paginate(
+        _archive_query()
+        .options(selectinload(Newsletter.texts))
+        .order_by(Newsletter.sent_at.desc(), Newsletter.id.desc()),
+        per_page=20,
+        error_out=False,
+    )
+    return render_template("news/newsletters/archive.html", page=page, locale=str(get_locale()))
+
+
+@bp.get("/newsletters/<int:newsletter_id>")
+def show(newsletter_id: int):
+    newsletter = db.session.scalar(_archive_query().where(Newsletter.id == newsletter_id))
+    if newsletter is None:
+        abort(404)
+    text = newsletter.text_for(str(get_locale()))
+    return render_template("news/newsletters/show.html", newsletter=newsletter, text=text)

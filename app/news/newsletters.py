@@ -9,17 +9,27 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.auth.models import User
 from app.core.errors import DomainError, NotFound
 from app.core.http import absolute_url
-from app.core.mail import queue_mail
+from app.core.jobs import enqueue_after_commit
+from app.core.mail import OutboxMessage, queue_mail
+from app.core.markdown import markdown_to_text, render_markdown
 from app.core.timeutil import utcnow
 from app.core.unique import add_once
+from app.events.models import Event, Registration
 from app.extensions import db
 from app.members.consents import CONSENT_TEXTS, set_consents
-from app.news.newsletter_models import NewsletterSubscriber
+from app.members.models import Consent, Group, GroupMember, Membership
+from app.news.models import LOCALES, Post
+from app.news.newsletter_models import (
+    AUDIENCES,
+    Newsletter,
+    NewsletterSubscriber,
+    NewsletterText,
+)
 
 CONFIRM_DAYS = 7  # an unconfirmed address is deleted after this (and its link stops working)
 
@@ -41,6 +51,10 @@ def _token(signer, subscriber: NewsletterSubscriber) -> str:
     return signer.dumps([subscriber.id, subscriber.email])
 
 
+def _unsubscribe_token(subscriber_id: int, email: str) -> str:
+    return _unsubscribe_signer().dumps([subscriber_id, email])
+
+
 def _subscriber_from(signer, token: str, **loads) -> NewsletterSubscriber:
     try:
         subscriber_id, email = signer.loads(token, **loads)
@@ -52,10 +66,10 @@ def _subscriber_from(signer, token: str, **loads) -> NewsletterSubscriber:
     return subscriber
 
 
-def subscriber_unsubscribe_url(subscriber: NewsletterSubscriber) -> str:
+def subscriber_unsubscribe_url(subscriber_id: int, email: str) -> str:
     """The signed link that stops the newsletter for an address without an account."""
     return absolute_url(
-        "newsletter_public.unsubscribe", token=_token(_unsubscribe_signer(), subscriber)
+        "newsletter_public.unsubscribe", token=_unsubscribe_token(subscriber_id, email)
     )
 
 
@@ -147,3 +161,250 @@ def delete_unconfirmed(now=None) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+AUDIENCE_LABELS = {
+    "newsletter": _l("Everyone who wants the newsletter"),
+    "members": _l("Active members"),
+    "group": _l("A group"),
+    "event": _l("People confirmed for an event"),
+}
+
+
+def save_newsletter(
+    newsletter: Newsletter | None,
+    *,
+    language: str,
+    texts: dict[str, tuple[str, str]],
+    audience: str,
+    group_id: int | None = None,
+    event_id: int | None = None,
+    required_notice: bool = False,
+    members_only: bool = False,
+    actor_id: int | None = None,
+    post_id: int | None = None,
+) -> Newsletter:
+    """Create or change a draft newsletter; texts maps a language to (subject, Markdown body)."""
+    if newsletter is not None and newsletter.state != "draft":
+        raise DomainError(_l("This newsletter has been sent and can no longer be changed."))
+    if audience not in AUDIENCES:
+        raise DomainError(_l("Choose who receives it."), field="audience")
+    if audience == "group" and (group_id is None or db.session.get(Group, group_id) is None):
+        raise DomainError(_l("Choose a group."), field="group_id")
+    if audience == "event" and (event_id is None or db.session.get(Event, event_id) is None):
+        raise DomainError(_l("Choose an event."), field="event_id")
+    if required_notice and audience == "newsletter":
+        raise DomainError(
+            _l("A required notice goes to members, a group or an event's attendees."),
+            field="required_notice",
+        )
+    texts = {
+        locale: (subject.strip(), body.strip())
+        for locale, (subject, body) in texts.items()
+        if locale in LOCALES and (subject or "").strip()
+    }
+    if language not in texts:
+        raise DomainError(_l("Write a subject in the original language."), field="subject")
+    now = utcnow()
+    if newsletter is None:
+        newsletter = Newsletter(created_by_id=actor_id, created_at=now, state="draft")
+        db.session.add(newsletter)
+    newsletter.language, newsletter.audience = language, audience
+    newsletter.group_id = group_id if audience == "group" else None
+    newsletter.event_id = event_id if audience == "event" else None
+    newsletter.required_notice, newsletter.members_only = bool(required_notice), bool(members_only)
+    newsletter.post_id = post_id if post_id is not None else newsletter.post_id
+    newsletter.updated_at = now
+    existing = {text.locale: text for text in newsletter.texts}
+    for locale in LOCALES:
+        if locale in texts:
+            subject, body = texts[locale]
+            text = existing.get(locale)
+            if text is None:
+                newsletter.texts.append(NewsletterText(locale=locale, subject=subject, body=body))
+            else:
+                text.subject, text.body = subject, body
+        elif locale in existing:
+            newsletter.texts.remove(existing[locale])
+    db.session.flush()
+    return newsletter
+
+
+def from_post(post: Post, actor_id: int | None) -> Newsletter:
+    """A draft newsletter with a post's texts (its original and its translations)."""
+    texts = {post.language: (post.title, post.body)}
+    for translation in post.translations:
+        texts[translation.locale] = (translation.title, translation.body)
+    return save_newsletter(
+        None,
+        language=post.language,
+        texts=texts,
+        audience="newsletter",
+        actor_id=actor_id,
+        post_id=post.id,
+    )
+
+
+def delete_draft(newsletter: Newsletter) -> None:
+    if newsletter.state != "draft":
+        raise DomainError(_l("This newsletter has been sent and can no longer be changed."))
+    db.session.delete(newsletter)
+    db.session.flush()
+
+
+# --- audience ----------------------------------------------------------------------------------
+
+
+def _wants_newsletter():
+    return select(Consent.user_id).where(Consent.kind == "newsletter", Consent.given.is_(True))
+
+
+def audience_users(newsletter: Newsletter):
+    """SELECT of (id, email, locale) of the accounts this newsletter goes to.
+
+    Always intersected with the newsletter consent, except a required notice to members (a
+    general meeting), which goes to the audience whatever their newsletter choice.
+    """
+    query = select(User.id, User.email, User.locale).where(User.is_active_account.is_(True))
+    if newsletter.audience == "members":
+        query = query.where(
+            User.id.in_(select(Membership.user_id).where(Membership.status == "active"))
+        )
+    elif newsletter.audience == "group":
+        query = query.where(
+            User.id.in_(
+                select(Membership.user_id)
+                .join(GroupMember, GroupMember.membership_id == Membership.id)
+                .where(GroupMember.group_id == newsletter.group_id)
+            )
+        )
+    elif newsletter.audience == "event":
+        query = query.where(
+            User.id.in_(
+                select(Registration.user_id).where(
+                    Registration.event_id == newsletter.event_id,
+                    Registration.state == "confirmed",
+                    Registration.user_id.is_not(None),
+                )
+            )
+        )
+    if not newsletter.required_notice:
+        query = query.where(User.id.in_(_wants_newsletter()), User.email_verified_at.is_not(None))
+    return query
+
+
+def audience_subscribers(newsletter: Newsletter):
+    """SELECT of (id, email, locale) of confirmed addresses without an account (newsletter only)."""
+    if newsletter.audience != "newsletter" or newsletter.required_notice:
+        return None
+    has_account = select(User.id).where(
+        func.lower(User.email) == func.lower(NewsletterSubscriber.email)
+    )
+    return select(
+        NewsletterSubscriber.id, NewsletterSubscriber.email, NewsletterSubscriber.locale
+    ).where(
+        NewsletterSubscriber.confirmed_at.is_not(None),
+        NewsletterSubscriber.unsubscribed_at.is_(None),
+        ~has_account.exists(),
+    )
+
+
+def audience_count(newsletter: Newsletter) -> int:
+    """How many people the newsletter would go to now."""
+    count = db.session.scalar(
+        select(func.count()).select_from(audience_users(newsletter).subquery())
+    )
+    subscribers = audience_subscribers(newsletter)
+    if subscribers is not None:
+        count += db.session.scalar(select(func.count()).select_from(subscribers.subquery()))
+    return count or 0
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def recipient_locale(locale: str | None) -> str:
+    languages = current_app.config["LANGUAGES"]
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def mail_context(newsletter: Newsletter, locale: str) -> dict:
+    """The newsletter's content for an e-mail in a language (its version, else the original)."""
+    text = newsletter.text_for(locale)
+    return {
+        "subject_text": text.subject,
+        "body_html": str(render_markdown(text.body)),
+        "body_text": markdown_to_text(text.body),
+        "archive_url": absolute_url("newsletter_public.show", newsletter_id=newsletter.id),
+        "required_notice": newsletter.required_notice,
+    }
+
+
+def send_test(newsletter: Newsletter, user: User, locale: str | None = None) -> None:
+    """Send the newsletter to the staff member themself (any state), in a chosen language."""
+    locale = recipient_locale(locale or user.locale)
+    queue_mail(
+        user.email,
+        "newsletter",
+        locale,
+        {**mail_context(newsletter, locale), "is_test": True},
+        key=f"newsletter-test:{newsletter.id}:{secrets.token_hex(8)}",
+        user_id=user.id,
+        bulk=not newsletter.required_notice,
+    )
+
+
+def start_sending(newsletter: Newsletter, actor_id: int) -> None:
+    """Mark the draft as sending (once, however many click at once) and queue the first batch."""
+    from app.news.newsletter_tasks import send_newsletter_batch
+
+    now = utcnow()
+    started = db.session.execute(
+        update(Newsletter)
+        .where(Newsletter.id == newsletter.id, Newsletter.state == "draft")
+        .values(state="sending", sent_at=now, sent_by_id=actor_id, updated_at=now)
+        .returning(Newsletter.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if started is None:
+        raise DomainError(_l("This newsletter is already being sent."))
+    db.session.refresh(newsletter)
+    newsletter.recipient_count = audience_count(newsletter)
+    db.session.flush()
+    enqueue_after_commit(
+        send_newsletter_batch,
+        newsletter.id,
+        "users",
+        0,
+        queue="mail",
+        key=f"newsletter:{newsletter.id}:users:0",
+    )
+
+
+def progress(newsletter: Newsletter) -> dict:
+    """Counts from the outbox rows of this newsletter: queued, sent, failed (and the total)."""
+    counts = dict.fromkeys(("queued", "sent", "failed"), 0)
+    rows = db.session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.batch_key == newsletter.batch_key)
+        .group_by(OutboxMessage.state)
+    )
+    for state, count in rows:
+        if state in ("queued", "sending"):
+            counts["queued"] += count
+        elif state in counts:
+            counts[state] += count
+    total = max(newsletter.recipient_count, sum(counts.values()))
+    done = newsletter.state == "sent" and counts["queued"] == 0
+    return {
+        "state": newsletter.state,
+        "total": total,
+        **counts,
+        "done": done,
+        "percent": 100
+        if done or not total
+        else int(100 * (counts["sent"] + counts["failed"]) / total),
+    }
