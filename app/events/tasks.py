@@ -243,7 +243,8 @@ def send_event_message(message_id: int, after_id: int = 0) -> str:
             },
             key=f"event-message:{message.id}:{registration.id}",
             user_id=registration.user_id,
-            bulk=True,
+            # Not bulk: a message about an event someone registered for is not the newsletter,
+            # so it carries no newsletter unsubscribe link or List-Unsubscribe header.
             batch_key=f"event-message:{message.id}",
         )
     if len(batch) == BATCH:
