@@ -264,3 +264,34 @@ def test_staff_write_a_newsletter_from_the_form_and_from_a_post(ctx, app, client
     reader = app.test_client()
     login(reader, "reader@example.org")
     assert reader.get("/staff/newsletters/").status_code == 403
+
+
+def test_the_archive_shows_sent_newsletters_and_members_only_ones_to_members(ctx, app, client):
+    public = _newsletter()
+    private = newsletters.save_newsletter(
+        None,
+        language="en",
+        texts={"en": ("Members letter", "Secret plans")},
+        audience="members",
+        members_only=True,
+    )
+    draft = newsletters.save_newsletter(
+        None, language="en", texts={"en": ("Unsent draft", "x")}, audience="newsletter"
+    )
+    public.state = private.state = "sent"
+    public.sent_at = private.sent_at = utcnow()
+    make_member(make_user("member@example.org"))
+    db.session.commit()
+
+    visitor = client.get("/newsletters/").get_data(as_text=True)
+    assert "Autumn news" in visitor
+    assert "Members letter" not in visitor and "Unsent draft" not in visitor
+    assert client.get(f"/newsletters/{private.id}").status_code == 404
+    assert client.get(f"/newsletters/{draft.id}").status_code == 404
+    page = client.get(f"/newsletters/{public.id}").get_data(as_text=True)
+    assert "<strong>everyone</strong>" in page
+
+    member = app.test_client()
+    login(member, "member@example.org")
+    assert "Members letter" in member.get("/newsletters/").get_data(as_text=True)
+    assert "Secret plans" in member.get(f"/newsletters/{private.id}").get_data(as_text=True)
