@@ -150,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import bp as events_bp
     from app.events.routes import tickets_bp
     from app.extensions import csrf
+    from app.inbox.routes import bp as inbox_bp
     from app.members import cli, staff_actions, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
     from app.news.newsletter_routes import bp as newsletter_public_bp
@@ -169,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         polls_bp,
         news_bp,
         pages_bp,
+        inbox_bp,
         newsletter_public_bp,
     ):
         app.register_blueprint(blueprint)
@@ -186,6 +188,7 @@ def _staff_area() -> Blueprint:
     """
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
+    from app.inbox.staff import bp as inbox_staff
     from app.members.staff import bp as members_staff
     from app.news.newsletter_staff import bp as newsletters_staff
     from app.news.staff import bp as news_staff
@@ -201,6 +204,7 @@ def _staff_area() -> Blueprint:
         news_staff,
         pages_staff,
         newsletters_staff,
+        inbox_staff,
     ):
         staff.register_blueprint(child)
     return staff

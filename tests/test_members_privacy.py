@@ -40,6 +40,8 @@ EXPORT_SECTION = {
     "poll_electors": "polls_eligible",
     "poll_participations": "polls_voted_in",
     "poll_ballots": "poll_answers",  # open ballots only: a secret ballot names nobody
+    "conversations": "conversations",
+    "conversation_messages": "conversations",  # each conversation with its messages
 }
 
 
@@ -113,6 +115,9 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
             texts=[NewsletterText(locale="en", subject="Autumn news", body="Hello")],
         )
     )
+    from app.inbox import services as inbox
+
+    inbox.start_from_member(user, "Address change", "I have moved.")
     open_ballot = make_poll(title="Open vote", secret=False, created_by_id=user.id)
     cast(open_ballot, user, {str(q.id): [q.options[0].id] for q in open_ballot.questions})
     db.session.commit()
@@ -130,6 +135,9 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     assert data["staff_notes"][0]["text"] == "Prefers phone calls"
     assert "author" not in data["staff_notes"][0]  # the staff member's identity is theirs
     assert {e["consent"] for e in data["consent_history"]} >= {"reachable", "groupable"}
+    [conversation] = data["conversations"]
+    assert conversation["subject"] == "Address change"
+    assert conversation["messages"][0]["body"] == "I have moved."
 
 
 def test_anonymisation_removes_personal_data_and_keeps_statistics(app, client, ctx, run_jobs):

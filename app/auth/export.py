@@ -24,6 +24,7 @@ def personal_data(user: User) -> dict:
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
     from app.checkin.export import personal_data as door_data  # the door's part
     from app.events.export import personal_data as events_data  # the events domain's part
+    from app.inbox.export import personal_data as inbox_data  # the inbox's part
     from app.members.export import personal_data as members_data  # the members domain's part
     from app.news.newsletter_export import personal_data as newsletter_data  # newsletters
     from app.polls.export import personal_data as polls_data  # the polls domain's part
@@ -34,6 +35,7 @@ def personal_data(user: User) -> dict:
         **members_data(user),
         **polls_data(user),
         **newsletter_data(user),
+        **inbox_data(user),
         "account": {
             "id": user.id,
             "name": user.name,

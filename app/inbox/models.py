@@ -1,4 +1,4 @@
-"""Conversations between a person (a visitor or a member) and the association, and their messages."""
+"""Conversations between a person (visitor or member) and the association, and their messages."""
 
 from __future__ import annotations
 

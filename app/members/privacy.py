@@ -17,6 +17,7 @@ from app.core.timeutil import local_today, utcnow
 from app.events.models import Event, Registration
 from app.events.registrations import ACTIVE_STATES, cancel_registration
 from app.extensions import db
+from app.inbox.export import forget_person
 from app.members import groups, national_id
 from app.members.models import Consent, ConsentEvent, Membership
 from app.members.records import RECORD_FIELDS, add_history
@@ -119,6 +120,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
 
     _cancel_future_registrations(user.id, actor_id)
     forget_voter(user.id)  # polls: participations and open ballots stay counted, unlinked
+    forget_person(user.id, user.email)  # inbox: conversations, their messages and notes
     db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
     db.session.execute(db.delete(Consent).where(Consent.user_id == user.id))
     db.session.execute(
