@@ -3,6 +3,7 @@
 from app.auth.demo import demo_people
 from app.auth.services import create_user
 from app.events.demo import seed_events
+from app.inbox.demo import seed_inbox
 from app.members.demo import seed_members
 from app.news.demo import seed_news
 from app.polls.demo import seed_polls
@@ -32,5 +33,6 @@ def seed(member_count: int = 40) -> tuple[str, str]:
     seed_events(staff[0], people)  # events past and upcoming, with registrations
     seed_members()  # memberships (some applied), groups, a board with titles
     seed_polls(staff[2])  # an open poll, a closed board election with ranked results
+    seed_inbox(staff[2], people[0])  # a contact question, spam, a member's answered message
     seed_news(staff[3])  # pages with texts, posts (one translated, one scheduled)
     return ADMIN

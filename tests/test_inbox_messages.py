@@ -257,3 +257,45 @@ def test_conversations_are_in_the_data_export_and_erased_with_the_person(
     db.session.commit()
     subjects = set(db.session.scalars(select(Conversation.subject)))
     assert subjects == {other.subject}
+
+
+def test_a_staff_reply_to_a_visitor_goes_by_email_in_the_language_they_wrote_in(
+    app, client, ctx, mailbox, run_jobs, monkeypatch
+):
+    make_user("staff@example.org", roles=["membership"], locale="en")
+    client.set_cookie("lang", "da")
+    send_contact(client, monkeypatch, email="jens@example.dk", subject="Lokaleleje")
+    db.session.commit()
+    [conversation] = db.session.scalars(select(Conversation)).all()
+    staff = _client(app, "staff@example.org")
+    url = f"/staff/inbox/{conversation.id}"
+    post_form(staff, f"{url}/reply", {"reply-message": "Ja, det kan man."}, url)
+    run_jobs()
+    reply = [m for m in mailbox.to("jens@example.dk") if "Ja, det kan man." in body_text(m)]
+    assert len(reply) == 1
+    assert "/account/messages" not in body_text(reply[0])  # a visitor has no messages page
+    locales = db.session.scalars(select(OutboxMessage.locale)).all()
+    assert locales == ["da", "da"]  # the confirmation and the reply
+
+
+def test_members_writing_messages_are_rate_limited(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", "2 per hour")
+    make_user("busy@example.org")
+    db.session.commit()
+    login(client, "busy@example.org")
+    for n in range(2):
+        sent = post_form(client, "/account/messages", {"subject": f"S{n}", "message": "Hi"})
+        assert sent.status_code == 302
+    refused = post_form(client, "/account/messages", {"subject": "S3", "message": "Hi"})
+    assert refused.status_code == 429
+    assert len(db.session.scalars(select(Conversation)).all()) == 2
+
+
+def test_the_demo_seed_fills_the_inbox(app, ctx):
+    from app.demo import seed
+
+    seed(member_count=4)
+    states = sorted(db.session.scalars(select(Conversation.state)))
+    assert states == ["new", "spam", "waiting"]
+    answered = db.session.scalar(select(Conversation).where(Conversation.state == "waiting"))
+    assert [m.kind for m in answered.messages] == ["message", "note", "message"]

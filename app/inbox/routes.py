@@ -61,8 +61,17 @@ def contact():
     return render_template("inbox/contact.html", form=form)
 
 
+def _message_limit() -> str:
+    return current_app.config.get("MESSAGE_RATE_LIMIT", "20 per hour")
+
+
+def _me() -> str:
+    return f"user:{current_user.id}"
+
+
 @bp.route("/account/messages", methods=["GET", "POST"])
 @login_required
+@rate_limited(_message_limit, key=_me, scope="inbox-messages", methods=("POST",))
 def messages():
     """My conversations with the association, and a form to write a new one."""
     form = NewMessageForm()
@@ -92,6 +101,7 @@ def _mine_or_404(conversation_id: int) -> Conversation:
 
 @bp.route("/account/messages/<int:conversation_id>", methods=["GET", "POST"])
 @login_required
+@rate_limited(_message_limit, key=_me, scope="inbox-messages", methods=("POST",))
 def conversation(conversation_id: int):
     """One conversation: the messages both ways (never the staff's notes), and a reply form."""
     conversation = _mine_or_404(conversation_id)
