@@ -6,6 +6,7 @@ from app.checkin.models import Scan  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
 from app.core.jobs import Job  # noqa: F401
 from app.core.mail import OutboxMessage  # noqa: F401
+from app.core.mail_layout import MailLayout  # noqa: F401
 from app.events.models import (  # noqa: F401
     Event,
     EventMessage,

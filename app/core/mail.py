@@ -129,15 +129,19 @@ def queue_mail(
 
 def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
     """Subject, plain text and HTML of a message, in its recipient's language."""
+    from app.core.mail_layout import current_layout, inline_css, text_colour_on
+
+    layout = current_layout()
     context = dict(message.context or {})
-    context.setdefault("organisation", current_app.config["ORGANISATION_NAME"])
+    context.setdefault("organisation", layout.name)
+    context.update(layout=layout, on_colour=text_colour_on(layout.colour))
     with force_locale(message.locale):
         text_template = current_app.jinja_env.get_template(f"emails/{message.template}.txt")
         module = text_template.make_module(context)
         subject = str(getattr(module, "subject", "")).strip()
         text = render_template(f"emails/{message.template}.txt", **context)
         html = render_template(f"emails/{message.template}.html", subject=subject, **context)
-    return subject, text, html
+    return subject, text, inline_css(html)
 
 
 def _claim(message_id: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -54,3 +55,15 @@ class NewsletterForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     submit = SubmitField(_l("Go"))
+
+
+class MailLayoutForm(FlaskForm):
+    """The look of every e-mail: the association's name, colour and logo."""
+
+    name = StringField(_l("Name in e-mails"), validators=[Optional(), Length(max=200)])
+    colour = StringField(
+        _l("Colour"), validators=[DataRequired(), Length(min=7, max=7)], render_kw={"type": "color"}
+    )
+    logo = FileField(_l("Logo (PNG, JPEG or GIF)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    submit = SubmitField(_l("Save"))

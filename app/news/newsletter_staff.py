@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.core import mail_layout
 from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.i18n import LANGUAGE_NAMES
@@ -18,7 +19,7 @@ from app.extensions import db
 from app.members.models import Group
 from app.news import newsletters
 from app.news.models import LOCALES, Post
-from app.news.newsletter_forms import ActionForm, NewsletterForm
+from app.news.newsletter_forms import ActionForm, MailLayoutForm, NewsletterForm
 from app.news.newsletter_models import Newsletter
 
 # Nested under the staff blueprint by the factory: /staff/newsletters/...
@@ -218,3 +219,32 @@ def newsletter_progress(newsletter_id: int):
     """Counts for the progress bar (polled by static/js/newsletter-progress.js)."""
     newsletter = db.get_or_404(Newsletter, newsletter_id)
     return jsonify(newsletters.progress(newsletter))
+
+
+@bp.route("/layout", methods=["GET", "POST"])
+@roles_required("editor")
+def mail_layout_settings():
+    """The name, colour and logo every e-mail Félag sends is dressed in."""
+    form = MailLayoutForm()
+    row = db.session.scalar(select(mail_layout.MailLayout).limit(1))
+    if request.method == "GET":
+        form.name.data = row.name if row else ""
+        form.colour.data = row.colour if row else mail_layout.DEFAULT_COLOUR
+    if form.validate_on_submit():
+        upload = form.logo.data
+        logo = upload.read() if upload and getattr(upload, "filename", "") else None
+        try:
+            mail_layout.save_layout(
+                form.name.data, form.colour.data, logo, remove_logo=form.remove_logo.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            commit()
+            mail_layout.forget()
+            flash(_("The e-mail layout is saved."), "success")
+            return redirect(url_for(".mail_layout_settings"))
+    return render_template(
+        "news/newsletters/staff_layout.html", form=form, layout=mail_layout.current_layout()
+    )

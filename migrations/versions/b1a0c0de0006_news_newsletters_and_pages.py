@@ -239,10 +239,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_newsletter_texts')),
     sa.UniqueConstraint('newsletter_id', 'locale', name='uq_newsletter_texts_newsletter_locale')
     )
+    # The look of every e-mail (name, colour, logo); no row means the defaults.
+    op.create_table('mail_layout_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('colour', sa.String(length=7), nullable=False),
+    sa.Column('logo_key', sa.String(length=200), nullable=True),
+    sa.Column('updated_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('length(colour) = 7', name=op.f('ck_mail_layout_settings_colour_is_hex')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_layout_settings'))
+    )
 
 
 def downgrade():
     # --- N2: newsletters (above this line) ------------------------------------------------------
+    op.drop_table('mail_layout_settings')
     op.drop_table('newsletter_texts')
     with op.batch_alter_table('newsletters', schema=None) as batch_op:
         batch_op.drop_index('ix_newsletters_state_sent_at')
