@@ -153,11 +153,11 @@ def note(conversation_id: int):
 @roles_required("membership")
 def change_state(conversation_id: int):
     conversation = db.get_or_404(Conversation, conversation_id)
-    state = request.form.get("state", "")
     form = StateForm()
     form.state.choices = [(code, label) for code, label in STATE_LABELS.items()]
     if not form.validate_on_submit():
         abort(400)
+    state = form.state.data
     try:
         services.set_state(conversation, state, current_user._get_current_object())
     except DomainError as exc:
