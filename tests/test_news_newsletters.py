@@ -157,25 +157,51 @@ def test_send_queues_one_message_per_recipient_in_batches_and_counts_them(
     assert db.session.get(Newsletter, newsletter.id).sent_by_id == editor.id
 
 
-def test_failed_messages_are_counted(ctx, app, run_jobs, monkeypatch):
-    person = make_user("fails@example.org")
-    _wants(person)
-    newsletter = _newsletter()
-    db.session.commit()
-    newsletters.start_sending(newsletter, person.id)
-    commit()
+def test_a_batch_goes_over_one_smtp_connection_and_failures_are_counted(
+    ctx, app, mailbox, run_jobs, monkeypatch
+):
     import smtplib
 
-    from app.core import mail
+    from flask_mail import Connection
 
-    def refuse(msg, message_id):
-        raise smtplib.SMTPRecipientsRefused({"fails@example.org": (550, b"No such user")})
+    from app.core.mail import send_outbox_batch
+    from app.extensions import mail
 
-    monkeypatch.setattr(mail, "deliver", refuse)
+    for name in ("ok1", "fails", "ok2"):
+        _wants(make_user(f"{name}@example.org"))
+    newsletter = _newsletter()
+    db.session.commit()
+    newsletters.start_sending(newsletter, None)
+    commit()
+    connections, real_connect, real_send = [], mail.connect, Connection.send
+
+    def counting_connect():
+        connections.append(1)
+        return real_connect()
+
+    def refuse_one(self, message, envelope_from=None):
+        if "fails@example.org" in message.recipients:
+            raise smtplib.SMTPRecipientsRefused({"fails@example.org": (550, b"No such user")})
+        return real_send(self, message, envelope_from)
+
+    monkeypatch.setattr(mail, "connect", counting_connect)
+    monkeypatch.setattr(Connection, "send", refuse_one)
     run_jobs(raise_failures=False)
     db.session.expire_all()
     counts = newsletters.progress(db.session.get(Newsletter, newsletter.id))
-    assert counts["failed"] == 1 and counts["sent"] == 0 and counts["total"] == 1
+    assert (counts["sent"], counts["failed"], counts["total"]) == (2, 1, 3)
+    assert len(mailbox.messages) == 2
+    # One connection for the batch, and one more after the failure (it may have broken it).
+    assert len(connections) == 2
+
+    # The job's retry sends only the failed one; sent ones never go twice.
+    monkeypatch.setattr(Connection, "send", real_send)
+    ids = db.session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.batch_key == newsletter.batch_key)
+    ).all()
+    assert send_outbox_batch(list(ids)) == "sent 1"
+    assert len(mailbox.messages) == 3
+    assert len(mailbox.to("ok1@example.org")) == 1
 
 
 def test_the_newsletters_one_click_unsubscribe_stops_it_without_login(

@@ -28,6 +28,10 @@ class MessageBusy(Exception):
     """Another worker is sending this message now; the job tries again after its back-off."""
 
 
+class BatchFailed(Exception):
+    """Some e-mails of a batch failed; the job's retry sends only those again."""
+
+
 class OutboxMessage(db.Model):
     """One e-mail: written before it is sent, so nothing is sent twice or silently lost."""
 
@@ -91,12 +95,14 @@ def queue_mail(
     headers: dict[str, str] | None = None,
     bulk: bool = False,
     batch_key: str | None = None,
+    send: bool = True,
 ) -> OutboxMessage:
     """Write an outbox row and ask for the send job after commit. A repeated key is sent once.
 
     Bulk mail (newsletters, messages to attendees) carries a signed one-click unsubscribe link in
     the footer and the List-Unsubscribe headers; it needs the recipient's user_id. batch_key
-    names the batch a message is part of, for counting its progress.
+    names the batch a message is part of, for counting its progress. With send=False no send job
+    is asked for: the caller sends the rows itself with `send_outbox_batch` (one SMTP connection).
     """
     key = key or f"{template}:{secrets.token_hex(12)}"
     context = dict(context or {})
@@ -123,7 +129,8 @@ def queue_mail(
     if not add_once(message):
         # The same message written meanwhile by a concurrent request (a double submit).
         return db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
-    enqueue_after_commit(send_outbox_message, message.id, queue="mail")
+    if send:
+        enqueue_after_commit(send_outbox_message, message.id, queue="mail")
     return message
 
 
@@ -251,3 +258,58 @@ def send_outbox_message(message_id: int) -> str:
     db.session.commit()
     log.info("E-mail %s sent (%s)", message_id, message.template)
     return "sent"
+
+
+def send_outbox_batch(message_ids: list[int]) -> str:
+    """Job: send many outbox messages over one SMTP connection (newsletters).
+
+    Each message is still claimed on its own row before it is sent and marked sent or failed on
+    its own, so nothing goes twice. When any failed, the job raises after the others are sent:
+    its retry takes only the failed ones again (sent ones are done). A message busy with another
+    worker is left to that worker.
+    """
+    smtp = bool(current_app.config.get("MAIL_SERVER"))
+    connection, opened = None, None
+    sent, failed = 0, []
+    try:
+        for message_id in message_ids:
+            if _claim(message_id) != "claimed":
+                continue
+            message = db.session.get(OutboxMessage, message_id)
+            try:
+                msg = build_message(message)
+                if smtp:
+                    if connection is None:
+                        opened = mail.connect()
+                        connection = opened.__enter__()
+                    connection.send(msg)
+                else:
+                    deliver(msg, message.id)
+            except Exception as exc:
+                db.session.rollback()
+                message = db.session.get(OutboxMessage, message_id)
+                message.state = "failed"
+                message.error = f"{type(exc).__name__}: {exc}"[:1000]
+                db.session.commit()
+                failed.append(message_id)
+                if opened is not None:  # the connection may be broken: a new one for the rest
+                    _close(opened)
+                    connection, opened = None, None
+                continue
+            message.state, message.sent_at, message.error = "sent", utcnow(), None
+            db.session.commit()
+            sent += 1
+    finally:
+        if opened is not None:
+            _close(opened)
+    log.info("E-mail batch: %s sent, %s failed", sent, len(failed))
+    if failed:
+        raise BatchFailed(f"{len(failed)} of the batch's e-mails failed; they are tried again")
+    return f"sent {sent}"
+
+
+def _close(opened) -> None:
+    try:
+        opened.__exit__(None, None, None)
+    except Exception:  # the server went away: nothing left to close
+        log.warning("Closing the SMTP connection failed", exc_info=True)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.core.jobs import commit, enqueue_after_commit, periodic
-from app.core.mail import OutboxMessage, queue_mail
+from app.core.mail import OutboxMessage, queue_mail, send_outbox_batch
 from app.extensions import db
 from app.news import newsletters
 from app.news.newsletter_models import Newsletter, NewsletterSubscriber
@@ -51,6 +51,7 @@ def send_newsletter_batch(newsletter_id: int, phase: str = "users", after_id: in
         query = query.where(NewsletterSubscriber.id > after_id).order_by(NewsletterSubscriber.id)
     rows = db.session.execute(query.limit(BATCH)).all()
     contexts: dict[str, dict] = {}
+    message_ids = []
     for recipient_id, email, locale in rows:
         locale = newsletters.recipient_locale(locale)
         if locale not in contexts:
@@ -63,7 +64,7 @@ def send_newsletter_batch(newsletter_id: int, phase: str = "users", after_id: in
                 "List-Unsubscribe": f"<{link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-        queue_mail(
+        message = queue_mail(
             email,
             "newsletter",
             locale,
@@ -74,6 +75,16 @@ def send_newsletter_batch(newsletter_id: int, phase: str = "users", after_id: in
             bulk=phase == "users" and not newsletter.required_notice,
             headers=headers,
             batch_key=newsletter.batch_key,
+            send=False,  # sent below, the whole batch over one SMTP connection
+        )
+        if message.state == "queued":
+            message_ids.append(message.id)
+    if message_ids:
+        enqueue_after_commit(
+            send_outbox_batch,
+            message_ids,
+            queue="mail",
+            key=f"newsletter-send:{newsletter.id}:{phase}:{after_id}",
         )
     if len(rows) == BATCH:
         next_phase, next_after = phase, rows[-1][0]
