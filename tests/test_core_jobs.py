@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.core import jobs
+from app.core import jobs, relay
 from app.core.jobs import Job
 from app.core.timeutil import utcnow
 from app.extensions import db, rq
@@ -67,7 +67,7 @@ def test_real_worker_runs_the_job_once_and_marks_it_done(ctx, run_jobs):
     jobs.commit()
     [row] = _job_rows()
     # A second hand-over of the same row (the relay and the fast path both) runs it once.
-    jobs._hand_to_rq(row.id, "default")
+    jobs.hand_to_rq(row.id, "default")
     run_jobs()
     assert _count("counter") == 1
     db.session.expire_all()
@@ -78,11 +78,11 @@ def test_relay_hands_over_a_job_the_fast_path_could_not(ctx, run_jobs):
     jobs.enqueue_after_commit(counting_job, "relayed")
     db.session.commit()  # committed, but dispatch() never ran: as if Redis refused
     db.session.info.pop("ready_jobs", None)
-    assert jobs.relay_once() == 0  # not due yet: the fast path gets a grace time
+    assert relay.relay_once() == 0  # not due yet: the fast path gets a grace time
     db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert jobs.relay_once() == 1
-    assert jobs.relay_once() == 0  # handed rows get a lease
+    assert relay.relay_once() == 1
+    assert relay.relay_once() == 0  # handed rows get a lease
     run_jobs()
     assert _count("relayed") == 1
 
@@ -95,11 +95,11 @@ def test_failing_job_is_retried_with_backoff_then_dead(ctx, run_jobs, app):
     assert (row.state, row.attempts) == ("failed", 1)
     assert "boom" in row.last_error
     assert row.run_at > utcnow() + timedelta(seconds=app.config["JOBS_BACKOFF_SECONDS"] * 0.7)
-    assert jobs.relay_once() == 0  # waiting for its back-off
+    assert relay.relay_once() == 0  # waiting for its back-off
     for attempt in (2, 3):
         db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-        assert jobs.relay_once() == 1
+        assert relay.relay_once() == 1
         run_jobs(raise_failures=False)
         db.session.expire_all()
         assert _job_rows()[0].attempts == attempt
@@ -107,7 +107,7 @@ def test_failing_job_is_retried_with_backoff_then_dead(ctx, run_jobs, app):
     assert row.state == "dead" and row.finished_at is not None
     db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert jobs.relay_once() == 0  # dead work waits for an admin
+    assert relay.relay_once() == 0  # dead work waits for an admin
 
 
 def test_job_of_a_worker_that_died_is_run_again_after_the_stale_time(ctx, run_jobs, app):
@@ -116,11 +116,11 @@ def test_job_of_a_worker_that_died_is_run_again_after_the_stale_time(ctx, run_jo
     db.session.info.pop("ready_jobs", None)
     [row] = _job_rows()
     assert jobs._claim(row.id) is not None  # claimed by a worker that is then killed
-    assert jobs.relay_once() == 0
+    assert relay.relay_once() == 0
     stale = utcnow() - timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
     db.session.execute(update(Job).values(claimed_at=stale))
     db.session.commit()
-    assert jobs.relay_once() == 1
+    assert relay.relay_once() == 1
     run_jobs()
     assert _count("revived") == 1
     db.session.expire_all()

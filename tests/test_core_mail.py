@@ -2,8 +2,9 @@
 
 from sqlalchemy import select, update
 
-from app.core.jobs import Job, commit, relay_once
+from app.core.jobs import Job, commit
 from app.core.mail import OutboxMessage, queue_mail, send_outbox_message
+from app.core.relay import relay_once
 from app.core.timeutil import utcnow
 from app.extensions import db, mail
 from tests.factories import make_user

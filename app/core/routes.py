@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import text
 
-from app.core import jobs
+from app.core import relay
 from app.core.i18n import LANGUAGE_COOKIE
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
@@ -62,7 +62,7 @@ def health():
     jobs_info: dict = {}
     if checks["database"] == "ok":
         try:
-            overview = jobs.overview()
+            overview = relay.overview()
         except Exception as exc:  # the jobs table is unreadable: reported, not raised
             current_app.logger.warning("Health check of jobs failed: %s", type(exc).__name__)
             checks["jobs"] = "error"

@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from rq import SimpleWorker
 
-from app.core import jobs
+from app.core import jobs, relay
 from app.extensions import rq
 
 jobs_cli = AppGroup("jobs", help="Run background jobs.")
@@ -49,7 +49,7 @@ def start_relay(interval: float | None = None) -> tuple[threading.Thread, thread
     stop = threading.Event()
     app = current_app._get_current_object()
     thread = threading.Thread(
-        target=jobs.relay_forever, args=(app, stop, interval), name="felag-relay", daemon=True
+        target=relay.relay_forever, args=(app, stop, interval), name="felag-relay", daemon=True
     )
     thread.start()
     return thread, stop
@@ -70,7 +70,7 @@ def worker_command(queues, burst, max_jobs, name, relay):
     thread = stop = None
     if relay:
         if burst:
-            jobs.relay_once()
+            relay.relay_once()
         else:
             thread, stop = start_relay()
     worker = make_worker(list(queues) or None, name=name)
@@ -88,7 +88,7 @@ def relay_command(once):
     """Hand due jobs to RQ and write periodic jobs (without running an RQ worker)."""
     if once:
         jobs.schedule_periodic()
-        click.echo(f"{jobs.relay_once()} jobs handed over.")
+        click.echo(f"{relay.relay_once()} jobs handed over.")
         return
     _relay_until_signal()
 
@@ -97,4 +97,4 @@ def _relay_until_signal() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_args: stop.set())
-    jobs.relay_forever(current_app._get_current_object(), stop)
+    relay.relay_forever(current_app._get_current_object(), stop)

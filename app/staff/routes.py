@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.auth import services as accounts
 from app.auth.models import User
-from app.core import jobs
+from app.core import relay
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError
 from app.core.forms import apply_error
@@ -98,8 +98,8 @@ def jobs_list():
     ).all()
     return render_template(
         "staff/jobs.html",
-        overview=jobs.overview(),
-        rows=jobs.open_jobs(states),
+        overview=relay.overview(),
+        rows=relay.open_jobs(states),
         state=state if state in JOB_STATE_LABELS else None,
         state_labels=JOB_STATE_LABELS,
         failed_mail=failed_mail,
@@ -112,7 +112,7 @@ def jobs_list():
 def job_retry(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if jobs.retry(job_id):
+    if relay.retry(job_id):
         commit()
         flash(_("The job is queued again."), "success")
     else:
@@ -125,7 +125,7 @@ def job_retry(job_id: int):
 def job_delete(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if jobs.discard(job_id):
+    if relay.discard(job_id):
         commit()
         flash(_("The job is deleted."), "success")
     else:

@@ -1,0 +1,152 @@
+"""The relay: hands due job rows to RQ (or runs them when inline), and what admins see of it.
+
+Runs in a thread of `flask jobs worker` (app/core/worker.py) or alone as `flask jobs relay`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import func, or_, select, update
+
+from app.core.jobs import (
+    STATES,
+    Job,
+    hand_to_rq,
+    inline,
+    run_inline,
+    schedule_periodic,
+    stale_before,
+)
+from app.core.timeutil import utcnow
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+# --- the relay --------------------------------------------------------------------------------
+
+
+def relay_once(limit: int = 200) -> int:
+    """Hand every due job to RQ (or run it here when inline); returns how many were handed.
+
+    Due: pending past its grace time, failed past its back-off, or running past the stale time
+    (its worker died). Rows are claimed with FOR UPDATE SKIP LOCKED, so relays side by side
+    never hand the same row twice at once; a handed row gets a lease before it is due again.
+    """
+    now = utcnow()
+    rows = db.session.execute(
+        select(Job.id, Job.queue, Job.state)
+        .where(
+            or_(
+                Job.state.in_(("pending", "failed")) & (Job.run_at <= now),
+                (Job.state == "running") & (Job.claimed_at < stale_before()),
+            )
+        )
+        .order_by(Job.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    ids = [row.id for row in rows]
+    lease = now + timedelta(seconds=current_app.config["JOBS_LEASE_SECONDS"])
+    # Handed rows are pending again (a retry, or a row whose worker died: its attempt was
+    # counted when it was claimed), due again only if nobody runs them within the lease.
+    db.session.execute(
+        update(Job)
+        .where(Job.id.in_(ids))
+        .values(run_at=lease, state="pending")
+        .execution_options(synchronize_session=False)
+    )
+    stale = [row.id for row in rows if row.state == "running"]
+    if stale:
+        log.warning("Jobs %s were claimed by a worker that stopped; handing them again", stale)
+    if inline():
+        db.session.commit()
+        run_inline(ids)
+        return len(ids)
+    handed = 0
+    try:
+        for row in rows:
+            hand_to_rq(row.id, row.queue)
+            handed += 1
+    except Exception as exc:
+        log.warning("Relay: RQ refused a job (%s); trying again shortly", type(exc).__name__)
+        if handed == 0:
+            db.session.rollback()
+            return 0
+        # The rows handed so far keep their lease; the rest get it too and come back after it.
+    db.session.commit()
+    return handed
+
+
+# --- the worker's relay thread ----------------------------------------------------------------
+
+
+def relay_forever(app: Flask, stop: threading.Event, interval: float | None = None) -> None:
+    """Relay and schedule until `stop` is set; errors are logged and the loop goes on."""
+    interval = interval or app.config["JOBS_RELAY_INTERVAL"]
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                schedule_periodic()
+                while relay_once() and not stop.is_set():
+                    pass
+        except Exception as exc:  # a database or Redis outage: try again on the next tick
+            log.warning("Relay tick failed: %s", type(exc).__name__)
+        stop.wait(interval)
+
+
+# --- what admins see --------------------------------------------------------------------------
+
+
+def overview() -> dict[str, Any]:
+    """Counts per state and the age of the oldest due pending job (seconds)."""
+    counts = dict(
+        db.session.execute(
+            select(Job.state, func.count()).where(Job.state != "done").group_by(Job.state)
+        ).all()
+    )
+    oldest = db.session.scalar(select(func.min(Job.created_at)).where(Job.state == "pending"))
+    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    return {"counts": {state: counts.get(state, 0) for state in STATES}, "oldest_pending": age}
+
+
+def open_jobs(states: tuple[str, ...], limit: int = 200) -> list[Job]:
+    """Jobs in the given states, newest first."""
+    return list(
+        db.session.scalars(
+            select(Job).where(Job.state.in_(states)).order_by(Job.id.desc()).limit(limit)
+        )
+    )
+
+
+def retry(job_id: int) -> bool:
+    """Give a failed or dead job a new try now, with fresh attempts."""
+    changed = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(("failed", "dead")))
+        .values(state="pending", attempts=0, run_at=utcnow(), finished_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        job = db.session.get(Job, job_id)
+        db.session.info.setdefault("pending_jobs", []).append((job, job.queue))
+    return bool(changed)
+
+
+def discard(job_id: int) -> bool:
+    """Delete a job that is not running."""
+    return bool(
+        db.session.execute(
+            Job.__table__.delete().where(
+                Job.id == job_id, Job.state.in_(("pending", "failed", "dead"))
+            )
+        ).rowcount
+    )
