@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.jobs import enqueue_after_commit
@@ -260,22 +260,68 @@ def send_outbox_message(message_id: int) -> str:
     return "sent"
 
 
+def _claim_many(message_ids: list[int]) -> tuple[list[int], int]:
+    """Take the batch's sendable messages in one UPDATE; returns them and how many are busy."""
+    now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    claimed = db.session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            or_(
+                OutboxMessage.state.in_(("queued", "failed")),
+                (OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < stale),
+            ),
+        )
+        .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    busy = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.state == "sending",
+            OutboxMessage.id.not_in(claimed or [0]),
+        )
+    )
+    db.session.commit()
+    return sorted(claimed), busy or 0
+
+
+def _mark(message_id: int, **values) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def send_outbox_batch(message_ids: list[int]) -> str:
     """Job: send many outbox messages over one SMTP connection (newsletters).
 
-    Each message is still claimed on its own row before it is sent and marked sent or failed on
-    its own, so nothing goes twice. When any failed, the job raises after the others are sent:
-    its retry takes only the failed ones again (sent ones are done). A message busy with another
-    worker is left to that worker.
+    Every message is claimed (state `sending`, committed) before any is sent, and each is marked
+    sent or failed on its own row right after its SMTP transaction, so nothing goes twice. When
+    some failed, or were busy with another worker, the job raises after the rest are sent: its
+    retry takes only those again (sent ones are done).
     """
+    claimed, busy = _claim_many(list(message_ids))
     smtp = bool(current_app.config.get("MAIL_SERVER"))
+    rows = {
+        m.id: m
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)))
+    }
+    for message in rows.values():  # detached: a commit below must not expire and reload them
+        db.session.expunge(message)
+    db.session.commit()  # no transaction is held open while sending
     connection, opened = None, None
-    sent, failed = 0, []
+    sent, failed = 0, 0
     try:
-        for message_id in message_ids:
-            if _claim(message_id) != "claimed":
-                continue
-            message = db.session.get(OutboxMessage, message_id)
+        for message_id in claimed:
+            message = rows[message_id]
             try:
                 msg = build_message(message)
                 if smtp:
@@ -287,24 +333,26 @@ def send_outbox_batch(message_ids: list[int]) -> str:
                     deliver(msg, message.id)
             except Exception as exc:
                 db.session.rollback()
-                message = db.session.get(OutboxMessage, message_id)
-                message.state = "failed"
-                message.error = f"{type(exc).__name__}: {exc}"[:1000]
-                db.session.commit()
-                failed.append(message_id)
+                _mark(message_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+                failed += 1
                 if opened is not None:  # the connection may be broken: a new one for the rest
                     _close(opened)
                     connection, opened = None, None
                 continue
-            message.state, message.sent_at, message.error = "sent", utcnow(), None
-            db.session.commit()
+            _mark(
+                message_id,
+                state="sent",
+                sent_at=utcnow(),
+                error=None,
+                subject=(message.subject or "")[:300],
+            )
             sent += 1
     finally:
         if opened is not None:
             _close(opened)
-    log.info("E-mail batch: %s sent, %s failed", sent, len(failed))
-    if failed:
-        raise BatchFailed(f"{len(failed)} of the batch's e-mails failed; they are tried again")
+    log.info("E-mail batch: %s sent, %s failed, %s busy", sent, failed, busy)
+    if failed or busy:
+        raise BatchFailed(f"{failed} failed and {busy} busy in the batch; they are tried again")
     return f"sent {sent}"
 
 
