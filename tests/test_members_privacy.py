@@ -36,6 +36,8 @@ EXPORT_SECTION = {
     "checkin_scans": "door_scans",
     "member_imports": "member_imports_uploaded",
     "newsletters": "newsletters_written",
+    "posts": "posts_written",
+    "pages": "pages_edited",
     "polls": "polls_created",
     "poll_electors": "polls_eligible",
     "poll_participations": "polls_voted_in",
@@ -115,6 +117,12 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
             texts=[NewsletterText(locale="en", subject="Autumn news", body="Hello")],
         )
     )
+    from app.news import pages as news_pages
+    from app.news.services import PostFields, create_post
+
+    create_post(PostFields(title="My post"), user)
+    news_pages.ensure_pages()
+    news_pages.save_page_text(news_pages.get_page("about"), "en", "About", "Our club", user)
     from app.inbox import services as inbox
 
     inbox.start_from_member(user, "Address change", "I have moved.")

@@ -26,6 +26,7 @@ def personal_data(user: User) -> dict:
     from app.events.export import personal_data as events_data  # the events domain's part
     from app.inbox.export import personal_data as inbox_data  # the inbox's part
     from app.members.export import personal_data as members_data  # the members domain's part
+    from app.news.export import personal_data as news_data  # posts and pages
     from app.news.newsletter_export import personal_data as newsletter_data  # newsletters
     from app.polls.export import personal_data as polls_data  # the polls domain's part
 
@@ -35,6 +36,7 @@ def personal_data(user: User) -> dict:
         **members_data(user),
         **polls_data(user),
         **newsletter_data(user),
+        **news_data(user),
         **inbox_data(user),
         "account": {
             "id": user.id,
