@@ -5,6 +5,7 @@ from email.header import decode_header, make_header
 import pytest
 from sqlalchemy import select
 
+from app.core.audit import AuditEntry
 from app.core.errors import DomainError
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
@@ -155,6 +156,14 @@ def test_send_queues_one_message_per_recipient_in_batches_and_counts_them(
     assert len(rows) == 6
     db.session.expire_all()
     assert db.session.get(Newsletter, newsletter.id).sent_by_id == editor.id
+    [entry] = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "newsletter")
+    ).all()
+    assert (entry.action, entry.actor_id, entry.after["recipients"]) == (
+        "newsletter.sent",
+        editor.id,
+        6,
+    )
 
 
 def test_a_batch_goes_over_one_smtp_connection_and_failures_are_counted(
@@ -233,6 +242,12 @@ def test_a_required_notice_carries_no_newsletter_unsubscribe(ctx, mailbox, run_j
     run_jobs()
     [message] = [m for m in mailbox.to("member@example.org") if _subject(m) == "Autumn news"]
     assert message["List-Unsubscribe"] is None
+    logged = db.session.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.object_type == "newsletter", AuditEntry.object_id == notice.id
+        )
+    )
+    assert list(logged) == ["newsletter.notice_sent"]  # kept apart from newsletters in the log
 
 
 def test_preview_per_language_and_a_test_to_myself(ctx, client, mailbox, run_jobs):

@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import delete, func, select, update
 
 from app.auth.models import User
+from app.core import audit
 from app.core.errors import DomainError, NotFound
 from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit
@@ -373,6 +374,20 @@ def start_sending(newsletter: Newsletter, actor_id: int) -> None:
         raise DomainError(_l("This newsletter is already being sent."))
     db.session.refresh(newsletter)
     newsletter.recipient_count = audience_count(newsletter)
+    # The log keeps required notices apart from newsletters people chose to receive.
+    audit.record(
+        "newsletter.notice_sent" if newsletter.required_notice else "newsletter.sent",
+        "newsletter",
+        newsletter.id,
+        after={
+            "audience": newsletter.audience,
+            "group_id": newsletter.group_id,
+            "event_id": newsletter.event_id,
+            "required_notice": newsletter.required_notice,
+            "recipients": newsletter.recipient_count,
+        },
+        actor_id=actor_id,
+    )
     db.session.flush()
     enqueue_after_commit(
         send_newsletter_batch,
