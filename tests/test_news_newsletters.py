@@ -256,7 +256,11 @@ def test_preview_per_language_and_a_test_to_myself(ctx, client, mailbox, run_job
     db.session.commit()
     login(client, "editor@example.org")
     url = f"/staff/newsletters/{newsletter.id}"
-    danish = client.get(f"{url}/preview/da").get_data(as_text=True)
+    preview = client.get(f"{url}/preview/da")
+    # The e-mail's inline styles apply in the preview; scripts never run there.
+    assert "style-src 'unsafe-inline'" in preview.headers["Content-Security-Policy"]
+    assert "script-src" not in preview.headers["Content-Security-Policy"]
+    danish = preview.get_data(as_text=True)
     assert "Efterårsnyt" in danish and "<strong>alle</strong>" in danish
     icelandic = client.get(f"{url}/preview/is?format=text").get_data(as_text=True)
     assert "Hello everyone." in icelandic  # no Icelandic text: the original

@@ -24,6 +24,10 @@ from app.news.newsletter_models import Newsletter
 
 # Nested under the staff blueprint by the factory: /staff/newsletters/...
 bp = Blueprint("newsletters", __name__, url_prefix="/newsletters")
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def _form(newsletter: Newsletter | None = None) -> NewsletterForm:
@@ -163,7 +167,8 @@ def newsletter_preview(newsletter_id: int, locale: str):
     subject, text, html = render_mail(message)
     if request.args.get("format") == "text":
         return text, 200, {"Content-Type": "text/plain; charset=utf-8"}
-    return html
+    # The e-mail's own inline styles must apply as in a mail program; no script may run.
+    return html, 200, {"Content-Security-Policy": PREVIEW_CSP}
 
 
 @bp.post("/<int:newsletter_id>/test")
