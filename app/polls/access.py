@@ -26,13 +26,17 @@ def option_label(option) -> str:
 
 def results_visible(poll: Poll, user) -> bool:
     """Published results to everyone signed in; live results to the electorate while the poll
-    runs and until publication; staff always once the poll has opened."""
+    runs and until publication; staff once it has closed, or while it runs if it is live or open.
+
+    A secret poll whose results come after closing shows staff nothing while it runs: counts
+    watched beside the list of who has voted would tell how each new voter voted.
+    """
     if poll.status == "published":
         return True
     if poll.status not in ("open", "closed"):
         return False
     if is_poll_staff(user):
-        return True
+        return poll.status == "closed" or poll.results_mode == "live" or not poll.secret
     return poll.results_mode == "live" and eligible(poll, user)
 
 
