@@ -60,15 +60,20 @@ def start_relay(interval: float | None = None) -> tuple[threading.Thread, thread
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--max-jobs", type=int, default=None, help="Stop after this many jobs.")
 @click.option("--name", default=None, help="Worker name (unique per host).")
-@click.option("--relay/--no-relay", default=True, help="Also relay due jobs and run the scheduler.")
-def worker_command(queues, burst, max_jobs, name, relay):
+@click.option(
+    "--relay/--no-relay",
+    "with_relay",
+    default=True,
+    help="Also relay due jobs and run the scheduler.",
+)
+def worker_command(queues, burst, max_jobs, name, with_relay):
     """Work on QUEUES (default: mail, tickets, default) in this process, with the relay."""
     if jobs.inline():
         click.echo("No REDIS_URL: the relay runs the jobs in this process.")
         _relay_until_signal()
         return
     thread = stop = None
-    if relay:
+    if with_relay:
         if burst:
             relay.relay_once()
         else:
