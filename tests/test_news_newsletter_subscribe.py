@@ -8,7 +8,7 @@ from app.core.jobs import PERIODIC, kind_of
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members.consents import consent_history, has_consent
-from app.news import newsletters
+from app.news import newsletter_sending, newsletters
 from app.news.newsletter_models import NewsletterSubscriber
 from app.news.newsletter_tasks import sweep_unconfirmed_subscribers
 from tests.factories import make_user
@@ -82,7 +82,7 @@ def test_one_click_unsubscribe_post_stops_the_newsletter_without_login(ctx, clie
     subscriber = _subscriber("leave@example.org")
     subscriber.confirmed_at = utcnow()
     db.session.commit()
-    url = newsletters.subscriber_unsubscribe_url(subscriber.id, subscriber.email)
+    url = newsletter_sending.subscriber_unsubscribe_url(subscriber.id, subscriber.email)
     path = "/" + url.split("/", 3)[3]
     # The RFC 8058 POST a mail program sends: no cookie, no CSRF token.
     response = client.post(path, data={"List-Unsubscribe": "One-Click"})

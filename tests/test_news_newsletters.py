@@ -13,7 +13,7 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members import groups
 from app.members.consents import has_consent, set_consents
-from app.news import newsletter_tasks, newsletters
+from app.news import newsletter_sending, newsletters
 from app.news.newsletter_models import Newsletter, NewsletterSubscriber
 from tests.factories import make_event, make_registration, make_user
 from tests.helpers import body_text, login, post_form
@@ -43,8 +43,10 @@ def _newsletter(audience="newsletter", required_notice=False, **fields) -> Newsl
 
 
 def _recipients(newsletter) -> set[str]:
-    emails = {row.email for row in db.session.execute(newsletters.audience_users(newsletter))}
-    subscribers = newsletters.audience_subscribers(newsletter)
+    emails = {
+        row.email for row in db.session.execute(newsletter_sending.audience_users(newsletter))
+    }
+    subscribers = newsletter_sending.audience_subscribers(newsletter)
     if subscribers is not None:
         emails |= {row.email for row in db.session.execute(subscribers)}
     return emails
@@ -105,7 +107,7 @@ def test_a_required_notice_reaches_members_without_the_consent_and_is_marked(ctx
 def test_send_queues_one_message_per_recipient_in_batches_and_counts_them(
     ctx, client, app, mailbox, run_jobs, monkeypatch
 ):
-    monkeypatch.setattr(newsletter_tasks, "BATCH", 2)  # several batches with a few people
+    monkeypatch.setattr(newsletter_sending, "BATCH", 2)  # several batches with a few people
     editor = make_user("editor@example.org", roles=["editor"])
     people = [make_user(f"reader{n}@example.org", locale="da" if n % 2 else "en") for n in range(5)]
     for person in people:
@@ -149,7 +151,7 @@ def test_send_queues_one_message_per_recipient_in_batches_and_counts_them(
         assert message["List-Unsubscribe"].strip().startswith("<http")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # A rerun of the first batch sends nothing twice.
-    newsletter_tasks.send_newsletter_batch(newsletter.id, "users", 0)
+    newsletter_sending.send_newsletter_batch(newsletter.id, "users", 0)
     rows = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.batch_key == f"newsletter:{newsletter.id}")
     ).all()

@@ -16,7 +16,7 @@ from app.core.jobs import commit
 from app.core.mail import OutboxMessage
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.polls import setup, tasks
+from app.polls import mails, setup, tasks
 from app.polls.ballots import cast
 from app.polls.models import Elector, Poll
 from tests.factories import make_poll, make_user
@@ -144,7 +144,7 @@ def test_the_clock_opens_closes_and_reminds(ctx, app, run_jobs, mailbox):
     assert locales == {da.email: "da", is_.email: "is", voted.email: "en"}
     # Running the opening job again sends nothing new (each e-mail has a key per person).
     mailbox.clear()
-    tasks.send_opening_mails(poll.id)
+    mails.send_opening_mails(poll.id)
     run_jobs()
     assert mailbox.messages == []
 

@@ -17,7 +17,7 @@ from app.core.security import roles_required
 from app.events.models import Event
 from app.extensions import db
 from app.members.models import Group
-from app.news import newsletters
+from app.news import newsletter_sending, newsletters
 from app.news.models import LOCALES, Post
 from app.news.newsletter_forms import ActionForm, MailLayoutForm, NewsletterForm
 from app.news.newsletter_models import Newsletter
@@ -147,7 +147,7 @@ def newsletter_detail(newsletter_id: int):
         "news/newsletters/staff_detail.html",
         newsletter=newsletter,
         audience_labels=newsletters.AUDIENCE_LABELS,
-        audience_count=newsletters.audience_count(newsletter),
+        audience_count=newsletter_sending.audience_count(newsletter),
         progress=newsletters.progress(newsletter),
         language_names=LANGUAGE_NAMES,
         action_form=ActionForm(),
@@ -162,7 +162,9 @@ def newsletter_preview(newsletter_id: int, locale: str):
     if locale not in LOCALES:
         abort(404)
     message = OutboxMessage(
-        locale=locale, template="newsletter", context=newsletters.mail_context(newsletter, locale)
+        locale=locale,
+        template="newsletter",
+        context=newsletter_sending.mail_context(newsletter, locale),
     )
     subject, text, html = render_mail(message)
     if request.args.get("format") == "text":

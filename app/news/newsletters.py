@@ -1,4 +1,7 @@
-"""Newsletters: subscribers without an account (double opt-in), writing, audience and sending."""
+"""Newsletters: subscribers without an account (double opt-in), writing, starting a send.
+
+Who a newsletter goes to and the batch job that sends it are in app/news/newsletter_sending.py.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 
 from app.auth.models import User
@@ -17,19 +20,25 @@ from app.core.errors import DomainError, NotFound
 from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import OutboxMessage, queue_mail
-from app.core.markdown import markdown_to_text, render_markdown
 from app.core.timeutil import utcnow
 from app.core.unique import add_once
-from app.events.models import Event, Registration
+from app.events.models import Event
 from app.extensions import db
 from app.members.consents import CONSENT_TEXTS, set_consents
-from app.members.models import Consent, Group, GroupMember, Membership
+from app.members.models import Group
 from app.news.models import LOCALES, Post
 from app.news.newsletter_models import (
     AUDIENCES,
     Newsletter,
     NewsletterSubscriber,
     NewsletterText,
+)
+from app.news.newsletter_sending import (
+    audience_count,
+    mail_context,
+    recipient_locale,
+    send_newsletter_batch,
+    unsubscribe_signer,
 )
 
 CONFIRM_DAYS = 7  # an unconfirmed address is deleted after this (and its link stops working)
@@ -42,18 +51,10 @@ def _confirm_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="newsletter-confirm")
 
 
-def _unsubscribe_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="newsletter-subscriber-off")
-
-
 def _token(signer, subscriber: NewsletterSubscriber) -> str:
     # The address is in the token, so a link keeps pointing at its address even if an id is
     # ever used again (SQLite may reuse a deleted row's id).
     return signer.dumps([subscriber.id, subscriber.email])
-
-
-def _unsubscribe_token(subscriber_id: int, email: str) -> str:
-    return _unsubscribe_signer().dumps([subscriber_id, email])
 
 
 def _subscriber_from(signer, token: str, **loads) -> NewsletterSubscriber:
@@ -65,13 +66,6 @@ def _subscriber_from(signer, token: str, **loads) -> NewsletterSubscriber:
     if subscriber is None or subscriber.email != email:
         raise NotFound(_l("This link is not valid or has expired."))
     return subscriber
-
-
-def subscriber_unsubscribe_url(subscriber_id: int, email: str) -> str:
-    """The signed link that stops the newsletter for an address without an account."""
-    return absolute_url(
-        "newsletter_public.unsubscribe", token=_unsubscribe_token(subscriber_id, email)
-    )
 
 
 def normalise_email(email: str) -> str:
@@ -138,12 +132,12 @@ def confirm(token: str) -> NewsletterSubscriber:
 
 def unsubscribe_token_check(token: str) -> NewsletterSubscriber:
     """The subscriber an unsubscribe link names (NotFound when it is not genuine)."""
-    return _subscriber_from(_unsubscribe_signer(), token)
+    return _subscriber_from(unsubscribe_signer(), token)
 
 
 def unsubscribe_subscriber(token: str) -> NewsletterSubscriber:
     """Stop the newsletter for an address without an account (link or one-click POST)."""
-    subscriber = _subscriber_from(_unsubscribe_signer(), token)
+    subscriber = _subscriber_from(unsubscribe_signer(), token)
     if subscriber.unsubscribed_at is None:
         subscriber.unsubscribed_at = utcnow()
         db.session.flush()
@@ -256,92 +250,7 @@ def delete_draft(newsletter: Newsletter) -> None:
     db.session.flush()
 
 
-# --- audience ----------------------------------------------------------------------------------
-
-
-def _wants_newsletter():
-    return select(Consent.user_id).where(Consent.kind == "newsletter", Consent.given.is_(True))
-
-
-def audience_users(newsletter: Newsletter):
-    """SELECT of (id, email, locale) of the accounts this newsletter goes to.
-
-    Always intersected with the newsletter consent, except a required notice to members (a
-    general meeting), which goes to the audience whatever their newsletter choice.
-    """
-    query = select(User.id, User.email, User.locale).where(User.is_active_account.is_(True))
-    if newsletter.audience == "members":
-        query = query.where(
-            User.id.in_(select(Membership.user_id).where(Membership.status == "active"))
-        )
-    elif newsletter.audience == "group":
-        query = query.where(
-            User.id.in_(
-                select(Membership.user_id)
-                .join(GroupMember, GroupMember.membership_id == Membership.id)
-                .where(GroupMember.group_id == newsletter.group_id)
-            )
-        )
-    elif newsletter.audience == "event":
-        query = query.where(
-            User.id.in_(
-                select(Registration.user_id).where(
-                    Registration.event_id == newsletter.event_id,
-                    Registration.state == "confirmed",
-                    Registration.user_id.is_not(None),
-                )
-            )
-        )
-    if not newsletter.required_notice:
-        query = query.where(User.id.in_(_wants_newsletter()), User.email_verified_at.is_not(None))
-    return query
-
-
-def audience_subscribers(newsletter: Newsletter):
-    """SELECT of (id, email, locale) of confirmed addresses without an account (newsletter only)."""
-    if newsletter.audience != "newsletter" or newsletter.required_notice:
-        return None
-    has_account = select(User.id).where(
-        func.lower(User.email) == func.lower(NewsletterSubscriber.email)
-    )
-    return select(
-        NewsletterSubscriber.id, NewsletterSubscriber.email, NewsletterSubscriber.locale
-    ).where(
-        NewsletterSubscriber.confirmed_at.is_not(None),
-        NewsletterSubscriber.unsubscribed_at.is_(None),
-        ~has_account.exists(),
-    )
-
-
-def audience_count(newsletter: Newsletter) -> int:
-    """How many people the newsletter would go to now."""
-    count = db.session.scalar(
-        select(func.count()).select_from(audience_users(newsletter).subquery())
-    )
-    subscribers = audience_subscribers(newsletter)
-    if subscribers is not None:
-        count += db.session.scalar(select(func.count()).select_from(subscribers.subquery()))
-    return count or 0
-
-
-# --- sending -----------------------------------------------------------------------------------
-
-
-def recipient_locale(locale: str | None) -> str:
-    languages = current_app.config["LANGUAGES"]
-    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def mail_context(newsletter: Newsletter, locale: str) -> dict:
-    """The newsletter's content for an e-mail in a language (its version, else the original)."""
-    text = newsletter.text_for(locale)
-    return {
-        "subject_text": text.subject,
-        "body_html": str(render_markdown(text.body)),
-        "body_text": markdown_to_text(text.body),
-        "archive_url": absolute_url("newsletter_public.show", newsletter_id=newsletter.id),
-        "required_notice": newsletter.required_notice,
-    }
+# --- sending ---------------------------------------------------------------------------------
 
 
 def send_test(newsletter: Newsletter, user: User, locale: str | None = None) -> None:
@@ -360,8 +269,6 @@ def send_test(newsletter: Newsletter, user: User, locale: str | None = None) -> 
 
 def start_sending(newsletter: Newsletter, actor_id: int) -> None:
     """Mark the draft as sending (once, however many click at once) and queue the first batch."""
-    from app.news.newsletter_tasks import send_newsletter_batch
-
     now = utcnow()
     started = db.session.execute(
         update(Newsletter)

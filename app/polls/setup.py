@@ -18,6 +18,7 @@ from app.core.errors import Conflict, DomainError
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import utcnow
 from app.extensions import db
+from app.polls.mails import send_opening_mails
 from app.polls.models import (
     ELECTORATE_KINDS,
     QUESTION_KINDS,
@@ -342,8 +343,6 @@ def open_poll(poll: Poll, actor_id: int | None = None) -> int:
         poll.opens_at = now  # opened early by hand: the record says when it really opened
     size = freeze_electorate(poll)
     audit.record("poll.opened", "poll", poll.id, after={"electorate": size}, actor_id=actor_id)
-    from app.polls.tasks import send_opening_mails
-
     enqueue_after_commit(send_opening_mails, poll.id, queue="mail")
     return size
 
