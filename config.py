@@ -111,6 +111,8 @@ class Config:
     JOBS_STALE_SECONDS = float(os.environ.get("JOBS_STALE_SECONDS", "600"))
     JOBS_TIMEOUT_SECONDS = int(os.environ.get("JOBS_TIMEOUT_SECONDS", "300"))
     JOBS_RELAY_INTERVAL = float(os.environ.get("JOBS_RELAY_INTERVAL", "2"))
+    # Without Redis (development) the web process relays after a request at most this often.
+    JOBS_INLINE_RELAY_SECONDS = float(os.environ.get("JOBS_INLINE_RELAY_SECONDS", "30"))
     # /health says "degraded" when the oldest pending job is older than this.
     JOBS_HEALTH_MAX_AGE = float(os.environ.get("JOBS_HEALTH_MAX_AGE", "900"))
 

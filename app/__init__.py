@@ -68,7 +68,7 @@ def _configure_services(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core import i18n, jobs, ratelimit, security, storage
+    from app.core import i18n, jobs, ratelimit, relay, security, storage
     from app.extensions import babel, bootstrap, csrf, db, login, mail, migrate, rq
 
     db.init_app(app)
@@ -91,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     storage.init_app(app)
     jobs.init_app(app)
+    relay.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
 

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from app.core.errors import DomainError
 from app.core.http import absolute_url
+from app.core.jobs import commit
 from app.core.security import ROLES
 from app.extensions import db
 
@@ -159,6 +160,6 @@ def seed_demo(if_empty, members):
         click.echo("The database has users already; no demo data added.")
         return
     login = seed(members)
-    db.session.commit()
+    commit()  # and the jobs the demo asked for (e-mails, image sizes) are handed over
     click.echo(f"Demo data ready. Admin login: {login[0]} / {login[1]}")
     click.echo(f"Open {absolute_url('auth.login')}")

@@ -3,6 +3,7 @@ relay; retried with back-off, dead after the last attempt, visible and retryable
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from app.core import jobs, relay
@@ -180,3 +181,39 @@ def test_health_reports_late_and_dead_jobs_as_degraded(client, ctx, app):
     body = client.get("/health").get_json()
     assert body["status"] == "degraded" and body["checks"]["jobs"] == "degraded"
     assert body["jobs"]["oldest_pending_seconds"] >= app.config["JOBS_HEALTH_MAX_AGE"]
+
+
+@pytest.mark.live  # its own SQLite app: the shared PostgreSQL session is not swapped in
+def test_without_redis_the_web_process_relays_a_missed_job(tmp_path):
+    """Development (no REDIS_URL): a job committed without its hand-over runs after a request."""
+    from app import create_app
+    from config import DevelopmentConfig
+
+    dev = create_app(
+        DevelopmentConfig,
+        {
+            "REDIS_URL": "",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "JOBS_INLINE_RELAY_SECONDS": 0,
+            "JOBS_LEASE_SECONDS": 0,
+        },
+    )
+    assert dev.config["JOBS_INLINE"]
+    with dev.app_context():
+        db.create_all()
+        from app.core.mail import queue_mail
+
+        queue_mail("dev@example.org", "verify_email", "da", {"name": "D", "link": "l"})
+        db.session.commit()  # no dispatch: as a command that forgot it
+        db.session.info.pop("ready_jobs", None)
+        db.session.remove()
+    assert dev.test_client().get("/health").status_code == 200
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    with dev.app_context():
+        states = dict(db.session.execute(select(Job.kind, Job.state)).all())
+        assert states["app.core.mail:send_outbox_message"] == "done"
+        assert set(states.values()) == {"done"}  # the periodic jobs ran in-process too
+        db.session.remove()

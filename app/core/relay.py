@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -150,3 +151,26 @@ def discard(job_id: int) -> bool:
             )
         ).rowcount
     )
+
+
+def init_app(app: Flask) -> None:
+    """Without Redis nothing else relays: the web process does it now and then, after a request.
+
+    Development only (JOBS_INLINE): a job whose hand-over was missed (work committed outside a
+    request), a failed job's retry and the periodic jobs then still happen while `flask run` serves.
+    """
+    if not app.config.get("JOBS_INLINE") or app.testing:
+        return
+    last = [0.0]
+
+    @app.after_request
+    def _relay_now_and_then(response):
+        now = time.monotonic()
+        if now - last[0] >= app.config["JOBS_INLINE_RELAY_SECONDS"]:
+            last[0] = now
+            try:
+                schedule_periodic()
+                relay_once()
+            except Exception as exc:  # the page was served; the next request tries again
+                log.warning("In-process relay failed: %s", type(exc).__name__)
+        return response
