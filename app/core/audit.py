@@ -71,12 +71,14 @@ class AuditEntry(db.Model):
             reason = str(FAILURE_LABELS.get(after.get("reason"), after.get("reason") or ""))
             if after.get("email_hash"):
                 # The same unknown address gives the same key, so repeated tries can be seen.
-                reason += f" ({_l('key')} {after['email_hash'][:12]})"
+                key_label = _l("key")
+                reason += f" ({key_label} {after['email_hash'][:12]})"
             return reason
         if self.action == "access.refused":
             text = f"{after.get('method', '')} {after.get('path', '')}".strip()
             if after.get("token"):
-                text += f" ({_l('API token')} {after['token']}…)"
+                token_label = _l("API token")
+                text += f" ({token_label} {after['token']}…)"
             return text
         return None
 
