@@ -75,9 +75,9 @@ def test_the_door_marks_tonights_event_as_today_at_2330_utc(app, client, ctx, la
 
 
 def test_an_imported_active_member_joins_on_the_local_day_at_2330_utc(ctx):
-    from app.members import importer
+    from app.members import import_write
 
-    row = importer._membership_values({"status": "active"}, user_id=1, now=LATE_UTC)
+    row = import_write._membership_values({"status": "active"}, user_id=1, now=LATE_UTC)
     assert row["joined_on"] == LOCAL_DAY
 
 

@@ -10,7 +10,7 @@ import pytest
 from app.auth.models import User
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.members import consents, importer, national_id, privacy, records
+from app.members import consents, import_write, importer, national_id, privacy, records
 from app.members.models import Membership
 from tests.factories import make_user
 from tests.helpers import login, post_form, run_jobs
@@ -151,7 +151,7 @@ def test_the_write_is_all_or_nothing(ctx, monkeypatch):
 
     savepoint = db.session.begin_nested()
     with pytest.raises(IntegrityError):
-        importer.write(data, staff.id)
+        import_write.write(data, staff.id)
     savepoint.rollback()
     assert _count() == before
     assert db.session.scalar(db.select(User).filter_by(email="one@example.is")) is None

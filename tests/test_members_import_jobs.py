@@ -15,7 +15,7 @@ from app.core import crypto
 from app.core.storage import get_storage
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.members import consents, importer
+from app.members import consents, import_write
 from app.members.models import MemberImport, Membership
 from tests.factories import make_user
 from tests.helpers import login, post_form
@@ -63,7 +63,7 @@ def _file_exists(key: str | None) -> bool:
 
 def test_an_import_runs_through_the_worker_in_batches(app, staff_client, run_jobs, monkeypatch):
     monkeypatch.setitem(app.config, "DEFAULT_LANGUAGE", "en")
-    monkeypatch.setattr(importer, "WRITE_BATCH", 2)  # five rows: three batches
+    monkeypatch.setattr(import_write, "WRITE_BATCH", 2)  # five rows: three batches
     data = _csv(
         "Anna Jensen;anna@example.dk;da;HK:1;yes;no",
         'Jón Jónsson;jon@example.is;is;"VR:2; Efling:3";no;yes',
@@ -151,12 +151,12 @@ def test_a_row_that_became_invalid_before_the_write_imports_nothing(staff_client
 def test_an_error_while_writing_imports_nothing_and_deletes_the_file(
     staff_client, run_jobs, monkeypatch
 ):
-    monkeypatch.setattr(importer, "WRITE_BATCH", 1)
+    monkeypatch.setattr(import_write, "WRITE_BATCH", 1)
     upload = _upload(staff_client, _csv("One;one@example.is;;;;", "Two;two@example.is;;;;"))
     key = upload.file_key
     run_jobs()
     calls = []
-    real = importer._write_batch
+    real = import_write._write_batch
 
     def second_batch_breaks(rows, *args):
         calls.append(rows)
@@ -164,7 +164,7 @@ def test_an_error_while_writing_imports_nothing_and_deletes_the_file(
             raise RuntimeError("the disk is full")
         return real(rows, *args)
 
-    monkeypatch.setattr(importer, "_write_batch", second_batch_breaks)
+    monkeypatch.setattr(import_write, "_write_batch", second_batch_breaks)
     before = _members()
     _confirm(staff_client, upload)
     run_jobs()
@@ -247,7 +247,7 @@ def test_a_failed_import_logs_no_personal_data(staff_client, run_jobs, monkeypat
     def leaky(rows, *args):
         raise RuntimeError(f"cannot write {rows[0].values['email']}")
 
-    monkeypatch.setattr(importer, "_write_batch", leaky)
+    monkeypatch.setattr(import_write, "_write_batch", leaky)
     _confirm(staff_client, upload)
     with caplog.at_level("INFO"):
         run_jobs()

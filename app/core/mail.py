@@ -14,6 +14,7 @@ from flask_mail import Message
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import UTCDateTime, utcnow
 from app.core.unique import add_once
@@ -80,7 +81,7 @@ def load_unsubscribe_token(token: str) -> int | None:
 
 
 def unsubscribe_url(user_id: int) -> str:
-    return f"{current_app.config['BASE_URL']}/unsubscribe/{unsubscribe_token(user_id)}"
+    return absolute_url("members.unsubscribe", token=unsubscribe_token(user_id))
 
 
 def queue_mail(

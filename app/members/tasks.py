@@ -24,7 +24,7 @@ from app.core.jobs import periodic
 from app.core.storage import get_storage, new_key, store
 from app.core.timeutil import utcnow
 from app.extensions import db
-from app.members import importer
+from app.members import import_write, importer
 from app.members.models import IMPORT_BUSY_STATES, MemberImport
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _check(import_id: int, data: bytes) -> str:
 
 def _write(import_id: int, data: bytes, actor_id: int | None) -> str:
     try:
-        count = importer.write(data, actor_id, progress=_progress(import_id))
+        count = import_write.write(data, actor_id, progress=_progress(import_id))
         _finish(import_id, "done", imported_count=count, total_rows=count)
         db.session.commit()
         return "done"

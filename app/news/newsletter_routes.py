@@ -73,16 +73,18 @@ def unsubscribe(token: str):
             newsletters.unsubscribe_subscriber(token)
         except DomainError:
             db.session.rollback()
-            return render_template("news/newsletters/unsubscribe.html", valid=False), 404
+            return render_template("members/unsubscribe.html", valid=False, subscriber=True), 404
         commit()
         if one_click:
             return "", 200
-        return render_template("news/newsletters/unsubscribe.html", valid=True, done=True)
+        return render_template("members/unsubscribe.html", valid=True, done=True, subscriber=True)
     try:
         newsletters.unsubscribe_token_check(token)
     except DomainError:
-        return render_template("news/newsletters/unsubscribe.html", valid=False), 404
-    return render_template("news/newsletters/unsubscribe.html", valid=True, done=False, form=form)
+        return render_template("members/unsubscribe.html", valid=False, subscriber=True), 404
+    return render_template(
+        "members/unsubscribe.html", valid=True, done=False, form=form, subscriber=True
+    )
 
 
 # --- the archive -------------------------------------------------------------------------------
