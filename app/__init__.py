@@ -151,7 +151,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.events.routes import bp as events_bp
     from app.events.routes import tickets_bp
     from app.extensions import csrf
+    from app.forms.routes import bp as forms_bp
     from app.inbox.routes import bp as inbox_bp
+    from app.insights.routes import bp as insights_bp
     from app.members import cli, staff_actions, staff_groups, staff_import  # noqa: F401
     from app.members.routes import bp as members_bp
     from app.news.newsletter_routes import bp as newsletter_public_bp
@@ -173,6 +175,8 @@ def _register_blueprints(app: Flask) -> None:
         pages_bp,
         inbox_bp,
         newsletter_public_bp,
+        forms_bp,
+        insights_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())
@@ -189,13 +193,16 @@ def _staff_area() -> Blueprint:
     """
     from app.checkin.staff import bp as checkin_staff
     from app.events.staff import bp as events_staff
+    from app.forms.staff import bp as forms_staff
     from app.inbox.staff import bp as inbox_staff
+    from app.insights.staff import bp as stats_staff
     from app.members.staff import bp as members_staff
     from app.news.newsletter_staff import bp as newsletters_staff
     from app.news.staff import bp as news_staff
     from app.news.staff import pages_bp as pages_staff
     from app.polls.staff import bp as polls_staff
     from app.staff.routes import bp as staff
+    from app.webhooks.staff import bp as webhooks_staff
 
     for child in (
         checkin_staff,
@@ -206,6 +213,9 @@ def _staff_area() -> Blueprint:
         pages_staff,
         newsletters_staff,
         inbox_staff,
+        stats_staff,
+        forms_staff,
+        webhooks_staff,
     ):
         staff.register_blueprint(child)
     return staff

@@ -1,0 +1,25 @@
+"""passkeys (WebAuthn credentials) and OAuth/OIDC sign-in identities (issue 10)
+
+Revision ID: b1a0c0de0009
+Revises: b1a0c0de0008
+Create Date: 2026-12-02 10:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0009'
+down_revision = 'b1a0c0de0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,25 @@
+"""API app tokens (refresh tokens) and webhooks (issue 12)
+
+Revision ID: b1a0c0de0010
+Revises: b1a0c0de0009
+Create Date: 2026-12-02 10:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0010'
+down_revision = 'b1a0c0de0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,25 @@
+"""short ticket codes, branding settings, profile images (issue 16)
+
+Revision ID: b1a0c0de0013
+Revises: b1a0c0de0012
+Create Date: 2026-12-02 10:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.core.timeutil
+
+# revision identifiers, used by Alembic.
+revision = 'b1a0c0de0013'
+down_revision = 'b1a0c0de0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
