@@ -127,6 +127,19 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     # How long a worker trusts a token it has read (app/api/services.token_user); 0: never.
     API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
+    # App tokens (app/api/app_tokens.py): JWT access tokens signed with JWT_SIGNING_KEYS
+    # ("kid:secret,kid2:secret2": the first signs, all verify, so a key is rotated by putting a
+    # new one first and dropping the old one after APP_ACCESS_TOKEN_SECONDS). Unset: one key
+    # derived from SECRET_KEY under its own label. Refresh tokens rotate on every use.
+    JWT_SIGNING_KEYS = os.environ.get("JWT_SIGNING_KEYS", "")
+    APP_ACCESS_TOKEN_SECONDS = int(os.environ.get("APP_ACCESS_TOKEN_SECONDS", "900"))
+    APP_REFRESH_TOKEN_DAYS = int(os.environ.get("APP_REFRESH_TOKEN_DAYS", "30"))
+    # Sign-in, refresh and revoke requests per client address.
+    APP_TOKEN_RATE_LIMIT = os.environ.get("APP_TOKEN_RATE_LIMIT", "60 per minute")
+    # Webhooks (app/webhooks): https only and never to private, loopback, link-local, multicast
+    # or reserved addresses; WEBHOOK_ALLOW_PRIVATE=1 lifts both (development and tests).
+    WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 
     # Storage: local disk unless S3_BUCKET is set
     STORAGE_DIR = os.environ.get("STORAGE_DIR", str(INSTANCE_DIR / "storage"))

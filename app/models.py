@@ -1,6 +1,6 @@
 """Every domain's models, imported so that Alembic sees them all."""
 
-from app.api.models import ApiToken  # noqa: F401
+from app.api.models import ApiToken, RefreshToken  # noqa: F401
 from app.auth.models import User, UserRole  # noqa: F401
 from app.checkin.models import Scan  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
@@ -50,3 +50,4 @@ from app.polls.models import (  # noqa: F401
     PollOption,
     PollQuestion,
 )
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

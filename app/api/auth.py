@@ -6,6 +6,7 @@ from functools import wraps
 from flask import g, request
 from flask_babel import gettext as _
 
+from app.api.app_tokens import access_token_caller, looks_like_jwt
 from app.api.services import ApiCaller, token_user
 from app.core import ratelimit
 from app.core.audit import record_refusal
@@ -21,6 +22,15 @@ def _key_from_header() -> str | None:
     return None
 
 
+def caller_for(key: str, before_load: Callable[[], None] | None = None) -> ApiCaller | None:
+    """The user behind a staff token, or behind an app's access token (a JWT)."""
+    if looks_like_jwt(key):
+        if before_load is not None:
+            before_load()
+        return access_token_caller(key)
+    return token_user(key, before_load=before_load)
+
+
 def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
     """The request's token user, counted against `limit` per token, or per address without a
     valid key; RateLimited (429) when the allowance is spent."""
@@ -32,13 +42,13 @@ def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
     address = "address:" + ratelimit.remote_address()
     caller = None
     if key:
-        caller = token_user(
+        caller = caller_for(
             key, before_load=lambda: ratelimit.check(limit, scope, address, count=False)
         )
     if caller is None:
         ratelimit.check(limit, scope, address)
     else:
-        ratelimit.check(limit, scope, f"token:{caller.token_id}")
+        ratelimit.check(limit, scope, caller.rate_key)
     g.api_caller = caller
     return caller
 
@@ -68,7 +78,7 @@ def token_required(*roles: str):
                 user = g.api_caller
             else:
                 key = _key_from_header()
-                user = token_user(key) if key else None
+                user = caller_for(key) if key else None
             if user is None:
                 return json_error(
                     401,

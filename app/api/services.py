@@ -83,6 +83,16 @@ class ApiCaller:
     token_id: int
     token_prefix: str
     is_authenticated: bool = True
+    # "token" (a staff token, token_id is its id) or "app" (an access token, token_id the user's)
+    kind: str = "token"
+
+    @property
+    def rate_key(self) -> str:
+        """What the API's rate limit counts against: the token, or the app user."""
+        return f"{self.kind}:{self.token_id}"
+
+    def has_role(self, *roles: str) -> bool:
+        return has_role(self, *roles)
 
     def has_role(self, *roles: str) -> bool:
         return has_role(self, *roles)

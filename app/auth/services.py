@@ -140,6 +140,12 @@ def _lockout_ids(email: str, address: str) -> tuple[str, str]:
     return digest, address or "unknown"
 
 
+def count_failed_login(email: str, address: str) -> None:
+    """Count a failure (a wrong second-factor code) against the login lockout."""
+    lockout = ratelimit.item(current_app.config["LOGIN_LOCKOUT"])
+    ratelimit.hit(lockout, "login-failures", *_lockout_ids(email, address))
+
+
 def authenticate(email: str, password: str, address: str) -> User:
     """The user for these credentials; repeated failures for one account and address lock it."""
     lockout = ratelimit.item(current_app.config["LOGIN_LOCKOUT"])
