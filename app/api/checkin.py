@@ -1,19 +1,69 @@
 """The check-in API for scanner apps: redeem a code, undo, counts (token auth, role door)."""
 
-from flask import g, jsonify
+from flask import g
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
 
 from app.api.auth import api_rate_limited, token_required
-from app.api.routes import bp, json_body
+from app.api.routes import bp
+from app.api.schemas import Id, Text
+from app.api.spec import errors
 from app.checkin import door
-from app.checkin.redeem import Scanner, redeem
+from app.checkin.redeem import NONCE_RE, Scanner, redeem
 from app.checkin.routes import checkin_limit, run_scan
 from app.checkin.undo import undo
 from app.core.errors import DomainError
-from app.core.http import json_id
 from app.core.jobs import commit
 
 checkin_rate_limit = api_rate_limited(checkin_limit, "api-checkin")
+
+SCAN_STATUSES = ["ok", "already_checked_in", "wrong_event", "cancelled", "not_confirmed", "unknown"]
+
+
+class ScanRequest(Schema):
+    code = Text(
+        max_length=2000,
+        required=True,
+        metadata={"description": "The signed code, the ticket URL or the 8-character short code"},
+    )
+    event_id = Id(required=True)
+    nonce = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            NONCE_RE, error=_l("A nonce of 1-100 letters, digits or ._:- is required.")
+        ),
+        metadata={"description": "A new random value per scan (a UUID)"},
+    )
+    device = fields.String(metadata={"description": "Optional: the scanner's name, for the log"})
+
+
+class UndoRequest(Schema):
+    registration_id = Id(required=True)
+    device = fields.String(metadata={"description": "Optional: the scanner's name, for the log"})
+
+
+class ScannedRegistration(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class ScanAnswerSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(SCAN_STATUSES))
+    registration = fields.Nested(ScannedRegistration, required=True, allow_none=True)
+    checked_in_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    checked_in_by = fields.String(required=True, allow_none=True)
+
+
+class UndoAnswerSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["undone", "not_checked_in"]))
+    registration = fields.Nested(ScannedRegistration, required=True)
+
+
+class CheckinCountsSchema(Schema):
+    event_id = fields.Integer(required=True)
+    confirmed = fields.Integer(required=True)
+    checked_in = fields.Integer(required=True)
 
 
 def _scanner(data: dict) -> Scanner:
@@ -26,34 +76,45 @@ def _scanner(data: dict) -> Scanner:
     return Scanner(user.id, user.name, label, "api")
 
 
-@bp.post("/checkin")
+@bp.post("/checkin", tags=["check-in"])
 @checkin_rate_limit
 @token_required("door")
-def checkin():
-    """Redeem a ticket code at an event's door: exactly once, idempotent by nonce."""
-    data = json_body()
-    code = data.get("code")
-    if not isinstance(code, str) or not code.strip() or len(code) > 2000:
+@errors(404, 409)
+@bp.arguments(ScanRequest)
+@bp.response(200, ScanAnswerSchema, description="The answer (200 whatever the status)")
+def checkin(data: dict):
+    """Check in a ticket at an event's door (exactly once; idempotent by nonce).
+
+    The code (or the ticket URL from its QR) is checked against the event's Ed25519 signature
+    first. A retry with the same nonce returns the stored answer and records nothing new; the
+    same nonce with another code answers 409. Every scan is written to the event's scan log.
+    Rate limit: CHECKIN_RATE_LIMIT per token (default 1200 per minute), 429 with Retry-After.
+    """
+    code = data["code"].strip()
+    if not code:
         raise DomainError(_("A ticket code (or ticket URL) is required."), field="code")
-    event_id = json_id(data, "event_id")
-    answer = run_scan(redeem, event_id, code, data.get("nonce"), _scanner(data))
-    return jsonify(answer.as_json())
+    answer = run_scan(redeem, data["event_id"], code, data["nonce"], _scanner(data))
+    return answer.as_json()
 
 
-@bp.post("/checkin/undo")
+@bp.post("/checkin/undo", tags=["check-in"])
 @checkin_rate_limit
 @token_required("door")
-def checkin_undo():
+@errors(404)
+@bp.arguments(UndoRequest)
+@bp.response(200, UndoAnswerSchema, description="undone, or not_checked_in")
+def checkin_undo(data: dict):
     """Take back a check-in."""
-    data = json_body()
-    answer = undo(json_id(data, "registration_id"), _scanner(data))
+    answer = undo(data["registration_id"], _scanner(data))
     commit()
-    return jsonify(answer.as_json())
+    return answer.as_json()
 
 
-@bp.get("/events/<int:event_id>/checkin")
+@bp.get("/events/<int:event_id>/checkin", tags=["check-in"])
 @checkin_rate_limit
 @token_required("door")
+@errors(404)
+@bp.response(200, CheckinCountsSchema)
 def checkin_counts(event_id: int):
     """How many of the event's confirmed registrations are checked in."""
-    return jsonify(door.counts(event_id))
+    return door.counts(event_id)

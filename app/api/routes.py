@@ -1,11 +1,13 @@
-"""API endpoints of the foundation: who am I, and the OpenAPI description."""
+"""The API blueprint: its rate limit, the index, the OpenAPI description and its docs page."""
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import current_app, jsonify, render_template, request, url_for
+from marshmallow import Schema, fields
 
-from app.api.auth import resolve_caller, token_required
-from app.api.openapi import build_spec
+from app.api.auth import resolve_caller
+from app.api.spec import Blueprint, undocumented
 from app.core import ratelimit
 from app.core.errors import DomainError, json_error
+from app.core.http import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -61,21 +63,42 @@ def json_body() -> dict:
     return data
 
 
-@bp.get("/me")
-@token_required()
-def me():
-    user = g.api_user
-    return jsonify(
-        {"id": user.id, "name": user.name, "email": user.email, "roles": sorted(user.role_names)}
-    )
+class IndexSchema(Schema):
+    version = fields.String(required=True)
+    openapi = fields.String(required=True, metadata={"description": "This API's description"})
+    docs = fields.String(required=True, metadata={"description": "The description, readable"})
 
 
-@bp.get("/openapi.json")
+@bp.get("/", tags=["about"])
+@bp.response(200, IndexSchema)
+def index():
+    """Where the description of this API is."""
+    return {
+        "version": "1",
+        "openapi": absolute_url("api.openapi"),
+        "docs": absolute_url("api.docs"),
+    }
+
+
+@bp.get("/openapi.json", tags=["about"])
+@bp.response(200, description="The OpenAPI 3.1 description of every endpoint")
 def openapi():
-    return jsonify(build_spec(current_app))
+    """This description, generated from the schemas the endpoints validate and answer with."""
+    from app.api.openapi import legacy_paths
+
+    spec = current_app.extensions["felag_api"].spec.to_dict()
+    spec["paths"].update(legacy_paths())
+    return jsonify(spec)
 
 
-@bp.route("/", defaults={"path": ""})
+@bp.get("/docs", tags=["about"])
+@bp.response(200, content_type="text/html", description="Swagger UI")
+def docs():
+    """The description as a page to read and try (Swagger UI, served from this site)."""
+    return render_template("api/docs.html")
+
+
 @bp.route("/<path:path>")
+@undocumented
 def not_found(path: str):
     return json_error(404)

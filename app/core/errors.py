@@ -197,7 +197,9 @@ def register_error_handlers(app: Flask) -> None:
         if exc.status == 403:
             _audit_refusal()
         if wants_json():
-            fields = {exc.field: [str(exc.message)]} if exc.field else None
+            fields = getattr(exc, "fields", None)  # every field of a schema's validation
+            if fields is None and exc.field:
+                fields = {exc.field: [str(exc.message)]}
             return json_error(exc.status, exc.message, exc.code, fields)
         return _error_page(exc.status)
 
