@@ -24,7 +24,7 @@ from app.core.errors import DomainError
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
 
-DEFAULT_COLOUR = "#0d6efd"
+DEFAULT_COLOUR = "#0b5ed7"  # Bootstrap blue, one shade darker: 5.8:1 on white (WCAG AA)
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOGO_TYPES = {
     "PNG": ("png", "image/png"),
@@ -104,6 +104,20 @@ def save_layout(name: str, colour: str, logo: bytes | None = None, remove_logo=F
     colour = (colour or "").strip()
     if not COLOUR_RE.match(colour):
         raise DomainError(_l("Give the colour as #rrggbb."), field="colour")
+    from flask_babel import format_decimal
+
+    from app.core.branding import MIN_CONTRAST, contrast
+
+    ratio = contrast(colour, "#ffffff")
+    if ratio < MIN_CONTRAST:
+        raise DomainError(
+            _l(
+                "This colour is too light to read on white (contrast %(ratio)s:1, at least 4.5:1 "
+                "is needed): choose a darker shade.",
+                ratio=format_decimal(ratio, format="0.0"),
+            ),
+            field="colour",
+        )
     row = db.session.scalar(
         db.select(MailLayout).order_by(MailLayout.id).limit(1).with_for_update()
     )

@@ -25,6 +25,28 @@ from app.news.front import front_page
 bp = Blueprint("core", __name__)
 
 
+@bp.app_context_processor
+def branding_values():
+    """The association's name, logo and colour on every page (cached with the e-mail layout)."""
+    from app.core.branding import page_branding
+
+    branding = page_branding()
+    return {"branding": branding, "organisation": branding["name"]}
+
+
+@bp.get("/branding.css")
+def branding_css():
+    """The stylesheet that gives Bootstrap the association's colour (versioned by ?v=)."""
+    from app.core.branding import stylesheet
+    from app.core.mail_layout import current_layout
+
+    response = make_response(stylesheet(current_layout().colour))
+    response.mimetype = "text/css"
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400 if request.args.get("v") else 60
+    return response
+
+
 @bp.get("/")
 def home():
     """The front page: welcome, call to action, events, news and polls, as staff chose."""

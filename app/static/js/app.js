@@ -1,5 +1,87 @@
-// Focus the first field with an error, so keyboard and screen-reader users land on it.
+// After a failed submit: an error summary at the top of the form links to each field with an error,
+// and focus moves to it (keyboard and screen-reader users hear what went wrong, then jump to it).
+function errorSummary() {
+  const invalid = Array.from(document.querySelectorAll("main .is-invalid"));
+  if (!invalid.length) return;
+  const form = invalid[0].closest("form");
+  const main = document.querySelector("main");
+  const box = document.createElement("div");
+  box.className = "alert alert-danger error-summary";
+  box.setAttribute("role", "alert");
+  box.tabIndex = -1;
+  const title = document.createElement("h2");
+  title.className = "h6 mb-2";
+  title.textContent = main.dataset.errorSummaryTitle || "";
+  box.appendChild(title);
+  const list = document.createElement("ul");
+  list.className = "mb-0";
+  for (const field of invalid) {
+    if (!field.id) continue;
+    const label = document.querySelector(`label[for="${CSS.escape(field.id)}"]`);
+    const error = document.getElementById(`${field.id}-error`);
+    const link = document.createElement("a");
+    link.href = `#${field.id}`;
+    link.textContent = [label && label.textContent.trim(), error && error.textContent.trim()]
+      .filter(Boolean).join(": ");
+    link.addEventListener("click", (event) => { event.preventDefault(); field.focus(); });
+    const item = document.createElement("li");
+    item.appendChild(link);
+    list.appendChild(item);
+  }
+  box.appendChild(list);
+  (form || main).prepend(box);
+  box.focus();
+}
+
+// Wide tables: a table marked .table-stack shows each row as a card on a phone, its cells labelled
+// with their column's header; a table that scrolls sideways can be reached and scrolled by keyboard.
+function labelStackedTables() {
+  for (const table of document.querySelectorAll("table.table-stack")) {
+    const headers = Array.from(table.querySelectorAll("thead th")).map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      Array.from(row.children).forEach((cell, i) => {
+        if (headers[i] && !cell.dataset.label) cell.dataset.label = headers[i];
+      });
+    }
+  }
+  for (const wrapper of document.querySelectorAll(".table-responsive")) {
+    if (wrapper.scrollWidth > wrapper.clientWidth && !wrapper.hasAttribute("tabindex")) {
+      wrapper.tabIndex = 0;
+      wrapper.setAttribute("role", "region");
+      const caption = wrapper.querySelector("caption");
+      const heading = wrapper.closest("section, main")?.querySelector("h1, h2");
+      wrapper.setAttribute("aria-label", (caption || heading)?.textContent.trim() || "table");
+    }
+  }
+}
+
+// A button or link with data-confirm asks before it acts, in a dialog that names what will happen.
+function confirmDialogs() {
+  const dialog = document.getElementById("confirm-dialog");
+  if (!dialog) return;
+  let pending = null;
+  document.addEventListener("submit", (event) => {
+    const submitter = event.submitter;
+    const form = event.target;
+    const message = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
+    if (!message || form.dataset.confirmed === "1") return;
+    event.preventDefault();
+    pending = { form, submitter };
+    dialog.querySelector(".confirm-dialog-message").textContent = message;
+    dialog.showModal();
+  });
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "yes" && pending) {
+      pending.form.dataset.confirmed = "1";
+      if (pending.submitter && pending.form.requestSubmit) pending.form.requestSubmit(pending.submitter);
+      else pending.form.submit();
+    }
+    pending = null;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  const invalid = document.querySelector("main .is-invalid");
-  if (invalid) invalid.focus();
+  labelStackedTables();
+  confirmDialogs();
+  errorSummary();
 });
