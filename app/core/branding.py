@@ -47,13 +47,15 @@ def stylesheet(colour: str) -> str:
 .btn-primary {{
   --bs-btn-bg: {colour}; --bs-btn-border-color: {colour}; --bs-btn-color: {text};
   --bs-btn-hover-bg: {hover}; --bs-btn-hover-border-color: {hover}; --bs-btn-hover-color: {text};
-  --bs-btn-active-bg: {active}; --bs-btn-active-border-color: {active}; --bs-btn-active-color: {text};
+  --bs-btn-active-bg: {active}; --bs-btn-active-border-color: {active};
+  --bs-btn-active-color: {text};
   --bs-btn-disabled-bg: {colour}; --bs-btn-disabled-border-color: {colour};
 }}
 .btn-outline-primary {{
   --bs-btn-color: {colour}; --bs-btn-border-color: {colour};
   --bs-btn-hover-bg: {colour}; --bs-btn-hover-border-color: {colour}; --bs-btn-hover-color: {text};
-  --bs-btn-active-bg: {active}; --bs-btn-active-border-color: {active}; --bs-btn-active-color: {text};
+  --bs-btn-active-bg: {active}; --bs-btn-active-border-color: {active};
+  --bs-btn-active-color: {text};
 }}
 .navbar.navbar-brand-colour {{
   background-color: {colour};
