@@ -81,3 +81,60 @@ def test_xlsx_holds_the_same_table_with_typed_cells_and_no_formula(app):
 def test_an_unknown_format_is_refused(app):
     with app.test_request_context("/"), pytest.raises(ValueError):
         table_response("x", ["a"], [], "pdf")
+
+
+# -- The staff exports offer both formats ---------------------------------------------------------
+
+
+def _staff(client, email: str, role: str, locale: str):
+    from app.extensions import db
+    from tests.factories import make_user
+    from tests.helpers import login
+
+    user = make_user(email, roles=[role], locale=locale)
+    db.session.commit()
+    login(client, email)
+    return user
+
+
+def test_the_member_export_in_danish_has_danish_headers_semicolons_and_xlsx(client, ctx):
+    from app.extensions import db
+    from app.members import importer, privacy
+    from tests.members_helpers import make_member
+
+    member = make_member(full_name="Åse Ødegård", municipality="Aarhus Kommune")
+    db.session.commit()
+    staff = _staff(client, "medlem@example.org", "membership", "da")
+    exported = client.get("/staff/members/export.csv", buffered=True)
+    text = exported.data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert [r["Fulde navn"] for r in rows] == ["Åse Ødegård"]
+    assert rows[0]["Status"] == "Aktiv" and rows[0]["Nyhedsbrev"] == "nej"
+    workbook = client.get("/staff/members/export.xlsx", buffered=True)
+    assert workbook.mimetype == XLSX_MIMETYPE
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    header = [c.value for c in next(sheet.iter_rows())]
+    assert header == text.splitlines()[0].split(";")
+    # Both files import again, headers and status read in Danish.
+    privacy.anonymise(member, staff.id)  # frees the e-mail address
+    assert importer.preview(exported.data).ok
+    assert importer.preview(workbook.data).ok
+
+
+def test_registrations_and_poll_results_download_as_xlsx(client, ctx):
+    from app.extensions import db
+    from tests.factories import make_event, make_registration, make_user
+
+    event = make_event("Julefrokost", capacity=10)
+    make_registration(event, make_user(name="Þór Ísak", email="thor@example.is"))
+    db.session.commit()
+    _staff(client, "arr@example.org", "organiser", "is")
+    response = client.get(f"/staff/events/{event.id}/registrations.xlsx")
+    assert response.status_code == 200 and response.mimetype == XLSX_MIMETYPE
+    values = [[c.value for c in row] for row in load_workbook(io.BytesIO(response.data)).active]
+    assert values[0][:3] == ["Nafn", "Netfang", "Staða"]
+    assert values[1][:2] == ["Þór Ísak", "thor@example.is"]
+    page = client.get(f"/staff/events/{event.id}/").get_data(as_text=True)
+    assert f"/staff/events/{event.id}/registrations.xlsx" in page
+    csv_body = client.get(f"/staff/events/{event.id}/registrations.csv").data
+    assert csv_body.decode("utf-8-sig").startswith("Nafn;Netfang;Staða;")

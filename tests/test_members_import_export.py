@@ -161,7 +161,7 @@ def test_the_write_is_all_or_nothing(ctx, monkeypatch):
     ("data", "message"),
     [
         ("full_name;email\nÞóra;thora@example.is\n".encode("cp1252"), "not in UTF-8"),
-        (b"full_name;phone\nAnna;123\n", "Missing column: email"),
+        (b"full_name;phone\nAnna;123\n", "Missing column: E-mail address"),
         (b"full_name;email;shoe_size\nAnna;a@example.is;42\n", "Unknown column: shoe_size"),
         (b"full_name;email\n", "no rows under the header"),
         (b"", "The file is empty"),
@@ -208,12 +208,13 @@ def test_export_is_utf8_with_bom_follows_the_filter_and_is_audited(staff_client)
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8")  # would raise on anything but UTF-8
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    names = sorted(r["full_name"] for r in rows)
+    names = sorted(r["Full name"] for r in rows)
     assert names == sorted(["Þórunn Ægisdóttir", '\'=HYPERLINK("http://x")'])
-    thorunn = next(r for r in rows if r["full_name"] == "Þórunn Ægisdóttir")
-    assert thorunn["national_id"] == f"{number[:6]}-{number[6:]}"
-    assert thorunn["phone"] == "+354 456 7890"  # a phone number is not mistaken for a formula
-    assert formula.id in {int(r["id"]) for r in rows}
+    thorunn = next(r for r in rows if r["Full name"] == "Þórunn Ægisdóttir")
+    assert thorunn["National ID number"] == f"{number[:6]}-{number[6:]}"
+    assert thorunn["Phone"] == "+354 456 7890"  # a phone number is not mistaken for a formula
+    assert thorunn["Status"] == "Active"
+    assert formula.id in {int(r["Member ID"]) for r in rows}
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="members.exported"))
     assert entry.after == {"filter": {"municipality": "Ísafjarðarbær"}, "count": 2}
     assert entry.actor.email == "staff@example.org"
@@ -229,7 +230,7 @@ def test_an_export_filtered_by_national_id_logs_the_number_masked(staff_client):
         "/staff/members/export.csv", query_string={"q": written}, buffered=True
     )
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert [r["full_name"] for r in rows] == ["Exact Match"]
+    assert [r["Full name"] for r in rows] == ["Exact Match"]
     entry = db.session.scalar(db.select(AuditEntry).filter_by(action="members.exported"))
     assert entry.after["filter"] == {"q": f"{number[:6]}-****"}
     assert number[6:] not in str(entry.after)

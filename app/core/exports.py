@@ -5,8 +5,9 @@ Usage in a staff route::
 
     return table_response("registrations-12", [_("Name"), _("E-mail address")], rows, fmt)
 
-`rows` may be any iterable (a generator streams the CSV); `fmt` is "csv" or "xlsx" (see
-`export_format` for reading it from the URL). Headers are passed already translated.
+`rows` is a list, or an iterator that streams the CSV (a table read in batches); `fmt` is
+"csv" or "xlsx" (routes take it from the URL: `export.csv` and `export.xlsx`, see the macro
+`export_buttons` in macros/exports.html). Headers are passed already translated.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -38,12 +39,6 @@ def csv_separator(language: str | None = None) -> str:
     """The separator Excel expects for the reader's language (the current locale by default)."""
     language = language or str(get_locale() or "da").split("_")[0]
     return "," if language in _COMMA_LANGUAGES else ";"
-
-
-def export_format(default: str = "csv") -> str:
-    """The format asked for in ?format= (csv or xlsx); anything else is the default."""
-    fmt = (request.args.get("format") or default).lower()
-    return fmt if fmt in FORMATS else default
 
 
 def _local(value: datetime) -> datetime:
@@ -153,8 +148,7 @@ def table_response(
         return Response(
             xlsx_bytes(headers, rows, sheet_title), mimetype=XLSX_MIMETYPE, headers=headers_out
         )
-    return Response(
-        stream_with_context(csv_chunks(headers, rows, csv_separator())),
-        content_type="text/csv; charset=utf-8",
-        headers=headers_out,
-    )
+    chunks = csv_chunks(headers, rows, csv_separator())
+    # A list is written at once; an iterator (a large table read in batches) is streamed.
+    body = b"".join(chunks) if isinstance(rows, list | tuple) else stream_with_context(chunks)
+    return Response(body, content_type="text/csv; charset=utf-8", headers=headers_out)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select
@@ -15,9 +14,10 @@ from sqlalchemy.orm import contains_eager
 
 from app.auth.models import User
 from app.core import audit
-from app.core.text import LIKE_ESCAPE, contains_pattern, csv_cell
+from app.core.text import LIKE_ESCAPE, contains_pattern
 from app.extensions import db
 from app.members import national_id
+from app.members.columns import column_label
 from app.members.models import (
     MEMBERSHIP_STATUSES,
     Consent,
@@ -177,7 +177,7 @@ def counts_by_status(include_test: bool = False) -> dict[str, int]:
     return {status: found.get(status, 0) for status in MEMBERSHIP_STATUSES}
 
 
-# -- CSV export ---------------------------------------------------------------------------------
+# -- Export (CSV or XLSX) ------------------------------------------------------------------------
 
 # The record's own fields in the order of the member form, between who and since when.
 EXPORT_COLUMNS = (
@@ -237,9 +237,11 @@ def _batch_lists(ids: list[int]) -> tuple[dict[int, str], dict[int, str]]:
     )
 
 
-def export_rows(flt: MemberFilter, batch: int = 1000) -> Iterator[list[str]]:
+def export_rows(flt: MemberFilter, batch: int = 1000) -> Iterator[list[Any]]:
     """Rows of the export: plain columns (no ORM objects) fetched from a server-side cursor in
     batches, so that memory stays flat however many members there are."""
+    from app.members.lifecycle import STATUS_LABELS
+
     columns = [getattr(Membership, c) for c in _PLAIN_COLUMNS]
     stmt = member_query(flt, join_user=True).with_only_columns(
         *columns,
@@ -259,9 +261,11 @@ def export_rows(flt: MemberFilter, batch: int = 1000) -> Iterator[list[str]]:
             values["national_id"] = national_id.display(values["national_id_country"], number)
             values["unions"] = unions.get(row.id, "")
             values["groups"] = slugs.get(row.id, "")
+            label = STATUS_LABELS.get(values["status"])
+            values["status"] = str(label) if label is not None else values["status"]
             for kind in ("reachable", "groupable", "newsletter"):
                 values[kind] = bool(values[kind])
-            yield [csv_cell(values[c]) for c in EXPORT_COLUMNS]
+            yield [values[c] for c in EXPORT_COLUMNS]
 
 
 def _loggable(flt: MemberFilter) -> dict[str, str]:
@@ -279,9 +283,9 @@ def _loggable(flt: MemberFilter) -> dict[str, str]:
     return args
 
 
-def export_csv(flt: MemberFilter, actor_id: int) -> Iterator[bytes]:
-    """The audit entry for the export is added now (the caller commits); then the CSV, UTF-8 with
-    a byte-order mark so spreadsheets read the letters right, streamed in chunks."""
+def export_table(flt: MemberFilter, actor_id: int) -> tuple[list[str], Iterator[list[Any]]]:
+    """The export's headers (in the reader's language) and its rows, streamed; the audit entry
+    for the export is added now (the caller commits before the first row goes out)."""
     count = db.session.scalar(select(func.count()).select_from(member_query(flt).subquery()))
     audit.record(
         "members.exported",
@@ -290,18 +294,4 @@ def export_csv(flt: MemberFilter, actor_id: int) -> Iterator[bytes]:
         after={"filter": _loggable(flt), "count": count},
         actor_id=actor_id,
     )
-
-    def generate() -> Iterator[bytes]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(EXPORT_COLUMNS)
-        for i, row in enumerate(export_rows(flt), 1):
-            writer.writerow(row)
-            if i % 200 == 0:
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode("utf-8")
-
-    return generate()
+    return [column_label(c) for c in EXPORT_COLUMNS], export_rows(flt)

@@ -6,9 +6,6 @@ inserts a batch of rows per statement, and the whole file lands in one transacti
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +20,9 @@ from app.auth.services import normalise_email
 from app.core.errors import DomainError
 from app.extensions import db
 from app.members import national_id
+from app.members.columns import column_label, header_key, status_key
 from app.members.directory import EXPORT_COLUMNS
+from app.members.import_file import table_rows
 from app.members.models import (
     Membership,
 )
@@ -48,6 +47,7 @@ IMPORT_COLUMNS = (
 # Columns an export carries that an import reads past, so an exported file can come back in.
 IGNORED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in IMPORT_COLUMNS)
 MAX_ROWS = 50000
+SKIP = "-"  # a header staff chose to leave out
 PREVIEW_VALID_ROWS = 200  # valid rows listed on the page (every row with a problem is listed)
 PREVIEW_ERROR_ROWS = 2000
 CONSENT_COLUMNS = ("reachable", "groupable", "newsletter")
@@ -70,6 +70,7 @@ class ImportPreview:
     rows: list[ImportRow] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # headers no column is known by
 
     @property
     def error_rows(self) -> list[ImportRow]:
@@ -86,21 +87,6 @@ class ImportInvalid(DomainError):
     def __init__(self, checked: ImportPreview):
         super().__init__(_l("The file still has errors; nothing was imported."), field="file")
         self.checked = checked
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DomainError(
-            _l(
-                "The file is not in UTF-8. Save it again as \u201cCSV UTF-8\u201d "
-                "(in Excel: Save as, then CSV UTF-8) and upload it again."
-            ),
-            field="file",
-        ) from None
 
 
 def _flag(column: str, value: str) -> bool:
@@ -169,7 +155,7 @@ def _check_row(row: ImportRow) -> None:
             )
         elif encoded and not birthday and "national_id" in row.values:
             row.values["birthday"] = encoded
-    check("status", lambda: clean_value("status", (raw.get("status") or "active").strip().lower()))
+    check("status", lambda: clean_value("status", status_key(raw.get("status") or "active")))
     for column in ("reachable", "groupable", "newsletter", "is_test"):
         if column in raw:
             check(column, lambda c=column: _flag(c, raw[c]))
@@ -245,26 +231,31 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def preview(data: bytes, progress: Progress | None = None) -> ImportPreview:
-    """Read and check the whole file without writing anything; progress(done, total) is told
-    how many rows are checked as it goes."""
+def preview(
+    data: bytes, progress: Progress | None = None, mapping: dict[str, str] | None = None
+) -> ImportPreview:
+    """Read and check the whole file (CSV or XLSX) without writing anything; `mapping` names
+    the column of headers staff mapped by hand (or SKIP); progress(done, total) is told how
+    many rows are checked as it goes."""
     result = ImportPreview()
-    try:
-        text = _decode(data)
-    except DomainError as exc:
-        result.file_errors.append(str(exc.message))
-        return result
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = table_rows(data)
     try:
         header = next(reader)
     except StopIteration:
         result.file_errors.append(str(_l("The file is empty.")))
         return result
-    columns = [re.sub(r"\s+", "_", h.strip().lower()) for h in header]
+    except DomainError as exc:
+        result.file_errors.append(str(exc.message))
+        return result
+    mapping = mapping or {}
+    columns = [mapping.get(h.strip()) or header_key(h) or h.strip() for h in header]
     result.columns = columns
-    unknown = [c for c in columns if c and c not in IMPORT_COLUMNS and c not in IGNORED_COLUMNS]
+    unknown = [
+        h.strip()
+        for h, c in zip(header, columns, strict=True)
+        if c and c not in IMPORT_COLUMNS and c not in IGNORED_COLUMNS and c != SKIP
+    ]
+    result.unknown = unknown
     if unknown:
         result.file_errors.append(
             ngettext(
@@ -274,7 +265,7 @@ def preview(data: bytes, progress: Progress | None = None) -> ImportPreview:
                 names=", ".join(unknown),
             )
         )
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    missing = [column_label(c) for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         result.file_errors.append(
             ngettext(
@@ -284,7 +275,7 @@ def preview(data: bytes, progress: Progress | None = None) -> ImportPreview:
                 names=", ".join(missing),
             )
         )
-    duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
+    duplicated = sorted({column_label(c) for c in columns if c and columns.count(c) > 1})
     if duplicated:
         result.file_errors.append(
             str(_l("A column appears twice: %(names)s.", names=", ".join(duplicated)))
@@ -301,14 +292,14 @@ def preview(data: bytes, progress: Progress | None = None) -> ImportPreview:
                 )
                 return result
             row = ImportRow(line=line_number, raw={})
-            if len(cells) > len(columns):
+            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
                 row.errors.append(("", str(_l("This row has more cells than the header."))))
             for column, cell in zip(columns, cells, strict=False):
                 if column in IMPORT_COLUMNS:
                     row.raw[column] = cell.strip()
             result.rows.append(row)
-    except csv.Error:
-        result.file_errors.append(str(_l("The file is not a CSV file we can read.")))
+    except DomainError as exc:
+        result.file_errors.append(str(exc.message))
         return result
     if not result.rows:
         result.file_errors.append(str(_l("The file has no rows under the header.")))

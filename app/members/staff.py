@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,6 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError
+from app.core.exports import table_response
 from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.security import roles_required
@@ -85,22 +84,14 @@ def members():
     )
 
 
-@bp.get("/export.csv")
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @roles_required("membership")
-def members_export():
+def members_export(fmt: str):
     flt = directory.MemberFilter.from_args(request.args)
-    chunks = directory.export_csv(flt, current_user.id)
+    headers, rows = directory.export_table(flt, current_user.id)
     commit()  # the export's audit entry is saved before the first byte goes out
-    filename = f"members-{local_today().isoformat()}.csv"
-    return Response(
-        stream_with_context(chunks),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Content-Type": "text/csv; charset=utf-8",
-            "Cache-Control": "no-store",
-        },
-    )
+    return table_response(f"members-{local_today().isoformat()}", headers, rows, fmt)
 
 
 @bp.get("/applications")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.errors import DomainError
+from app.core.exports import table_response
 from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.security import roles_required
-from app.core.text import csv_cell
 from app.extensions import db
 from app.models import Event, Group, User
 from app.polls import setup
@@ -266,34 +263,15 @@ def poll_results_view(poll_id: int):
     return render_template("polls/staff/results.html", poll=poll, results=results, **_labels())
 
 
-def _csv(rows: list[list], filename: str):
-    """CSV in UTF-8 with a byte-order mark (Excel reads æ, ø, þ, ð right), cells guarded."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([csv_cell(c) if isinstance(c, str) else c for c in row])
-    return (
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
-        200,
-        {
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
-
-
-@bp.get("/<int:poll_id>/results.csv")
+@bp.get("/<int:poll_id>/results.csv", defaults={"fmt": "csv"})
+@bp.get("/<int:poll_id>/results.xlsx", defaults={"fmt": "xlsx"})
 @roles_required(ROLE)
-def poll_results_csv(poll_id: int):
+def poll_results_csv(poll_id: int, fmt: str):
     poll = _visible_poll(poll_id)
     results = poll_results(poll)
     options = {o.id: option_label(o) for q in poll.questions for o in q.options}
-    rows: list[list] = [
-        [_("Electorate"), results["electorate"]],
-        [_("Voted"), results["voted"]],
-        [],
-        [_("Question"), _("Option"), _("Votes"), _("Percent"), _("Elected")],
-    ]
+    header = [_("Question"), _("Option"), _("Votes"), _("Percent"), _("Elected")]
+    rows: list[list] = []
     for question in results["questions"]:
         elected = set(question["elected"])
         for option in question["options"]:
@@ -309,12 +287,14 @@ def poll_results_csv(poll_id: int):
         rows.append(
             [question["text"], _("Blank"), question["blank"], question["blank_percent"], ""]
         )
-    return _csv(rows, f"poll-{poll.id}-results.csv")
+    rows += [[], [_("Electorate"), results["electorate"]], [_("Voted"), results["voted"]]]
+    return table_response(f"poll-{poll.id}-results", header, rows, fmt)
 
 
-@bp.get("/<int:poll_id>/ballots.csv")
+@bp.get("/<int:poll_id>/ballots.csv", defaults={"fmt": "csv"})
+@bp.get("/<int:poll_id>/ballots.xlsx", defaults={"fmt": "xlsx"})
 @roles_required(ROLE)
-def poll_ballots_csv(poll_id: int):
+def poll_ballots_csv(poll_id: int, fmt: str):
     """Every ballot, one row per answered question. Secret ballots carry no voter column, and
     only once voting has closed: a list taken while voting runs would show which ballot came
     when, and so whose it is."""
@@ -342,7 +322,7 @@ def poll_ballots_csv(poll_id: int):
         header = [_("Ballot"), _("Voter"), _("E-mail address"), *header[1:]]
         ids = [uid for uid in voters.values() if uid]
         names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-    rows = [header]
+    rows = []
     for (ballot_id, question_id), chosen in grouped.items():
         answer = "; ".join(options[o] for o in chosen)
         text = questions[question_id].text
@@ -359,4 +339,4 @@ def poll_ballots_csv(poll_id: int):
                     answer,
                 ]
             )
-    return _csv(rows, f"poll-{poll.id}-ballots.csv")
+    return table_response(f"poll-{poll.id}-ballots", header, rows, fmt)
