@@ -142,7 +142,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     # The `noqa: F401` imports add views or commands to a blueprint defined in another module
     # of their package: imported here rather than by that module, so imports run one way only.
-    from app.api import checkin, me, members, polls  # noqa: F401
+    from app.api import checkin, events, events_staff, me, members, polls  # noqa: F401
     from app.api.routes import bp as api_bp
     from app.auth.routes import account_bp
     from app.auth.routes import bp as auth_bp
