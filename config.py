@@ -85,13 +85,19 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    REMEMBER_COOKIE_HTTPONLY = True
-    REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    REMEMBER_COOKIE_DURATION = timedelta(days=30)
-    PERMANENT_SESSION_LIFETIME = timedelta(
-        minutes=int(os.environ.get("IDLE_TIMEOUT_MINUTES", "60"))
+    # Sign-in sessions are rows (app/auth/sessions.py): the cookie holds only a random key.
+    # Idle timeout, absolute limit, and the "keep me logged in" key's lifetime.
+    SESSION_IDLE_MINUTES = int(
+        os.environ.get("SESSION_IDLE_MINUTES", os.environ.get("IDLE_TIMEOUT_MINUTES", "60"))
     )
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", "30"))
+    REMEMBER_KEY_COOKIE = "felag_remember"
+    # Sensitive actions ask for the password or a second factor again after this long.
+    REAUTH_MINUTES = int(os.environ.get("REAUTH_MINUTES", "10"))
+    # Staff roles need a second factor (on in production; the development demo leaves it off).
+    REQUIRE_2FA_FOR_STAFF = env_bool("REQUIRE_2FA_FOR_STAFF", False)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
     SESSION_REFRESH_EACH_REQUEST = True
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -190,7 +196,10 @@ class ProductionConfig(Config):
 
     DEBUG = False
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # __Host- cookies are sent only over HTTPS, to this host, for every path (no Domain).
+    SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE else "session"
+    REMEMBER_KEY_COOKIE = "__Host-remember" if SESSION_COOKIE_SECURE else "felag_remember"
+    REQUIRE_2FA_FOR_STAFF = env_bool("REQUIRE_2FA_FOR_STAFF", True)
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

@@ -168,9 +168,9 @@ def signed_sessions(app, user_ids: list[int]) -> list[tuple[str, str]]:
     the app's key, so the register requests go through the real route, session and service.
     """
     from flask import session
-    from flask_login import login_user
     from flask_wtf.csrf import generate_csrf
 
+    from app.auth.login_flow import start_session
     from app.auth.models import User
     from app.extensions import db
 
@@ -178,7 +178,10 @@ def signed_sessions(app, user_ids: list[int]) -> list[tuple[str, str]]:
     serializer = app.session_interface.get_signing_serializer(app)
     for user_id in user_ids:
         with app.app_context(), app.test_request_context("/"):
-            login_user(db.session.get(User, user_id))
+            start_session(
+                db.session.get(User, user_id), remember=False, second_factor=True, method="password"
+            )
+            db.session.commit()
             token = generate_csrf()
             result.append((serializer.dumps(dict(session)), token))
     return result

@@ -114,7 +114,7 @@ def test_session_is_renewed_at_login(client, member):
     after = _session_cookie(client)
     assert after and after != before
     with client.session_transaction() as session:
-        assert session.get("sid")
+        assert session.get("_user_id")
         assert "csrf_token" not in session  # nothing from the anonymous session survives
 
 
@@ -134,7 +134,7 @@ def test_password_change_ends_other_sessions(app, member):
         laptop,
         "/account/password",
         {"pw-current_password": PASSWORD, "pw-password": new, "pw-password_confirm": new},
-        page_url="/account/profile",
+        page_url="/account/security",
     )
     assert response.status_code == 302
     assert laptop.get("/account").status_code == 200
@@ -151,7 +151,7 @@ def test_password_change_needs_the_current_password(client, member):
             "pw-password": "x" * 12,
             "pw-password_confirm": "x" * 12,
         },
-        page_url="/account/profile",
+        page_url="/account/security",
     )
     assert "current password is wrong" in response.get_data(as_text=True)
 

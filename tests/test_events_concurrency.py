@@ -55,12 +55,16 @@ def signed_in(app, user_id: int, base_url: str) -> tuple[requests.Session, str]:
     themselves go through the real routes and services.
     """
     from flask import session
-    from flask_login import login_user
     from flask_wtf.csrf import generate_csrf
+
+    from app.auth.login_flow import start_session
 
     # A fresh app context: Flask-WTF caches the token in g, which must not carry over.
     with app.app_context(), app.test_request_context("/", headers={"User-Agent": USER_AGENT}):
-        login_user(db.session.get(User, user_id))
+        start_session(
+            db.session.get(User, user_id), remember=False, second_factor=True, method="password"
+        )
+        db.session.commit()
         token = generate_csrf()
         cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
     http = requests.Session()

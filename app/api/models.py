@@ -13,6 +13,9 @@ from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
 
 PREFIX_LENGTH = 8
+# What a token may do (besides what its user's roles allow); stored space-separated.
+SCOPES = ("members:read", "members:write", "checkin", "polls", "events")
+ALL_SCOPES = " ".join(SCOPES)
 
 
 def hash_key(key: str) -> str:
@@ -34,12 +37,18 @@ class ApiToken(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[str] = mapped_column(String(200), default=ALL_SCOPES, server_default=ALL_SCOPES)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User", foreign_keys=[user_id], lazy="joined")
 
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
     @staticmethod
     def generate() -> str:

@@ -67,3 +67,28 @@ class ProfileForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Log out"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("The 6-digit code from your authenticator app, or a recovery code."),
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Turn on"))
+
+
+class PasswordConfirmForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (CSRF only)."""
+
+    submit = SubmitField(_l("Confirm"))

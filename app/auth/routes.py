@@ -1,7 +1,5 @@
 """Sign-up, verification, login, logout, password reset, and the account pages."""
 
-import secrets
-
 from flask import (
     Blueprint,
     abort,
@@ -11,16 +9,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from app.auth import services
+from app.auth import access, login_flow, services
 from app.auth.forms import (
-    ChangePasswordForm,
     EmailForm,
     LoginForm,
     LogoutForm,
@@ -41,17 +37,6 @@ account_bp = Blueprint("account", __name__, url_prefix="/account")
 
 def _auth_limit():
     return current_app.config["AUTH_POST_LIMIT"]
-
-
-def _start_session(user, remember: bool) -> None:
-    """A fresh session at login: nothing from before survives, and it gets a new id."""
-    locale = session.get("_locale")
-    session.clear()
-    login_user(user, remember=remember)
-    session["sid"] = secrets.token_urlsafe(16)
-    session.permanent = True
-    if locale:
-        session["_locale"] = locale
 
 
 @bp.route("/auth/register", methods=["GET", "POST"])
@@ -90,14 +75,16 @@ def verify_confirm(token: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.verify_email(token)
+        user = services.verify_email(token)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
         return redirect(url_for("auth.resend"))
     commit()
-    flash(_("Your e-mail address is confirmed. You can log in now."), "success")
-    return redirect(url_for("auth.login"))
+    flash(_("Your e-mail address is confirmed."), "success")
+    if not user.is_active:
+        return redirect(url_for("auth.login"))
+    return login_flow.begin_sign_in(user, remember=False, method="link")
 
 
 @bp.route("/auth/verify", methods=["GET", "POST"])
@@ -142,8 +129,7 @@ def login():
                 form.password.errors = [*form.password.errors, str(exc.message)]
         else:
             commit()
-            _start_session(user, form.remember.data)
-            return redirect(target or url_for("account.home"))
+            return login_flow.begin_sign_in(user, remember=form.remember.data, method="password")
     return render_template("auth/login.html", form=form, not_verified=not_verified)
 
 
@@ -154,9 +140,8 @@ def logout():
         abort(400)
     if current_user.is_authenticated:
         services.record_logout(current_user._get_current_object())
-        commit()
-    logout_user()
-    session.clear()
+    login_flow.end_current_session()
+    commit()
     flash(_("You are logged out."), "info")
     response = redirect(url_for("core.home"))
     # A shared door phone keeps nothing of this person: the offline ticket list and queued
@@ -194,14 +179,16 @@ def reset_password(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data)
+            user = services.reset_password(token, form.password.data)
+            access.end_other_access(user)
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)
         else:
+            login_flow.end_current_session()
             commit()
-            flash(_("Your password is changed. Log in with the new password."), "success")
-            return redirect(url_for("auth.login"))
+            flash(_("Your password is changed. You were logged out everywhere else."), "success")
+            return login_flow.begin_sign_in(user, remember=False, method="reset")
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -216,7 +203,6 @@ def home():
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
-    password_form = ChangePasswordForm(prefix="pw")
     if form.submit.data and form.validate_on_submit():
         upload = form.avatar.data
         data = upload.read() if upload and getattr(upload, "filename", "") else None
@@ -229,28 +215,7 @@ def profile():
             commit()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("account.profile"))
-    return render_template("account/profile.html", form=form, password_form=password_form)
-
-
-@account_bp.post("/password")
-@login_required
-def change_password():
-    form = ProfileForm(obj=current_user)
-    password_form = ChangePasswordForm(prefix="pw")
-    if password_form.validate_on_submit():
-        try:
-            services.change_password(
-                current_user, password_form.current_password.data, password_form.password.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            apply_error(password_form, exc)
-        else:
-            commit()
-            _start_session(current_user._get_current_object(), remember=False)
-            flash(_("Your password is changed. You were logged out everywhere else."), "success")
-            return redirect(url_for("account.profile"))
-    return render_template("account/profile.html", form=form, password_form=password_form), 422
+    return render_template("account/profile.html", form=form)
 
 
 @account_bp.get("/data.json")

@@ -43,6 +43,11 @@ def roles_required(*roles: str):
                 return login.unauthorized()
             if not has_role(current_user, *roles):
                 abort(403)
+            from app.auth.login_flow import second_factor_gate
+
+            gate = second_factor_gate()  # staff without a required second factor set one up
+            if gate is not None:
+                return gate
             return view(*args, **kwargs)
 
         wrapped.required_roles = roles
@@ -131,7 +136,7 @@ def is_personal(path: str) -> bool:
     """True when an answer must not be kept by browsers or proxies (Cache-Control: no-store)."""
     if path.startswith(PUBLIC_FILE_PREFIXES):
         return False
-    return path.startswith(PERSONAL_PREFIXES) or bool(session.get("_user_id"))
+    return path.startswith(PERSONAL_PREFIXES) or bool(session.get("_user_id"))  # signed in
 
 
 def init_app(app: Flask) -> None:
