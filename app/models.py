@@ -1,7 +1,7 @@
 """Every domain's models, imported so that Alembic sees them all."""
 
 from app.api.models import ApiToken, RefreshToken  # noqa: F401
-from app.auth.models import RecoveryCode, SignInSession, User, UserRole  # noqa: F401
+from app.auth.models import User, UserRole  # noqa: F401
 from app.checkin.models import Scan  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
 from app.core.jobs import Job  # noqa: F401
@@ -15,6 +15,7 @@ from app.events.models import (  # noqa: F401
     RegistrationTerms,
 )
 from app.inbox.models import Conversation, ConversationMessage  # noqa: F401
+from app.insights.models import PublicChart  # noqa: F401
 from app.members.models import (  # noqa: F401
     Consent,
     ConsentEvent,

@@ -14,8 +14,10 @@ from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.jobs import commit
 from app.core.mail import OutboxMessage
-from app.core.security import ROLE_LABELS, ROLES, roles_required, staff_required
+from app.core.security import ROLE_LABELS, ROLES, has_role, roles_required, staff_required
+from app.core.timeutil import utcnow
 from app.extensions import db
+from app.insights.dashboard import dashboard
 from app.staff.forms import ConfirmForm, RolesForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -24,7 +26,12 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.get("/")
 @staff_required
 def home():
-    return render_template("staff/home.html")
+    return render_template(
+        "staff/home.html",
+        parts=dashboard(current_user),
+        now=utcnow(),
+        stats_link=has_role(current_user, "membership", "organiser"),
+    )
 
 
 @bp.get("/users/")

@@ -18,8 +18,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('public_charts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chart_key', sa.String(length=60), nullable=False),
+    sa.Column('made_public_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('made_public_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['made_public_by_id'], ['users.id'], name=op.f('fk_public_charts_made_public_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_public_charts')),
+    sa.UniqueConstraint('chart_key', name=op.f('uq_public_charts_chart_key'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('public_charts')

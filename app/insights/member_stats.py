@@ -1,0 +1,188 @@
+"""Membership statistics, grouped in the database: each function returns rows of
+(key, [values]) for app/insights/charts.py to label. Test records are left out."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from app.extensions import db
+from app.insights.periods import Period
+from app.insights.sql import month_of, seconds_between
+from app.members.models import CONSENT_KINDS, Consent, Group, Membership
+
+AGE_BANDS = ((0, 17), (18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, None))
+GENDERS = ("female", "male", "nonbinary", "other", "")
+MUNICIPALITY_ROWS = 25
+
+REAL = Membership.is_test.is_(False)
+ACTIVE = and_(Membership.status == "active", REAL)
+
+
+def joined_and_ended(period: Period) -> list:
+    """Per month: members who joined, who left, and the net change."""
+    joined = dict(
+        db.session.execute(
+            select(month_of(Membership.joined_on), func.count())
+            .where(REAL, Membership.joined_on.between(period.start, period.end))
+            .group_by(month_of(Membership.joined_on))
+        ).all()
+    )
+    ended = dict(
+        db.session.execute(
+            select(month_of(Membership.ended_on), func.count())
+            .where(REAL, Membership.ended_on.between(period.start, period.end))
+            .group_by(month_of(Membership.ended_on))
+        ).all()
+    )
+    return [
+        (m, [joined.get(m, 0), ended.get(m, 0), joined.get(m, 0) - ended.get(m, 0)])
+        for m in period.months
+    ]
+
+
+def active_over_time(period: Period) -> list:
+    """Members at the end of each month: those in at the start plus the running net change."""
+    at_start = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            REAL,
+            Membership.joined_on < period.start,
+            or_(Membership.ended_on.is_(None), Membership.ended_on >= period.start),
+        )
+    )
+    rows, total = [], at_start or 0
+    for month, (_joined, _ended, net) in joined_and_ended(period):
+        total += net
+        rows.append((month, [total]))
+    return rows
+
+
+def _by_column(column, limit: int | None = None) -> list:
+    rows = db.session.execute(
+        select(column, func.count())
+        .where(ACTIVE)
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+    ).all()
+    result = [(key or "", [count]) for key, count in rows]
+    if limit is not None and len(result) > limit:
+        rest = sum(values[0] for _key, values in result[limit:])
+        result = result[:limit] + [("__other__", [rest])]
+    return result
+
+
+def by_region(period: Period) -> list:
+    """Active members per region (today; the period does not apply)."""
+    return _by_column(Membership.region)
+
+
+def by_municipality(period: Period) -> list:
+    """Active members per municipality, the largest first, the rest as 'other'."""
+    return _by_column(Membership.municipality, MUNICIPALITY_ROWS)
+
+
+def _age_band(year: int):
+    age = literal(year) - Membership.birth_year
+    whens = []
+    for n, (low, high) in enumerate(AGE_BANDS):
+        whens.append((age <= high if high is not None else age >= low, n))
+    return case((Membership.birth_year.is_(None), -1), *whens, else_=len(AGE_BANDS) - 1)
+
+
+def by_age_and_gender(period: Period) -> list:
+    """Active members per age band (age reached in the period's last year) and gender."""
+    band = _age_band(period.end.year)
+    gender = case((Membership.gender.in_(GENDERS[:-1]), Membership.gender), else_="")
+    counts = {
+        (b, g): n
+        for b, g, n in db.session.execute(
+            select(band, gender, func.count()).where(ACTIVE).group_by(band, gender)
+        ).all()
+    }
+    keys = list(range(len(AGE_BANDS))) + [-1]
+    return [(b, [counts.get((b, g), 0) for g in GENDERS]) for b in keys]
+
+
+def group_sizes(period: Period) -> list:
+    """Members per group, the largest first (at most 40 groups)."""
+    rows = db.session.execute(
+        select(Group.name, Group.member_count)
+        .order_by(Group.member_count.desc(), Group.name)
+        .limit(40)
+    ).all()
+    return [(name, [count]) for name, count in rows]
+
+
+def applications(period: Period) -> list:
+    """Per month of application: approved, rejected, still waiting."""
+    outcome = case(
+        (Membership.status == "applied", "waiting"),
+        (Membership.status == "rejected", "rejected"),
+        else_="approved",
+    )
+    counts = {
+        (m, o): n
+        for m, o, n in db.session.execute(
+            select(month_of(Membership.applied_at), outcome, func.count())
+            .where(
+                REAL,
+                Membership.applied_at >= period.start_at,
+                Membership.applied_at < period.end_at,
+            )
+            .group_by(month_of(Membership.applied_at), outcome)
+        ).all()
+    }
+    outcomes = ("approved", "rejected", "waiting")
+    return [(m, [counts.get((m, o), 0) for o in outcomes]) for m in period.months]
+
+
+def approval_days(period: Period) -> list:
+    """Per month of decision: decisions made and the average days from application to it."""
+    days = seconds_between(Membership.applied_at, Membership.decided_at) / 86400.0
+    rows = {
+        m: (n, avg)
+        for m, n, avg in db.session.execute(
+            select(month_of(Membership.decided_at), func.count(), func.avg(days))
+            .where(
+                REAL,
+                Membership.applied_at.is_not(None),
+                Membership.decided_at >= period.start_at,
+                Membership.decided_at < period.end_at,
+            )
+            .group_by(month_of(Membership.decided_at))
+        ).all()
+    }
+    return [
+        (
+            m,
+            [rows[m][0], round(float(rows[m][1]), 1) if rows[m][1] is not None else None]
+            if m in rows
+            else [0, None],
+        )
+        for m in period.months
+    ]
+
+
+def consent_rates(period: Period) -> list:
+    """Per kind of consent: active members who gave it, of all active members, as a percent."""
+    total = db.session.scalar(select(func.count()).select_from(Membership).where(ACTIVE)) or 0
+    given = dict(
+        db.session.execute(
+            select(Consent.kind, func.count())
+            .join(Membership, Membership.user_id == Consent.user_id)
+            .where(ACTIVE, Consent.given.is_(True))
+            .group_by(Consent.kind)
+        ).all()
+    )
+    return [
+        (
+            kind,
+            [
+                given.get(kind, 0),
+                total,
+                round(100.0 * given.get(kind, 0) / total, 1) if total else 0,
+            ],
+        )
+        for kind in CONSENT_KINDS
+    ]
