@@ -14,6 +14,8 @@ from app.events.models import (  # noqa: F401
     Registration,
     RegistrationTerms,
 )
+from app.forms.models import Answer, Form, Option, Question, Response  # noqa: F401
+from app.forms.models import Participation as FormParticipation  # noqa: F401
 from app.inbox.models import Conversation, ConversationMessage  # noqa: F401
 from app.insights.models import PublicChart  # noqa: F401
 from app.members.models import (  # noqa: F401

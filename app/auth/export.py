@@ -24,6 +24,7 @@ def personal_data(user: User) -> dict:
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
     from app.checkin.export import personal_data as door_data  # the door's part
     from app.events.export import personal_data as events_data  # the events domain's part
+    from app.forms.export import personal_data as forms_data  # answers to forms and surveys
     from app.inbox.export import personal_data as inbox_data  # the inbox's part
     from app.members.export import personal_data as members_data  # the members domain's part
     from app.news.export import personal_data as news_data  # posts and pages
@@ -38,6 +39,7 @@ def personal_data(user: User) -> dict:
         **newsletter_data(user),
         **news_data(user),
         **inbox_data(user),
+        **forms_data(user),
         "account": {
             "id": user.id,
             "name": user.name,

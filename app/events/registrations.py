@@ -15,6 +15,7 @@ on it, which FOR UPDATE would conflict with (and deadlock on).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
@@ -30,6 +31,7 @@ from app.events.models import Event, Registration
 from app.events.tasks import make_ticket
 from app.events.tickets import make_code
 from app.extensions import db
+from app.forms.answers import event_form, save_for_registration, validate
 
 ACTIVE_STATES = ("confirmed", "waiting")
 
@@ -168,8 +170,14 @@ def _place(registration: Registration, event: Event, allow_waiting: bool) -> Non
         raise refuse("full")
 
 
-def register(event_id: int, user, accepted_terms: bool) -> Registration:
-    """Register a person: confirmed while seats remain, else on the waiting list, else refused."""
+def register(
+    event_id: int, user, accepted_terms: bool, answers: Mapping | None = None
+) -> Registration:
+    """Register a person: confirmed while seats remain, else on the waiting list, else refused.
+
+    `answers` ({question id: value}) answer the event's registration questions; they are checked
+    before anything is written and saved with the registration, in the same transaction.
+    """
     event = db.session.get(Event, event_id)
     if event is None or event.status == "draft":
         raise NotFound(_l("There is no such event."))
@@ -179,11 +187,15 @@ def register(event_id: int, user, accepted_terms: bool) -> Registration:
     terms = event.current_terms
     if terms is not None and terms.text.strip() and not accepted_terms:
         raise DomainError(_l("Accept the registration terms to register."), field="accept_terms")
+    questions = event_form(event.id)
+    values = validate(questions, answers) if questions is not None else {}
     registration = _reserve_row(event, user, user.name, user.email, None)
     if terms is not None and terms.text.strip():
         registration.terms_id = terms.id
         registration.terms_accepted_at = utcnow()
     _place(registration, event, event.waiting_list_enabled)
+    if questions is not None:
+        save_for_registration(questions, registration, values)
     return registration
 
 

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -22,6 +31,7 @@ from app.events.models import Event, Registration
 from app.events.text import plain_text
 from app.events.tickets import qr_png
 from app.extensions import db
+from app.forms.answers import InvalidAnswers, event_form, from_formdata
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 tickets_bp = Blueprint("tickets", __name__)
@@ -95,6 +105,11 @@ def detail(event_id: int, slug: str):
     event = _visible_event(event_id)
     if slug != event.slug:
         return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 301)
+    return _detail_page(event)
+
+
+def _detail_page(event: Event, answers: dict | None = None, errors: dict | None = None):
+    """The event page; after refused answers, with what was sent and the errors beside it."""
     registration = roster.registration_for(event.id, current_user)
     problem = eligibility.window_problem(event)
     if problem is None and current_user.is_authenticated:
@@ -113,7 +128,11 @@ def detail(event_id: int, slug: str):
         image_url=storage.url("public", image_key) if image_key else None,
         description_text=event.summary or plain_text(event.description_html)[:300],
         now=utcnow(),
-    )
+        questions=event_form(event.id),
+        answers=answers or {},
+        answer_errors=errors or {},
+        locale=str(get_locale() or "da"),
+    ), (422 if errors else 200)
 
 
 def _back_to(event: Event):
@@ -129,8 +148,15 @@ def register(event_id: int):
         abort(400)
     event = _visible_event(event_id)
     back = _back_to(event)  # built now: after the commit the event would be read again
+    questions = event_form(event.id)
+    raw, shown = from_formdata(questions, request.form) if questions else (None, {})
     try:
-        registration = registrations.register(event.id, current_user, form.accept_terms.data)
+        registration = registrations.register(
+            event.id, current_user, form.accept_terms.data, answers=raw
+        )
+    except InvalidAnswers as exc:
+        db.session.rollback()
+        return _detail_page(_visible_event(event_id), shown, exc.errors)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -20,6 +20,7 @@ from app.events import registrations, roster, services
 from app.events.forms import ActionForm, AddRegistrationForm, EventForm, MessageForm
 from app.events.models import EVENT_STATUSES, Event, EventMessage, Registration
 from app.extensions import db
+from app.forms.results import question_label, registration_answers
 
 # Nested under the staff blueprint by the factory: /staff/events/...
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -175,6 +176,8 @@ def event_registrations(event_id: int):
     event = db.get_or_404(Event, event_id)
     query, state = _filters()
     page = db.paginate(_registrations_query(event, query, state), per_page=50, error_out=False)
+    locale = str(get_locale() or "da")
+    questions, answers = registration_answers(event.id, [r.id for r in page.items], locale)
     waiting = db.session.scalars(
         select(Registration.id)
         .where(Registration.event_id == event.id, Registration.state == "waiting")
@@ -198,6 +201,9 @@ def event_registrations(event_id: int):
         queued=_queued_counts(messages),
         form=ActionForm(),
         state_labels=STATE_LABELS,
+        questions=questions,
+        answers=answers,
+        locale=locale,
     )
 
 
@@ -235,6 +241,10 @@ def event_registrations_csv(event_id: int, fmt: str):
         _("Checked in"),
         _("Terms version"),
     ]
+    # The registration questions' answers, one column per question (removed ones kept).
+    locale = str(get_locale() or "da")
+    questions, answers = registration_answers(event.id, [r.id for r in rows], locale)
+    headers += [question_label(q, locale) for q in questions]
     table = [
         [
             r.name,
@@ -244,6 +254,7 @@ def event_registrations_csv(event_id: int, fmt: str):
             r.confirmed_at,
             r.checked_in_at,
             r.terms.version if r.terms else "",
+            *[answers.get(r.id, {}).get(q.id, "") for q in questions],
         ]
         for r in rows
     ]

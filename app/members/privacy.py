@@ -17,6 +17,7 @@ from app.core.timeutil import local_today, utcnow
 from app.events.models import Event, Registration
 from app.events.registrations import ACTIVE_STATES, cancel_registration
 from app.extensions import db
+from app.forms.export import forget_respondent
 from app.inbox.export import forget_person
 from app.members import groups, national_id
 from app.members.models import Consent, ConsentEvent, Membership
@@ -119,6 +120,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     membership.anonymised_at = utcnow()
 
     _cancel_future_registrations(user.id, actor_id)
+    forget_respondent(user.id)  # forms: named answers go; anonymous ones stay, unlinked
     forget_voter(user.id)  # polls: participations and open ballots stay counted, unlinked
     forget_person(user.id, user.email)  # inbox: conversations, their messages and notes
     db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
