@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms import HiddenField
@@ -18,6 +17,7 @@ from app.checkin.redeem import Scanner, check_in_by_hand
 from app.checkin.routes import run_scan
 from app.checkin.undo import undo
 from app.core.errors import DomainError
+from app.core.forms import FlaskForm
 from app.core.jobs import commit
 from app.core.security import roles_required
 from app.core.text import LIKE_ESCAPE, contains_pattern

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -20,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from app.core.forms import FlaskForm
 from app.core.i18n import LANGUAGE_NAMES
 from app.core.timeutil import organisation_tz
 from app.events.services import EventFields
@@ -150,6 +150,8 @@ class AddRegistrationForm(FlaskForm):
 class MessageForm(FlaskForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("Message"), validators=[DataRequired()], render_kw={"rows": 8})
+    preview = SubmitField(_l("Preview"))
+    test = SubmitField(_l("Send a test to me"))
     submit = SubmitField(_l("Send to all confirmed attendees"))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -20,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app.core.forms import FlaskForm
 from app.members.consents import CONSENT_TEXTS
 from app.members.groups import KIND_LABELS
 from app.members.groups import ROLE_LABELS as GROUP_ROLE_LABELS
@@ -137,6 +137,7 @@ class ResignForm(FlaskForm):
     reason = TextAreaField(_l("Why are you leaving? (optional)"), validators=[Length(max=2000)])
     confirm = BooleanField(
         _l("Yes, end my membership"),
+        id="resign-confirm",
         validators=[InputRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Resign"))
@@ -145,6 +146,7 @@ class ResignForm(FlaskForm):
 class ErasureForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, erase my personal data"),
+        id="erasure-confirm",
         validators=[InputRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Ask for erasure"))
@@ -207,7 +209,9 @@ class NoteForm(FlaskForm):
 class TitleForm(FlaskForm):
     kind = SelectField(_l("Title"), choices=list(TITLE_LABELS.items()))
     custom_title = StringField(_l("Title, when other"), validators=[Length(max=100)])
-    group_id = SelectField(_l("Group"), coerce=_optional_id, choices=[], default="")
+    group_id = SelectField(
+        _l("Group"), coerce=_optional_id, choices=[], default="", id="title-group_id"
+    )
     starts_on = DateField(_l("From"), validators=[DataRequired()])
     ends_on = DateField(_l("To (optional)"), validators=[Optional()])
     submit = SubmitField(_l("Add title"))

@@ -1,10 +1,10 @@
 """Staff forms for users, roles and jobs."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, widgets
 from wtforms.fields import SelectMultipleField
 
+from app.core.forms import FlaskForm
 from app.core.security import ROLE_LABELS
 
 
