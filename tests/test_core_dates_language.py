@@ -150,3 +150,73 @@ def test_default_language_from_the_environment_is_the_fallback_and_the_cli_langu
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# -- Dates and times as people read them (app/core/dates.py) --------------------------------------
+
+# 19:00 UTC is 20:00 in Copenhagen in December.
+START = datetime(2026, 12, 22, 19, 0, tzinfo=UTC)
+END = datetime(2026, 12, 22, 21, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("locale", "span", "medium", "short"),
+    [
+        ("da", "tirsdag 22. december 2026, 20.00–22.00", "22. dec. 2026 20.00", "22.12.2026 20.00"),
+        ("en", "Tuesday, 22 December 2026, 20:00–22:00", "22 Dec 2026, 20:00", "22/12/2026, 20:00"),
+        (
+            "is",
+            "þriðjudagur, 22. desember 2026, 20:00–22:00",
+            "22. des. 2026, 20:00",
+            "22.12.2026, 20:00",
+        ),
+    ],
+)
+def test_dates_read_naturally_in_each_language(app, locale, span, medium, short):
+    from flask_babel import force_locale
+
+    from app.core import dates
+
+    with app.test_request_context("/"), force_locale(locale):
+        assert dates.format_span(START, END) == span
+        assert dates.format_datetime(START) == medium
+        assert dates.format_datetime(START, "short") == short
+        for width in dates.WIDTHS:  # never seconds, never a timezone's name
+            text = dates.format_datetime(START, width)
+            assert "20.00.00" not in text and "20:00:00" not in text, text
+            assert "CET" not in text and "normaltid" not in text and "GMT" not in text, text
+
+
+def test_an_event_over_two_days_names_both_days(app):
+    from flask_babel import force_locale
+
+    from app.core import dates
+
+    with app.test_request_context("/"), force_locale("en"):
+        text = dates.format_span(START, datetime(2026, 12, 23, 10, 0, tzinfo=UTC))
+    assert text == "Tuesday, 22 December 2026, 20:00 – Wednesday, 23 December 2026, 11:00"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("da", "tirsdag 22. december 2026, 20.00–22.00"),
+        ("en", "Tuesday, 22 December 2026, 20:00–22:00"),
+    ],
+)
+def test_the_event_page_and_the_ticket_mail_show_start_and_end_together(
+    app, client, ctx, mailbox, locale, expected
+):
+    from tests.factories import make_event
+    from tests.helpers import body_text, login, post_form, run_jobs
+
+    event = make_event("Juleaften", starts_at=START, ends_at=END)
+    make_user(f"{locale}@example.org", locale=locale)
+    db.session.commit()
+    login(client, f"{locale}@example.org")
+    page = f"/events/{event.id}/{event.slug}"
+    assert expected in client.get(page).get_data(as_text=True)
+    post_form(client, f"/events/{event.id}/register", {"accept_terms": "y"}, page_url=page)
+    run_jobs(app)
+    (mail,) = mailbox.to(f"{locale}@example.org")
+    assert expected in body_text(mail)

@@ -5,16 +5,11 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import Flask, current_app, request, url_for
-from flask_babel import (
-    format_date,
-    format_datetime,
-    format_decimal,
-    format_time,
-    format_timedelta,
-    get_translations,
-)
+from flask_babel import format_decimal, format_timedelta, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
+
+from app.core import dates
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"da": "Dansk", "en": "English", "is": "Íslenska"}
@@ -78,9 +73,11 @@ def init_app(app: Flask) -> None:
     )
     app.context_processor(lambda: {"translations_catalog": get_translations()})
     app.jinja_env.globals["language_links"] = language_links
-    app.jinja_env.filters["datetime"] = lambda v, f="medium": format_datetime(v, f) if v else ""
-    app.jinja_env.filters["date"] = lambda v, f="medium": format_date(v, f) if v else ""
-    app.jinja_env.filters["time"] = lambda v, f="short": format_time(v, f) if v else ""
+    # Dates without seconds or timezone names, English in day-month order (app/core/dates.py).
+    app.jinja_env.filters["datetime"] = dates.format_datetime
+    app.jinja_env.filters["date"] = dates.format_date
+    app.jinja_env.filters["time"] = dates.format_time
+    app.jinja_env.filters["span"] = dates.format_span
     app.jinja_env.filters["number"] = lambda v: format_decimal(v or 0)
     # Seconds as "3 minutes", in the reader's language.
     app.jinja_env.filters["duration"] = lambda v: format_timedelta(

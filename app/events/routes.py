@@ -14,11 +14,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core import dates
 from app.core.errors import DomainError
 from app.core.jobs import commit
 from app.core.security import has_role
@@ -41,9 +42,14 @@ LISTED = ("published", "cancelled")
 
 
 @bp.app_template_filter("isodatetime")
-def isodatetime(value: str | None, fmt: str = "medium") -> str:
-    """Format an ISO timestamp (as stored in e-mail contexts) in the current locale."""
-    return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+def isodatetime(value: str | None, fmt: str = "medium", end: str | None = None) -> str:
+    """An ISO timestamp (as stored in e-mail contexts) in the current locale; with `end`, the
+    start and end together."""
+    if not value:
+        return ""
+    if end:
+        return dates.format_span(datetime.fromisoformat(value), datetime.fromisoformat(end), fmt)
+    return dates.format_datetime(datetime.fromisoformat(value), fmt)
 
 
 @bp.app_context_processor
