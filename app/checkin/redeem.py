@@ -26,6 +26,7 @@ from app.core.timeutil import utcnow
 from app.events.models import Registration
 from app.events.tickets import b64, parse_code
 from app.extensions import db
+from app.webhooks.services import emit
 
 registrations = Registration.__table__
 scans = Scan.__table__
@@ -304,12 +305,23 @@ def redeem(
             if row is not None:
                 if not row.logged:
                     raise ReplayedScan(nonce, event_id, ticket_ref)
+                _checked_in(event_id, row.id, at)
                 return ScanAnswer("ok", row.id, row.name, at, scanner.user_name, scanner.user_id)
             tried = True
         where = and_(registrations.c.ticket_code == code, registrations.c.event_id == event_id)
         answer = _redeem_where(where, scanner, at, tried)
     _record(event_id, answer, scanner, nonce, ticket_ref, at, now, offline_accepted)
+    if answer.status == "ok":
+        _checked_in(event_id, answer.registration_id, at)
     return answer
+
+
+def _checked_in(event_id: int, registration_id: int | None, at: datetime) -> None:
+    """Tell the webhooks of a check-in (written with it, sent after the commit)."""
+    emit(
+        "checkin.created",
+        {"registration_id": registration_id, "event_id": event_id, "checked_in_at": at.isoformat()},
+    )
 
 
 def check_in_by_hand(
@@ -327,6 +339,8 @@ def check_in_by_hand(
     where = and_(registrations.c.id == registration_id, registrations.c.event_id == event_id)
     answer = _redeem_where(where, scanner, at)
     _record(event_id, answer, scanner, nonce, f"#{registration_id}", at, now)
+    if answer.status == "ok":
+        _checked_in(event_id, answer.registration_id, at)
     return answer
 
 

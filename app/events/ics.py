@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -34,13 +35,15 @@ def place(event: Event) -> str:
     return address or event.online_url
 
 
-def calendar_bytes(event: Event) -> bytes:
-    """A VCALENDAR with one VEVENT; a cancelled event says so (STATUS:CANCELLED)."""
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "felag"
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", f"-//{current_app.config['ORGANISATION_NAME']}//Felag//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
+    return calendar
+
+
+def _item(event: Event, host: str) -> CalendarEvent:
     item = CalendarEvent()
     item.add("uid", f"event-{event.id}@{host}")
     item.add("dtstamp", utcnow())
@@ -56,5 +59,29 @@ def calendar_bytes(event: Event) -> bytes:
     item.add("url", url)
     item.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
     item.add("sequence", int(event.updated_at.timestamp()) if event.updated_at else 0)
-    calendar.add_component(item)
+    return item
+
+
+def _host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "felag"
+
+
+def calendar_bytes(event: Event) -> bytes:
+    """A VCALENDAR with one VEVENT; a cancelled event says so (STATUS:CANCELLED)."""
+    calendar = _calendar()
+    calendar.add_component(_item(event, _host()))
+    return calendar.to_ical()
+
+
+def feed_bytes(events: list[Event]) -> bytes:
+    """One subscribable calendar of many events (the same UIDs as their single .ics files, so
+    a calendar app updates an event it already holds)."""
+    calendar = _calendar()
+    calendar.add("x-wr-calname", current_app.config["ORGANISATION_NAME"])
+    # How often calendar apps should look again (RFC 7986 and the older Apple/Google name).
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    host = _host()
+    for event in events:
+        calendar.add_component(_item(event, host))
     return calendar.to_ical()

@@ -28,10 +28,12 @@ from app.members.records import (
     RECORD_FIELDS,
     add_history,
     flush_unique,
+    member_event,
     set_national_id,
 )
 from app.members.titles import current_titles
 from app.members.validation import clean_country, clean_value, default_country
+from app.webhooks.services import emit
 
 STATUS_LABELS = {
     "applied": _l("Applied"),
@@ -171,6 +173,7 @@ def approve(membership: Membership, actor_id: int | None, automatic: bool = Fals
         actor_id=actor_id,
         subject_user_id=membership.user_id,
     )
+    emit("member.created", member_event(membership))
     _mail(
         membership,
         "membership_welcome",
@@ -242,6 +245,7 @@ def end_membership(
         actor_id=actor_id,
         subject_user_id=membership.user_id,
     )
+    emit("member.ended", member_event(membership))
     _mail(
         membership,
         "membership_ended",
@@ -275,6 +279,7 @@ def reactivate(membership: Membership, actor_id: int | None, reason: str = "") -
         actor_id=actor_id,
         subject_user_id=membership.user_id,
     )
+    emit("member.updated", member_event(membership, ["status"]))
     _mail(
         membership,
         "membership_welcome",

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.members import national_id
 from app.members.models import Membership, MembershipEvent, StaffNote, UnionMembership
 from app.members.validation import _text, clean_value
+from app.webhooks.services import emit
 
 ADDRESS_FIELDS = (
     "street",
@@ -214,7 +215,20 @@ def update_record(
             actor_id=actor_id,
             subject_user_id=membership.user_id,
         )
+        emit("member.updated", member_event(membership, sorted(changed_after)))
     return {f: (changed_before[f], changed_after[f]) for f in changed_after}
+
+
+def member_event(membership: Membership, changed: list[str] | None = None) -> dict[str, Any]:
+    """A membership's webhook payload: ids and status (and which fields changed), no details."""
+    data: dict[str, Any] = {
+        "membership_id": membership.id,
+        "user_id": membership.user_id,
+        "status": membership.status,
+    }
+    if changed is not None:
+        data["changed"] = changed
+    return data
 
 
 def add_note(membership: Membership, text: str, tags: str | list[str], actor_id: int) -> StaffNote:

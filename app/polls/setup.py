@@ -27,6 +27,7 @@ from app.polls.models import (
     PollOption,
     PollQuestion,
 )
+from app.webhooks.services import emit
 
 MAX_OPTIONS = 100
 MAX_QUESTIONS = 50
@@ -359,6 +360,7 @@ def close_poll(poll: Poll, actor_id: int | None = None) -> None:
     mix_ballots(poll)  # secret ballots: rewritten in random order, unlinked from the voting order
     db.session.flush()
     audit.record("poll.closed", "poll", poll.id, actor_id=actor_id)
+    emit("poll.closed", {"poll_id": poll.id, "closed_at": now.isoformat()})
 
 
 def publish_results(poll: Poll) -> None:
