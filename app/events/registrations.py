@@ -31,6 +31,7 @@ from app.events.models import Event, Registration
 from app.events.tasks import make_ticket
 from app.events.tickets import make_code
 from app.extensions import db
+from app.webhooks.services import emit
 from app.forms.answers import event_form, save_for_registration, validate
 
 ACTIVE_STATES = ("confirmed", "waiting")
@@ -82,6 +83,17 @@ def _confirm(registration: Registration, event: Event, promoted: bool = False) -
     registration.ticket_mailed_at = None
     db.session.flush()
     enqueue_after_commit(make_ticket, registration.id, promoted, queue="tickets")
+    emit("registration.confirmed", registration_event(registration))
+
+
+def registration_event(registration: Registration) -> dict:
+    """A registration's webhook payload: ids and state."""
+    return {
+        "registration_id": registration.id,
+        "event_id": registration.event_id,
+        "user_id": registration.user_id,
+        "state": registration.state,
+    }
 
 
 def _insert_waiting_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
@@ -301,6 +313,7 @@ def cancel_registration(registration_id: int, actor=None) -> Registration:
         actor_id=getattr(actor, "id", None),
         subject_user_id=registration.user_id,
     )
+    emit("registration.cancelled", registration_event(registration))
     return registration
 
 

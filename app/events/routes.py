@@ -27,7 +27,7 @@ from app.core.storage import get_storage
 from app.core.timeutil import utcnow
 from app.events import eligibility, registrations, roster
 from app.events.forms import ActionForm, RegisterForm
-from app.events.ics import calendar_bytes, event_url, place
+from app.events.ics import calendar_bytes, event_url, feed_bytes, place
 from app.events.models import Event, Registration
 from app.events.text import plain_text
 from app.events.tickets import qr_png
@@ -39,6 +39,7 @@ tickets_bp = Blueprint("tickets", __name__)
 
 PER_PAGE = 12
 LISTED = ("published", "cancelled")
+FEED_LIMIT = 500  # upcoming events in the calendar feed
 
 
 @bp.app_template_filter("isodatetime")
@@ -199,6 +200,25 @@ def unregister(event_id: int):
     commit()
     flash(_("Your registration is cancelled."), "info")
     return _back_to(event)
+
+
+@bp.get("/feed.ics")
+def calendar_feed():
+    """Every published upcoming event as one calendar to subscribe to."""
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.status.in_(LISTED), Event.ends_at > utcnow())
+        .order_by(Event.starts_at, Event.id)
+        .limit(FEED_LIMIT)
+    ).all()
+    return (
+        feed_bytes(events),
+        200,
+        {
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'inline; filename="events.ics"',
+        },
+    )
 
 
 @bp.get("/<int:event_id>/event.ics")
