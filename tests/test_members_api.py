@@ -121,7 +121,8 @@ def test_roles_and_missing_members(client, api, ctx):
 def test_openapi_describes_the_member_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert set(paths["/api/v1/members"]) == {"get"}
-    assert set(paths["/api/v1/members/{member_id}"]) == {"get", "patch"}
+    # (the generated description lists the path's member_id once, beside the operations)
+    assert set(paths["/api/v1/members/{member_id}"]) - {"parameters"} == {"get", "patch"}
     assert paths["/api/v1/members/{member_id}"]["get"]["responses"]["200"]["content"]
 
 

@@ -106,7 +106,10 @@ class GroupLinkSchema(Schema):
 
 class MembershipSchema(Schema):
     status = fields.String(
-        required=True, validate=validate.OneOf(["applied", "active", "rejected", "resigned"])
+        required=True,
+        dump_only=True,
+        validate=validate.OneOf(["applied", "active", "rejected", "resigned"]),
+        metadata={"description": "Changes through the membership's steps, not over the API"},
     )
     full_name = fields.String(required=True)
     joined_on = fields.Date(required=True, allow_none=True)

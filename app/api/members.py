@@ -6,15 +6,16 @@ Test records are left out unless ?include_test=1.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import defaultload, subqueryload
 
 from app.api.auth import token_required
-from app.api.routes import bp, json_body, page_params, page_response
+from app.api.member_schemas import IncludeTestArgs, MemberListArgs, MemberSchema
+from app.api.routes import bp
+from app.api.schemas import page, page_of
+from app.api.spec import errors
 from app.auth.models import User
 from app.core import audit
 from app.core.errors import DomainError, NotFound
@@ -24,19 +25,8 @@ from app.members import national_id
 from app.members.consents import consents_of, consents_of_many, set_consents
 from app.members.directory import MemberFilter, member_query
 from app.members.models import GroupMember, Membership
-from app.members.records import ADDRESS_FIELDS, STAFF_FIELDS, STATUS_NOT_EDITABLE, update_record
+from app.members.records import ADDRESS_FIELDS, STAFF_FIELDS, update_record
 
-READ_ONLY = (
-    "id",
-    "user_id",
-    "email",
-    "national_id",
-    "national_id_country",
-    "national_id_masked",
-    "ended_on",
-    "groups",
-    "updated_at",
-)
 WRITABLE = (*STAFF_FIELDS,)
 
 
@@ -88,36 +78,28 @@ def _record_reveal(ids: list[int], object_id: int | None, subject_user_id: int |
         )
 
 
-def _get(member_id: int) -> Membership:
+def _get(member_id: int, include_test: bool) -> Membership:
     m = db.session.get(Membership, member_id)
-    include_test = request.args.get("include_test") in ("1", "true")
     if m is None or (m.is_test and not include_test):
         raise NotFound(_("No such member."))
     return m
 
 
-@bp.get("/members")
+@bp.get("/members", tags=["members"])
 @token_required("membership")
-def members_list():
-    limit, offset = page_params()
+@bp.arguments(MemberListArgs, location="query", as_kwargs=True)
+@bp.response(200, page_of(MemberSchema))
+def members_list(limit: int, offset: int, **args):
+    """List members (test records left out by default).
+
+    Filters combine. The national IDs returned are audit-logged.
+    """
     flt = MemberFilter.from_args(request.args)
     stmt = member_query(flt).order_by(None).order_by(Membership.id)
-    number = request.args.get("national_id")
-    if number:
-        stmt = stmt.where(Membership.national_id_hash == national_id.lookup(number))
-    since = request.args.get("updated_since")
-    if since:
-        try:
-            parsed = datetime.fromisoformat(since)
-        except ValueError:
-            raise DomainError(
-                _("Give updated_since as an ISO 8601 time."), field="updated_since"
-            ) from None
-        if parsed.tzinfo is None:
-            raise DomainError(
-                _("Give updated_since with a timezone."), field="updated_since"
-            ) from None
-        stmt = stmt.where(Membership.updated_at >= parsed)
+    if args.get("national_id"):
+        stmt = stmt.where(Membership.national_id_hash == national_id.lookup(args["national_id"]))
+    if args.get("updated_since"):
+        stmt = stmt.where(Membership.updated_at >= args["updated_since"])
     count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     # A page of up to 1,000 takes the same few queries: each collection is loaded with one query
     # (subqueryload; selectinload splits a page into IN lists of 500) and the consents with one.
@@ -134,61 +116,50 @@ def members_list():
     results = [member_json(m, _number(m), consents[m.user_id]) for m in rows]
     _record_reveal([m.id for m in rows if m.national_id_encrypted], None, None)
     commit()
-    return page_response(results, count, limit, offset)
+    return page(results, count, limit, offset)
 
 
-@bp.get("/members/<int:member_id>")
+@bp.get("/members/<int:member_id>", tags=["members"])
 @token_required("membership")
-def member_get(member_id: int):
-    m = _get(member_id)
+@errors(404)
+@bp.arguments(IncludeTestArgs, location="query", as_kwargs=True)
+@bp.response(200, MemberSchema)
+def member_get(member_id: int, include_test: bool):
+    """One member."""
+    m = _get(member_id, include_test)
     body = member_json(m, _number(m))
     if m.national_id_encrypted:
         _record_reveal([m.id], m.id, m.user_id)
     commit()
-    return jsonify(body)
+    return body
 
 
-def _patch_values(data: dict) -> tuple[dict, list | None, dict | None]:
-    """Split a PATCH body into record fields, unions and consents; read-only or unknown keys
-    answer 422 naming the field."""
-    values: dict = {}
-    unions = consents = None
-    for key, value in data.items():
-        if key in READ_ONLY:
-            raise DomainError(_("This field is read-only."), field=key)
-        if key == "status":
-            raise DomainError(STATUS_NOT_EDITABLE, field=key)
-        if key == "address":
-            if not isinstance(value, dict):
-                raise DomainError(_("The address is an object."), field="address")
-            for part, part_value in value.items():
-                if part not in ADDRESS_FIELDS:
-                    raise DomainError(_("Unknown field."), field=f"address.{part}")
-                values[part] = part_value
-        elif key == "unions":
-            if not isinstance(value, list) or not all(isinstance(u, dict) for u in value):
-                raise DomainError(_("Unions are a list of objects."), field="unions")
-            unions = [(str(u.get("union") or ""), str(u.get("member_number") or "")) for u in value]
-        elif key == "consents":
-            if not isinstance(value, dict) or not all(isinstance(v, bool) for v in value.values()):
-                raise DomainError(_("Consents are an object of true/false values."), field=key)
-            consents = value
-        elif key in WRITABLE:
-            values[key] = value
-        else:
-            raise DomainError(_("Unknown field."), field=key)
-    return values, unions, consents
-
-
-@bp.patch("/members/<int:member_id>")
+@bp.patch("/members/<int:member_id>", tags=["members"])
 @token_required("membership")
-def member_patch(member_id: int):
-    m = _get(member_id)
+@errors(404, 409)
+@bp.arguments(IncludeTestArgs, location="query", as_kwargs=True)
+@bp.arguments(MemberSchema(partial=True))
+@bp.response(200, MemberSchema)
+def member_patch(data: dict, member_id: int, include_test: bool):
+    """Change fields of a member (field-level audit).
+
+    Send only the fields to change. Read-only fields (national_id, email, id, ...) and unknown
+    fields answer 422 with the field named in error.fields. DELETE answers 405.
+    """
+    m = _get(member_id, include_test)
     if m.anonymised_at is not None:
         raise DomainError(_("This record is anonymised and cannot be changed."))
-    values, unions, consents = _patch_values(json_body())
+    values = {**data.pop("address", {}), **data}
+    unions = values.pop("unions", None)
+    consents = values.pop("consents", None)
     try:
-        update_record(m, values, g.api_user.id, allowed=WRITABLE, unions=unions)
+        update_record(
+            m,
+            values,
+            g.api_user.id,
+            allowed=WRITABLE,
+            unions=None if unions is None else [(u["union"], u["member_number"]) for u in unions],
+        )
         if consents is not None:
             set_consents(m.user, consents, actor_id=g.api_user.id, source="api")
     except DomainError:
@@ -197,4 +168,4 @@ def member_patch(member_id: int):
     if m.national_id_encrypted:
         _record_reveal([m.id], m.id, m.user_id)
     commit()
-    return jsonify(member_json(m, _number(m)))
+    return member_json(m, _number(m))

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g, jsonify
+from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.api.auth import token_required
-from app.api.routes import bp, json_body, page_params, page_response
+from app.api.poll_schemas import (
+    BallotIn,
+    PollCreate,
+    PollSchema,
+    ReceiptSchema,
+    ResultsSchema,
+)
+from app.api.routes import bp
+from app.api.schemas import PageArgs, page, page_of
+from app.api.spec import errors
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.jobs import commit
 from app.core.security import MAX_ID
@@ -26,8 +35,6 @@ from app.polls.access import is_poll_staff, results_visible
 from app.polls.electorate import eligible
 from app.polls.models import Elector, Poll, PollQuestion
 from app.polls.tally import poll_results
-
-RESULTS_KEYS = ("after_close", "live")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -88,10 +95,12 @@ def _voted(poll: Poll) -> bool:
     return ballots.has_voted(poll, g.api_user)
 
 
-@bp.get("/polls")
+@bp.get("/polls", tags=["polls"])
 @token_required()
-def polls_list():
-    limit, offset = page_params()
+@bp.arguments(PageArgs, location="query", as_kwargs=True)
+@bp.response(200, page_of(PollSchema))
+def polls_list(limit: int, offset: int):
+    """Polls: staff see all; others those they may vote in and published ones."""
     user = g.api_user
     stmt = select(Poll)
     if not is_poll_staff(user):
@@ -102,126 +111,59 @@ def polls_list():
     count = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(Poll.id.desc()).limit(limit).offset(offset)).all()
     voted = ballots.voted_poll_ids(user, [p.id for p in rows])
-    return page_response([poll_json(p, p.id in voted) for p in rows], count, limit, offset)
-
-
-def _text(data: dict, name: str, required: bool = False) -> str:
-    value = data.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise DomainError(_("Give a text."), field=name)
-    return value
-
-
-def _bool(data: dict, name: str, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise DomainError(_("Give true or false."), field=name)
-    return value
-
-
-def _int(data: dict, name: str, default: int | None, field: str | None = None) -> int | None:
-    value = data.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        raise DomainError(_("Give a whole number above 0."), field=field or name)
-    return value
-
-
-def _time(data: dict, name: str) -> datetime | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise DomainError(_("Give an ISO 8601 time with a timezone."), field=name)
-    return parsed
+    return page([poll_json(p, p.id in voted) for p in rows], count, limit, offset)
 
 
 def _fields(data: dict) -> setup.PollFields:
-    electorate = data.get("electorate", {"kind": "members"})
-    if not isinstance(electorate, dict):
-        raise DomainError(_("The electorate is an object."), field="electorate")
-    kind = electorate.get("kind", "members")
+    electorate = data["electorate"]
+    kind = electorate["kind"]
     group_id = None
     if kind == "group":
         slug = electorate.get("group")
         group_id = db.session.scalar(select(Group.id).where(Group.slug == slug)) if slug else None
-        if not isinstance(slug, str) or group_id is None:
+        if group_id is None:
             raise DomainError(_("No group with that slug."), field="electorate.group")
-    event_id = (
-        _int(electorate, "event_id", None, "electorate.event_id") if kind == "event" else None
-    )
-    results = data.get("results", "after_close")
-    if results not in RESULTS_KEYS:
-        raise DomainError(_("Give after_close or live."), field="results")
     return setup.PollFields(
-        title=_text(data, "title", required=True),
-        description=_text(data, "description"),
-        secret=_bool(data, "secret", True),
-        results_mode=results,
-        may_change_vote=_bool(data, "may_change_vote", False),
-        electorate_kind=kind if isinstance(kind, str) else "",
+        title=data["title"],
+        description=data["description"] or "",
+        secret=data["secret"],
+        results_mode=data["results"],
+        may_change_vote=data["may_change_vote"],
+        electorate_kind=kind,
         group_id=group_id,
-        event_id=event_id,
-        reminder_hours_before=_int(data, "reminder_hours_before", None),
-        opens_at=_time(data, "opens_at"),
-        closes_at=_time(data, "closes_at"),
+        event_id=electorate.get("event_id") if kind == "event" else None,
+        reminder_hours_before=data["reminder_hours_before"],
+        opens_at=data["opens_at"],
+        closes_at=data["closes_at"],
     )
 
 
-def _questions(data: dict) -> list[setup.QuestionFields]:
-    raw = data.get("questions")
-    if not isinstance(raw, list) or not raw:
-        raise DomainError(_("Give at least one question."), field="questions")
-    questions = []
-    for index, item in enumerate(raw):
-        where = f"questions.{index}"
-        if not isinstance(item, dict):
-            raise DomainError(_("A question is an object."), field=where)
-        options = item.get("options", [])
-        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-            raise DomainError(_("The options are a list of texts."), field=f"{where}.options")
-        questions.append(
-            setup.QuestionFields(
-                text=_text(item, "text", required=True),
-                kind=item.get("kind", "single") if isinstance(item.get("kind"), str) else "",
-                max_choices=_int(item, "max_choices", 1, f"{where}.max_choices") or 1,
-                seats=_int(item, "seats", 1, f"{where}.seats") or 1,
-                options=options,
-            )
-        )
-    return questions
-
-
-@bp.post("/polls")
+@bp.post("/polls", tags=["polls"])
 @token_required("membership")
-def polls_create():
+@bp.arguments(PollCreate)
+@bp.response(201, PollSchema, description="The poll, as GET shows it")
+def polls_create(data: dict):
     """Create a poll with its questions; with both times given it is scheduled to open."""
-    data = json_body()
+    questions = [setup.QuestionFields(**question) for question in data["questions"]]
     try:
-        poll = setup.create_poll(_fields(data), _questions(data), g.api_user)
+        poll = setup.create_poll(_fields(data), questions, g.api_user)
         if poll.opens_at is not None and poll.closes_at is not None:
             setup.schedule(poll)
     except DomainError:
         db.session.rollback()
         raise
     commit()
-    response = jsonify(poll_json(poll, False))
-    response.status_code = 201
-    return response
+    return poll_json(poll, False)
 
 
-@bp.get("/polls/<int:poll_id>")
+@bp.get("/polls/<int:poll_id>", tags=["polls"])
 @token_required()
+@errors(404)
+@bp.response(200, PollSchema)
 def poll_get(poll_id: int):
+    """One poll (404 when the caller may not see it)."""
     poll = _visible(poll_id)
-    return jsonify(poll_json(poll, _voted(poll)))
+    return poll_json(poll, _voted(poll))
 
 
 def _staff_action(poll_id: int, action):
@@ -234,48 +176,55 @@ def _staff_action(poll_id: int, action):
         db.session.rollback()
         raise
     commit()
-    return jsonify(poll_json(poll, _voted(poll)))
+    return poll_json(poll, _voted(poll))
 
 
-@bp.post("/polls/<int:poll_id>/open")
+@bp.post("/polls/<int:poll_id>/open", tags=["polls"])
 @token_required("membership")
+@errors(404, 409)
+@bp.response(200, PollSchema)
 def poll_open(poll_id: int):
+    """Open voting now: fixes the electorate and e-mails it (409 when its state does not allow)."""
     return _staff_action(poll_id, lambda poll: setup.open_poll(poll, g.api_user.id))
 
 
-@bp.post("/polls/<int:poll_id>/close")
+@bp.post("/polls/<int:poll_id>/close", tags=["polls"])
 @token_required("membership")
+@errors(404, 409)
+@bp.response(200, PollSchema)
 def poll_close(poll_id: int):
+    """Close voting now (409 when the poll is not open)."""
     return _staff_action(poll_id, lambda poll: setup.close_poll(poll, g.api_user.id))
 
 
-@bp.post("/polls/<int:poll_id>/ballots")
+@bp.post("/polls/<int:poll_id>/ballots", tags=["polls"])
 @token_required()
-def poll_ballot(poll_id: int):
+@errors(403, 404, 409)
+@bp.arguments(BallotIn)
+@bp.response(201, ReceiptSchema, description="Counted")
+def poll_ballot(data: dict, poll_id: int):
     """Cast the caller's ballot; the receipt is in this answer only (never stored or logged)."""
     # The questions and options in one query each: validating the ballot reads them all.
     loaded = [selectinload(Poll.questions).selectinload(PollQuestion.options)]
     poll = db.session.get(Poll, poll_id, options=loaded) if 0 < poll_id <= MAX_ID else None
     if poll is None:
         raise NotFound(_("No such poll."))
-    answers = json_body().get("answers")
-    if not isinstance(answers, dict):
-        raise ballots.InvalidBallot(_("Give the answers as an object."), field="answers")
     try:
-        receipt = ballots.cast(poll, g.api_user, answers)
+        receipt = ballots.cast(poll, g.api_user, data["answers"])
     except DomainError:
         db.session.rollback()
         raise
     commit()
-    response = jsonify({"receipt": receipt})
-    response.status_code = 201
-    return response
+    return {"receipt": receipt}
 
 
-@bp.get("/polls/<int:poll_id>/results")
+@bp.get("/polls/<int:poll_id>/results", tags=["polls"])
 @token_required()
+@errors(403, 404)
+@bp.response(200, ResultsSchema)
 def poll_results_get(poll_id: int):
+    """A poll's results (403 until they are published for people who are not staff)."""
     poll = _visible(poll_id)
     if not results_visible(poll, g.api_user):
         raise Forbidden(_("The results of this poll are not published yet."))
-    return jsonify(poll_results(poll))
+    return poll_results(poll)

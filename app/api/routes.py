@@ -1,18 +1,15 @@
 """The API blueprint: its rate limit, the index, the OpenAPI description and its docs page."""
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import current_app, jsonify, render_template, request
 from marshmallow import Schema, fields
 
 from app.api.auth import resolve_caller
 from app.api.spec import Blueprint, undocumented
 from app.core import ratelimit
-from app.core.errors import DomainError, json_error
+from app.core.errors import json_error
 from app.core.http import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 
 
 @bp.before_request
@@ -23,38 +20,8 @@ def api_rate_limit():
         resolve_caller(current_app.config["API_RATE_LIMIT"], "api")
 
 
-def page_params() -> tuple[int, int]:
-    """?limit= (default 100, max 1000) and ?offset=, validated."""
-    try:
-        limit = int(request.args.get("limit", DEFAULT_LIMIT))
-        offset = int(request.args.get("offset", 0))
-    except ValueError:
-        limit, offset = -1, -1
-    if not (1 <= limit <= MAX_LIMIT) or offset < 0:
-        raise DomainError("limit must be 1-1000 and offset 0 or more", field="limit")
-    return limit, offset
-
-
-def page_response(results: list, count: int, limit: int, offset: int):
-    """The list contract: count, next, previous, results."""
-
-    def link(new_offset):
-        args = dict(request.args)
-        args.update(limit=limit, offset=new_offset)
-        return url_for(request.endpoint, _external=True, **(request.view_args or {}), **args)
-
-    return jsonify(
-        {
-            "count": count,
-            "next": link(offset + limit) if offset + limit < count else None,
-            "previous": link(max(offset - limit, 0)) if offset > 0 else None,
-            "results": results,
-        }
-    )
-
-
 def json_body() -> dict:
-    """The request's JSON object, or a 400 JSON error."""
+    """The request's JSON object, or a 400 JSON error (for views without a request schema)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         from werkzeug.exceptions import BadRequest
@@ -84,11 +51,7 @@ def index():
 @bp.response(200, description="The OpenAPI 3.1 description of every endpoint")
 def openapi():
     """This description, generated from the schemas the endpoints validate and answer with."""
-    from app.api.openapi import legacy_paths
-
-    spec = current_app.extensions["felag_api"].spec.to_dict()
-    spec["paths"].update(legacy_paths())
-    return jsonify(spec)
+    return jsonify(current_app.extensions["felag_api"].spec.to_dict())
 
 
 @bp.get("/docs", tags=["about"])
