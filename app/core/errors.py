@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -158,12 +158,29 @@ def _audit_refusal() -> None:
     record_refusal()
 
 
+def _slash_twin(path: str) -> str | None:
+    """The same path without its trailing slash, when that is a page; else None."""
+    if not path.endswith("/") or path == "/" or "//" in path:
+        return None
+    twin = path.rstrip("/")
+    try:
+        current_app.create_url_adapter(request).match(twin, method="GET")
+    except HTTPException:  # NotFound, MethodNotAllowed, or a routing redirect
+        return None
+    return twin
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTML pages for people, JSON for /api/."""
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         status = exc.code or 500
+        if status == 404 and request.method in ("GET", "HEAD") and not wants_json():
+            twin = _slash_twin(request.path)
+            if twin:  # /account/ -> /account (Werkzeug already sends /events to /events/)
+                query = request.query_string.decode("latin-1")
+                return redirect(twin + (f"?{query}" if query else ""), 308)
         if status >= 500:
             rollback_session()
         if status == 403:
