@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from datetime import timedelta
 
 import jwt
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from app.api.models import RefreshToken
+from app.auth import totp
 from app.auth.services import change_password
 from app.core import timeutil
 from app.extensions import db
@@ -125,13 +127,54 @@ def test_revoke_ends_the_sign_in(client, ctx):
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{}, {"refresh_token": ""}, {"refresh_token": 12}, {"refresh_token": ["x"]}],
+    ("body", "message"),
+    [
+        ({}, "This field is required."),
+        ({"refresh_token": ""}, "Give a text."),
+        ({"refresh_token": 12}, "Give a text."),
+        ({"refresh_token": "x", "extra": 1}, None),
+    ],
 )
-def test_bad_refresh_bodies_are_422(client, ctx, body):
+def test_bad_refresh_bodies_are_422(client, ctx, body, message):
     answer = client.post("/api/v1/auth/refresh", json=body)
     assert answer.status_code == 422
-    assert answer.get_json()["error"]["fields"] == {"refresh_token": ["Enter a value."]}
+    fields = answer.get_json()["error"]["fields"]
+    if message:
+        assert fields == {"refresh_token": [message]}
+    else:
+        assert fields == {"extra": ["Unknown field."]}
+
+
+def test_second_factor_code_is_required_and_checked(app, client, ctx, monkeypatch):
+    user = make_user("totp@example.org")
+    secret = totp.start_setup(user)
+    recovery = totp.confirm_setup(user, totp.current_code(secret))
+    db.session.commit()
+    missing = sign_in(client, "totp@example.org")
+    assert missing.status_code == 401
+    assert missing.get_json()["error"]["code"] == "second_factor_required"
+    wrong = sign_in(client, "totp@example.org", code="000000")
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"]["code"] == "invalid_credentials"
+    # The next time step's code (the setup used this one's, and a code is accepted once).
+    later = time.time() + totp.STEP_SECONDS
+    monkeypatch.setattr(totp, "_now", lambda: later)
+    right = sign_in(client, "totp@example.org", code=totp.current_code(secret, later))
+    assert right.status_code == 200 and right.get_json()["access_token"]
+    replayed = sign_in(client, "totp@example.org", code=totp.current_code(secret, later))
+    assert replayed.status_code == 401
+    assert sign_in(client, "totp@example.org", code=recovery[0]).status_code == 200
+
+
+def test_wrong_second_factor_codes_count_to_the_lockout(client, ctx):
+    user = make_user("totp-lock@example.org")
+    secret = totp.start_setup(user)
+    totp.confirm_setup(user, totp.current_code(secret))
+    db.session.commit()
+    statuses = [
+        sign_in(client, "totp-lock@example.org", code="123456").status_code for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
 
 
 def test_not_json_is_400(client, ctx):

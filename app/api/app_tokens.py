@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, select, update
 
 from app.api.models import RefreshToken, hash_key
 from app.api.services import ApiCaller
+from app.auth import factors, totp
 from app.auth.models import User, UserRole
 from app.core import audit
 from app.core.errors import DomainError
@@ -142,17 +143,16 @@ def issue(user: User) -> dict:
 
 
 def check_second_factor(user: User, code: str | None) -> None:
-    """Require and check a second-factor code when the account has one (auth-core's factors)."""
-    try:
-        from app.auth import factors
-    except ImportError:  # sign-in without second factors: nothing to check
-        return
+    """Require and check a second-factor code (TOTP or a recovery code) when the account has a
+    second factor; an account with only a passkey cannot sign in an app this way."""
     if not factors.has_second_factor(user):
         return
     if not code:
         raise SecondFactorRequired(_l("Enter the code from your authenticator app."), field="code")
-    if not factors.verify_code(user, code):
-        raise SecondFactorWrong(_l("The code is wrong or has expired."), field="code")
+    try:
+        totp.verify_code(user, code)
+    except DomainError:
+        raise SecondFactorWrong(_l("That code is not right, or it was used already.")) from None
 
 
 # --- rotating ----------------------------------------------------------------------------------

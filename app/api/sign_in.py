@@ -1,15 +1,20 @@
 """Apps sign in through the API: token, refresh, revoke (app/api/app_tokens.py does the work)."""
 
-from flask import current_app, jsonify
+from flask import current_app
 from flask_babel import gettext as _
+from marshmallow import Schema, fields
 
 from app.api import app_tokens
-from app.api.routes import bp, json_body
+from app.api.routes import bp
+from app.api.schemas import Text
+from app.api.spec import errors
 from app.auth import services as accounts
 from app.core import ratelimit
 from app.core.errors import json_error
 from app.core.jobs import commit
 from app.extensions import db
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _app_token_limit() -> str:
@@ -19,22 +24,55 @@ def _app_token_limit() -> str:
 app_token_rate_limit = ratelimit.rate_limited(_app_token_limit, scope="api-app-tokens")
 
 
-@bp.post("/auth/token")
+class TokenRequest(Schema):
+    email = Text(max_length=320, required=True)
+    password = Text(max_length=1000, required=True)
+    code = Text(
+        max_length=100,
+        metadata={
+            "description": "The authenticator's code (or a recovery code), when the "
+            "account has a second factor"
+        },
+    )
+
+
+class RefreshRequest(Schema):
+    refresh_token = Text(max_length=200, required=True)
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(
+        required=True, metadata={"description": "A JWT; send it as Authorization: Bearer <jwt>"}
+    )
+    refresh_token = fields.String(
+        required=True, metadata={"description": "Opaque and single-use: /auth/refresh rotates it"}
+    )
+    token_type = fields.String(required=True, metadata={"description": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Boolean(required=True)
+
+
+@bp.post("/auth/token", tags=["auth"])
 @app_token_rate_limit
-def app_token():
-    """Sign in with e-mail and password (and `code` with a second factor) for a token pair."""
-    data = json_body()
-    fields = _fields(data, ("email", "password"), ("code",))
-    if isinstance(fields, tuple):
-        return fields[1]
+@errors(401, 403, 429)
+@bp.arguments(TokenRequest)
+@bp.response(200, TokenPairSchema)
+def app_token(data: dict):
+    """Sign in with e-mail and password for an access token (15 minutes) and a refresh token.
+
+    Wrong credentials answer 401 invalid_credentials whether or not the address has an account,
+    and count against the login lockout (429 locked_out). An account with a second factor needs
+    `code` (401 second_factor_required without it).
+    """
     try:
-        user = accounts.authenticate(
-            fields["email"], fields["password"], ratelimit.remote_address()
-        )
-        app_tokens.check_second_factor(user, fields["code"])
+        user = accounts.authenticate(data["email"], data["password"], ratelimit.remote_address())
+        app_tokens.check_second_factor(user, data.get("code"))
     except accounts.LoginFailed as exc:
         db.session.rollback()
-        accounts.record_failed_login(fields["email"], exc.reason)
+        accounts.record_failed_login(data["email"], exc.reason)
         commit()
         if isinstance(exc, accounts.LockedOut):
             return json_error(429, exc.message, exc.code, headers={"Retry-After": "900"})
@@ -42,59 +80,44 @@ def app_token():
             return json_error(403, exc.message, exc.code)
         # Unknown address, wrong password, closed account: one answer for all.
         return json_error(401, _("Wrong e-mail address or password."), "invalid_credentials")
-    except app_tokens.SecondFactorWrong:
+    except app_tokens.SecondFactorWrong as exc:
         db.session.rollback()
         # A wrong code counts against the login lockout like a wrong password.
-        accounts.count_failed_login(fields["email"], ratelimit.remote_address())
-        accounts.record_failed_login(fields["email"], "second_factor")
+        accounts.count_failed_login(data["email"], ratelimit.remote_address())
+        accounts.record_failed_login(data["email"], "second_factor")
         commit()
-        return json_error(401, _("The code is wrong or has expired."), "invalid_credentials")
+        return json_error(401, exc.message, exc.code, {"code": [str(exc.message)]})
     tokens = app_tokens.issue(user)
     commit()
-    return jsonify(tokens), 200, {"Cache-Control": "no-store"}
+    return tokens, 200, NO_STORE
 
 
-@bp.post("/auth/refresh")
+@bp.post("/auth/refresh", tags=["auth"])
 @app_token_rate_limit
-def app_token_refresh():
-    """Trade a refresh token (used up) for a new pair."""
-    data = json_body()
-    fields = _fields(data, ("refresh_token",))
-    if isinstance(fields, tuple):
-        return fields[1]
+@errors(401, 429)
+@bp.arguments(RefreshRequest)
+@bp.response(200, TokenPairSchema)
+def app_token_refresh(data: dict):
+    """Trade a refresh token for a new pair; the old one is used up.
+
+    A refresh token used a second time revokes every token of its sign-in (401 invalid_token).
+    """
     try:
-        tokens = app_tokens.refresh(fields["refresh_token"])
+        tokens = app_tokens.refresh(data["refresh_token"])
     except app_tokens.RefreshTokenReused:
         commit()  # the family's revocation stands although the answer is a refusal
         raise
     commit()
-    return jsonify(tokens), 200, {"Cache-Control": "no-store"}
+    return tokens, 200, NO_STORE
 
 
-@bp.post("/auth/revoke")
+@bp.post("/auth/revoke", tags=["auth"])
 @app_token_rate_limit
-def app_token_revoke():
+@errors(429)
+@bp.arguments(RefreshRequest)
+@bp.response(200, RevokedSchema)
+def app_token_revoke(data: dict):
     """End a sign-in by its refresh token; an unknown token is answered the same (RFC 7009)."""
-    data = json_body()
-    fields = _fields(data, ("refresh_token",))
-    if isinstance(fields, tuple):
-        return fields[1]
-    app_tokens.revoke(fields["refresh_token"])
+    app_tokens.revoke(data["refresh_token"])
     commit()
-    return jsonify({"revoked": True})
-
-
-def _fields(data: dict, required: tuple[str, ...], optional: tuple[str, ...] = ()):
-    """The named string fields, or (None, a 422 answer naming every bad field)."""
-    values, problems = {}, {}
-    for name in required + optional:
-        value = data.get(name)
-        if value is None and name in optional:
-            values[name] = None
-        elif not isinstance(value, str) or not value.strip() or len(value) > 1000:
-            problems[name] = [_("Enter a value.")]
-        else:
-            values[name] = value
-    if problems:
-        return None, json_error(422, _("Check the marked fields."), "invalid", problems)
-    return values
+    return {"revoked": True}
