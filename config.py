@@ -166,6 +166,21 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Félag <noreply@felag.local>")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
+    # Single sign-on (app/auth/sso.py): OAUTH_PROVIDERS lists the providers to offer (github,
+    # google, discord, oidc); each needs OAUTH_<NAME>_CLIENT_ID and OAUTH_<NAME>_CLIENT_SECRET,
+    # and the generic OpenID Connect issuer its discovery document's address (and a button name).
+    OAUTH_PROVIDERS = [name.lower() for name in env_list("OAUTH_PROVIDERS")]
+    OAUTH_GITHUB_CLIENT_ID = os.environ.get("OAUTH_GITHUB_CLIENT_ID", "")
+    OAUTH_GITHUB_CLIENT_SECRET = os.environ.get("OAUTH_GITHUB_CLIENT_SECRET", "")
+    OAUTH_GOOGLE_CLIENT_ID = os.environ.get("OAUTH_GOOGLE_CLIENT_ID", "")
+    OAUTH_GOOGLE_CLIENT_SECRET = os.environ.get("OAUTH_GOOGLE_CLIENT_SECRET", "")
+    OAUTH_DISCORD_CLIENT_ID = os.environ.get("OAUTH_DISCORD_CLIENT_ID", "")
+    OAUTH_DISCORD_CLIENT_SECRET = os.environ.get("OAUTH_DISCORD_CLIENT_SECRET", "")
+    OAUTH_OIDC_CLIENT_ID = os.environ.get("OAUTH_OIDC_CLIENT_ID", "")
+    OAUTH_OIDC_CLIENT_SECRET = os.environ.get("OAUTH_OIDC_CLIENT_SECRET", "")
+    OAUTH_OIDC_METADATA_URL = os.environ.get("OAUTH_OIDC_METADATA_URL", "")
+    OAUTH_OIDC_NAME = os.environ.get("OAUTH_OIDC_NAME", "")
+
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
 

@@ -1,7 +1,8 @@
 """Every domain's models, imported so that Alembic sees them all."""
 
 from app.api.models import ApiToken, RefreshToken  # noqa: F401
-from app.auth.models import User, UserRole  # noqa: F401
+from app.auth.models import RecoveryCode, SignInSession, User, UserRole  # noqa: F401
+from app.auth.sign_in_models import Passkey, PasskeyChallenge, SignInIdentity  # noqa: F401
 from app.checkin.models import Scan  # noqa: F401
 from app.core.audit import AuditEntry  # noqa: F401
 from app.core.jobs import Job  # noqa: F401

@@ -22,6 +22,11 @@ ACTION_LABELS = {
     "auth.login_failed": _l("Failed login"),
     "auth.logout": _l("Logged out"),
     "access.refused": _l("Access refused"),
+    "auth.passkey_added": _l("Passkey added"),
+    "auth.passkey_renamed": _l("Passkey renamed"),
+    "auth.passkey_removed": _l("Passkey removed"),
+    "auth.provider_linked": _l("Sign-in provider linked"),
+    "auth.provider_unlinked": _l("Sign-in provider unlinked"),
 }
 FAILURE_LABELS = {
     "password": _l("wrong password"),
