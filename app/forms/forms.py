@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
+from app.core.forms import FlaskForm
 from app.forms.models import LOCALES
 from app.forms.services import NUMBER_LIMIT, FormSettings, QuestionFields
 
