@@ -44,6 +44,8 @@ EXPORT_SECTION = {
     "poll_ballots": "poll_answers",  # open ballots only: a secret ballot names nobody
     "conversations": "conversations",
     "conversation_messages": "conversations",  # each conversation with its messages
+    "passkeys": "passkeys",
+    "sign_in_identities": "sign_in_providers",
 }
 
 
@@ -131,6 +133,14 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     db.session.commit()
     run_jobs()
     login(client, "me@example.org")
+    from app.auth.sign_in_models import Passkey, SignInIdentity
+
+    # After the login: a passkey is a second factor, which the login would then ask for.
+    db.session.add(
+        Passkey(user_id=user.id, credential_id="c1", public_key=b"k", user_handle=b"h", name="Key")
+    )
+    db.session.add(SignInIdentity(provider="github", subject="42", user_id=user.id))
+    db.session.commit()
     response = client.get("/account/data.json")
     assert response.status_code == 200
     data = response.get_json()

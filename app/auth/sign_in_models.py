@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Integer,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -60,9 +61,9 @@ class PasskeyChallenge(db.Model):
     # SHA-256 of the challenge, hex: the challenge itself travels only to the browser.
     challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(20))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    # The account a registration or second-factor challenge is for. Not a foreign key: the row
+    # lives five minutes, is looked up by its hash only, and holds nothing else about anyone.
+    user_id: Mapped[int | None] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

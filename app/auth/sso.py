@@ -103,7 +103,7 @@ def client(provider: str) -> FlaskOAuth2App:
     if provider == "oidc":
         settings["server_metadata_url"] = current_app.config["OAUTH_OIDC_METADATA_URL"]
     client_id, secret = _setting(provider, "CLIENT_ID"), _setting(provider, "CLIENT_SECRET")
-    key = (provider, client_id, secret, settings.get("server_metadata_url"))
+    key = (provider, client_id, secret, tuple(sorted(settings.items())))
     cache = current_app.extensions.setdefault("felag_sso_clients", {})
     if key not in cache:
         scope = settings.pop("scope")

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
+from app.auth.sign_in_export import forget_sign_in_methods
 from app.core import audit
 from app.core.audit import AuditEntry
 from app.core.errors import Conflict, Forbidden
@@ -123,6 +124,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     forget_respondent(user.id)  # forms: named answers go; anonymous ones stay, unlinked
     forget_voter(user.id)  # polls: participations and open ballots stay counted, unlinked
     forget_person(user.id, user.email)  # inbox: conversations, their messages and notes
+    forget_sign_in_methods(user.id)  # passkeys and linked sign-in providers
     db.session.execute(db.delete(ConsentEvent).where(ConsentEvent.user_id == user.id))
     db.session.execute(db.delete(Consent).where(Consent.user_id == user.id))
     db.session.execute(

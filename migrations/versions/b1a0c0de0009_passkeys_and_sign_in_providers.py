@@ -45,12 +45,10 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('expires_at', app.core.timeutil.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("purpose IN ('register', 'second_factor', 'sign_in')", name=op.f('ck_passkey_challenges_known_purpose')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_passkey_challenges_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_passkey_challenges')),
     sa.UniqueConstraint('challenge_hash', name=op.f('uq_passkey_challenges_challenge_hash'))
     )
     with op.batch_alter_table('passkey_challenges', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_passkey_challenges_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_passkey_challenges_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('sign_in_identities',
@@ -76,7 +74,6 @@ def downgrade():
     op.drop_table('sign_in_identities')
     with op.batch_alter_table('passkey_challenges', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_passkey_challenges_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_passkey_challenges_user_id'))
     op.drop_table('passkey_challenges')
     with op.batch_alter_table('passkeys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_passkeys_user_id'))
