@@ -99,21 +99,11 @@ def _init_extensions(app: Flask) -> None:
 
     login.login_message = _l("Please log in to see this page.")
 
-    from sqlalchemy.orm import joinedload
-
     from app import models  # noqa: F401  (every model registered before the first query)
-    from app.auth.models import User
+    from app.auth import sessions
 
-    @login.user_loader
-    def load_user(user_id: str):
-        ident, _sep, version = user_id.partition(":")
-        if not ident.isdigit():
-            return None
-        # Roles in the same query: every signed-in page reads them (one round trip fewer).
-        user = db.session.get(User, int(ident), options=[joinedload(User.roles)])
-        if user is None or not user.is_active or str(user.session_version) != version:
-            return None
-        return user
+    # Server-side sign-in sessions: the user, roles and session row in one query.
+    sessions.init_app(app)
 
     @app.before_request
     def keep_session_alive():
@@ -144,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     # of their package: imported here rather than by that module, so imports run one way only.
     from app.api import checkin, events, events_staff, me, members, polls, sign_in  # noqa: F401
     from app.api.routes import bp as api_bp
+    from app.auth import security_routes  # noqa: F401
     from app.auth import passkey_routes, security_routes, sso_routes  # noqa: F401
     from app.auth.routes import account_bp
     from app.auth.routes import bp as auth_bp

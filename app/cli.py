@@ -61,16 +61,28 @@ tokens = AppGroup("tokens", help="Manage API tokens.")
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", required=True)
-def tokens_create(email, name):
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="members:read, members:write, checkin, polls or events (repeat; default: all).",
+)
+@click.option("--expires-days", type=click.IntRange(min=1), help="Expire after this many days.")
+def tokens_create(email, name, scopes, expires_days):
     """Create an API token for a user; the key is printed once."""
+    from datetime import timedelta
+
+    from app.api.models import SCOPES
     from app.api.services import create_token
     from app.auth.services import find_user_by_email
+    from app.core.timeutil import utcnow
 
     user = find_user_by_email(email)
     if user is None:
         raise click.ClickException("No user has that e-mail address.")
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
     try:
-        _token, key = create_token(user, name)
+        _token, key = create_token(user, name, None, scopes or SCOPES, expires_at)
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
     db.session.commit()

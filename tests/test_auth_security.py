@@ -163,6 +163,7 @@ def staff_rules(app):
 
 
 def _fill(rule: str) -> str:
+    rule = re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", rule)  # <any(csv, xlsx):fmt> -> csv
     return re.sub(r"<(?:int:)?(\w+)>", "1", re.sub(r"<path:\w+>", "x", rule))
 
 

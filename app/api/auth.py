@@ -12,6 +12,7 @@ from app.core import ratelimit
 from app.core.audit import record_refusal
 from app.core.errors import json_error
 from app.core.security import has_role
+from app.core.timeutil import utcnow
 
 
 def _key_from_header() -> str | None:
@@ -68,8 +69,53 @@ def api_rate_limited(limit: Callable[[], str], scope: str):
     return decorator
 
 
-def token_required(*roles: str):
-    """Require a valid token whose user holds one of the roles (none listed: any user)."""
+# The scope a staff token needs, by the first part of the path under /api/v1/ (reading
+# members needs members:read, changing them members:write); paths not listed need none.
+SCOPE_BY_PART = {"checkin": "checkin", "polls": "polls", "events": "events"}
+
+
+def scope_for_request() -> str | None:
+    """The scope this API request needs, judged by its path and method."""
+    parts = request.path.removeprefix("/api/v1/").split("/")
+    if parts[0] == "members":
+        return "members:read" if request.method in ("GET", "HEAD") else "members:write"
+    if "checkin" in parts:
+        return "checkin"
+    return SCOPE_BY_PART.get(parts[0])
+
+
+def token_refusal(user: ApiCaller, scope: str | None):
+    """The error answer for a staff token that may not do this request, or None."""
+    if user.kind != "token":
+        return None
+    if user.expires_at is not None and user.expires_at <= utcnow():
+        return json_error(
+            401,
+            _("This API token has expired."),
+            code="token_expired",
+            headers={"WWW-Authenticate": 'Token realm="api"'},
+        )
+    if user.lacks_second_factor:
+        return json_error(
+            403,
+            _("This token's user has a staff role and must set up a second factor first."),
+            code="second_factor_required",
+        )
+    needed = scope or scope_for_request()
+    if needed and user.scopes is not None and needed not in user.scopes:
+        record_refusal(actor_id=user.id, token=user.token_prefix)
+        return json_error(
+            403,
+            _("This token does not have the scope %(scope)s.", scope=needed),
+            code="insufficient_scope",
+        )
+    return None
+
+
+def token_required(*roles: str, scope: str | None = None):
+    """Require a valid token whose user holds one of the roles (none listed: any user); a staff
+    token also needs the request's scope (`scope`, else judged from the path), must not have
+    expired, and its staff user needs a second factor when REQUIRE_2FA_FOR_STAFF is on."""
 
     def decorator(view):
         @wraps(view)
@@ -85,6 +131,9 @@ def token_required(*roles: str):
                     _("A valid API token is required."),
                     headers={"WWW-Authenticate": 'Token realm="api"'},
                 )
+            refusal = token_refusal(user, scope)
+            if refusal is not None:
+                return refusal
             if roles and not has_role(user, *roles):
                 record_refusal(actor_id=user.id, token=user.token_prefix)
                 return json_error(403, _("This token's user does not have the required role."))

@@ -4,7 +4,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from flask import current_app, has_app_context
@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session
 
-from app.api.models import PREFIX_LENGTH, ApiToken, hash_key
+from app.api.models import PREFIX_LENGTH, SCOPES, ApiToken, hash_key
 from app.auth.models import User, UserRole
 from app.core import audit
 from app.core.errors import DomainError, NotFound
@@ -29,11 +29,23 @@ TOKEN_CACHE_SIZE = 1000
 AUTH_GENERATION_KEY = "felag:api-auth-generation"
 
 
-def create_token(user: User, name: str, created_by: User | None = None) -> tuple[ApiToken, str]:
-    """A new token for the user; the plain key is returned once and never stored."""
+def create_token(
+    user: User,
+    name: str,
+    created_by: User | None = None,
+    scopes: list[str] | tuple[str, ...] = SCOPES,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for the user with these scopes (and an optional expiry); the plain key is
+    returned once and never stored."""
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Give the token a name."), field="name")
+    chosen = [scope for scope in SCOPES if scope in set(scopes)]
+    if not chosen or len(chosen) != len(set(scopes)):
+        raise DomainError(_l("Choose at least one of the offered scopes."), field="scopes")
+    if expires_at is not None and expires_at <= utcnow():
+        raise DomainError(_l("The expiry must be in the future."), field="expires_on")
     key = ApiToken.generate()
     token = ApiToken(
         user_id=user.id,
@@ -41,6 +53,8 @@ def create_token(user: User, name: str, created_by: User | None = None) -> tuple
         prefix=key[:PREFIX_LENGTH],
         key_hash=hash_key(key),
         created_by_id=created_by.id if created_by else None,
+        scopes=" ".join(chosen),
+        expires_at=expires_at,
     )
     db.session.add(token)
     db.session.flush()
@@ -48,7 +62,7 @@ def create_token(user: User, name: str, created_by: User | None = None) -> tuple
         "token.created",
         "api_token",
         token.id,
-        after={"name": token.name},
+        after={"name": token.name, "scopes": chosen},
         actor_id=created_by.id if created_by else user.id,
         subject_user_id=user.id,
     )
@@ -85,14 +99,16 @@ class ApiCaller:
     is_authenticated: bool = True
     # "token" (a staff token, token_id is its id) or "app" (an access token, token_id the user's)
     kind: str = "token"
+    # A staff token's scopes (None: not limited by scopes), its expiry, and whether its user
+    # lacks a second factor that REQUIRE_2FA_FOR_STAFF asks of staff.
+    scopes: frozenset[str] | None = None
+    expires_at: datetime | None = None
+    lacks_second_factor: bool = False
 
     @property
     def rate_key(self) -> str:
         """What the API's rate limit counts against: the token, or the app user."""
         return f"{self.kind}:{self.token_id}"
-
-    def has_role(self, *roles: str) -> bool:
-        return has_role(self, *roles)
 
     def has_role(self, *roles: str) -> bool:
         return has_role(self, *roles)
@@ -104,6 +120,8 @@ _CALLER = (
         _tokens.c.id,
         _tokens.c.prefix,
         _tokens.c.last_used_at,
+        _tokens.c.scopes,
+        _tokens.c.expires_at,
         _users.c.id.label("user_id"),
         _users.c.name,
         _users.c.email,
@@ -201,6 +219,8 @@ def _changes_token_access(session: Session) -> bool:
             # A role removed from user.roles is deleted as an orphan only inside the flush.
             if attrs.is_active_account.history.has_changes() or attrs.roles.history.has_changes():
                 return True
+            if attrs.totp_confirmed_at.history.has_changes():  # staff tokens need a 2nd factor
+                return True
     return any(isinstance(obj, (UserRole, User, ApiToken)) for obj in session.deleted) or any(
         isinstance(obj, UserRole) for obj in session.new
     )
@@ -233,11 +253,24 @@ def _load_caller(key_hash: str) -> ApiCaller | None:
     if first.last_used_at is None or now - first.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiToken).where(ApiToken.id == first.id).values(last_used_at=now))
         db.session.commit()
+    role_names = frozenset(row.role for row in rows if row.role is not None)
     return ApiCaller(
         id=first.user_id,
         name=first.name,
         email=first.email,
-        role_names=frozenset(row.role for row in rows if row.role is not None),
+        role_names=role_names,
         token_id=first.id,
         token_prefix=first.prefix,
+        scopes=frozenset(first.scopes.split()),
+        expires_at=first.expires_at,
+        lacks_second_factor=_lacks_second_factor(first.user_id, role_names),
     )
+
+
+def _lacks_second_factor(user_id: int, role_names: frozenset[str]) -> bool:
+    """True for a staff user without the second factor REQUIRE_2FA_FOR_STAFF asks for."""
+    if not role_names or not current_app.config.get("REQUIRE_2FA_FOR_STAFF"):
+        return False
+    from app.auth.factors import has_second_factor
+
+    return not has_second_factor(db.session.get(User, user_id))

@@ -34,19 +34,24 @@ def _return_to() -> str | None:
     return target if is_safe_next(target) else None
 
 
-def recent_auth_required(view):
-    """Ask again for the password or a second factor when the last check is too old."""
+def recent_auth_required(view=None, *, methods: tuple[str, ...] | None = None):
+    """Ask again for the password or a second factor when the last check is too old (only for
+    `methods` when given: a page may be read freely while its form's POST is sensitive)."""
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        from app.extensions import login
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from app.extensions import login
 
-        if not current_user.is_authenticated:
-            return login.unauthorized()
-        if not recently_verified():
-            flash(_("Confirm it is you to go on."), "info")
-            return redirect(url_for("auth.confirm", next=_return_to()))
-        return view(*args, **kwargs)
+            if methods is None or request.method in methods:
+                if not current_user.is_authenticated:
+                    return login.unauthorized()
+                if not recently_verified():
+                    flash(_("Confirm it is you to go on."), "info")
+                    return redirect(url_for("auth.confirm", next=_return_to()))
+            return view(*args, **kwargs)
 
-    wrapped.needs_recent_auth = True
-    return wrapped
+        wrapped.needs_recent_auth = methods or True
+        return wrapped
+
+    return decorator(view) if view is not None else decorator

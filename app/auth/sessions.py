@@ -15,6 +15,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, g, request, session
+from flask_login import current_user
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -146,14 +147,13 @@ def load_session_user(key: str) -> User | None:
     row, user = found
     if not user.is_active or not _alive(row, now):
         end_rows([row.id])
+        db.session.commit()
         return None
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-        # Its own short transaction: the request's work stays the request's, and loaded objects
-        # are not expired by a commit.
-        with db.engine.begin() as connection:
-            connection.execute(
-                update(SignInSession).where(SignInSession.id == row.id).values(last_seen_at=now)
-            )
+        # Committed at once: the user is loaded before the request does its own work (see
+        # init_app), so nothing of the request's goes with it.
+        row.last_seen_at = now
+        db.session.commit()
     g.sign_in_session = row
     return user
 
@@ -279,6 +279,15 @@ def init_app(app) -> None:
     login.session_protection = None  # the session row is the protection
     login.user_loader(load_session_user)
     login.request_loader(_load_from_remember_cookie)
+
+    @app.before_request
+    def _load_signed_in_user():
+        # Before the view's own work, so the loader's writes (last seen, an ended or restored
+        # session) commit alone; static files skip it.
+        if request.endpoint in ("static", "bootstrap.static"):
+            return
+        if "_user_id" in session or app.config["REMEMBER_KEY_COOKIE"] in request.cookies:
+            current_user._get_current_object()
 
     @app.after_request
     def _write_remember_cookie(response):

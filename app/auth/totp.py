@@ -9,8 +9,6 @@ import secrets
 import time
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
@@ -54,6 +52,9 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_data_uri(uri: str) -> str:
     """The otpauth URI as an inline SVG QR code (a data: URI, allowed by the CSP's img-src)."""
+    import qrcode  # with its SVG writer (lxml) and Pillow: loaded on the setup page only
+    import qrcode.image.svg
+
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buffer = io.BytesIO()
     image.save(buffer)

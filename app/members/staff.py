@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
+from app.auth.reauth import recent_auth_required
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError
 from app.core.exports import table_response
@@ -87,6 +88,7 @@ def members():
 @bp.get("/export.csv", defaults={"fmt": "csv"})
 @bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @roles_required("membership")
+@recent_auth_required
 def members_export(fmt: str):
     flt = directory.MemberFilter.from_args(request.args)
     headers, rows = directory.export_table(flt, current_user.id)
@@ -175,6 +177,7 @@ def member_detail(member_id: int):
 
 @bp.post("/<int:member_id>/reveal")
 @roles_required("membership")
+@recent_auth_required
 def member_reveal(member_id: int):
     membership = member_or_404(member_id)
     if not ActionForm().validate_on_submit():

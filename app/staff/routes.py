@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.auth import services as accounts
 from app.auth.models import User
+from app.auth.reauth import recent_auth_required
 from app.core import relay
 from app.core.audit import AuditEntry
 from app.core.errors import DomainError
@@ -49,6 +50,7 @@ def users():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
+@recent_auth_required(methods=("POST",))
 def user_detail(user_id: int):
     user = db.get_or_404(User, user_id)
     form = RolesForm(roles=sorted(user.role_names))
