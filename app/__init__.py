@@ -134,7 +134,6 @@ def _register_blueprints(app: Flask) -> None:
     # of their package: imported here rather than by that module, so imports run one way only.
     from app.api import checkin, events, events_staff, me, members, polls, sign_in  # noqa: F401
     from app.api.routes import bp as api_bp
-    from app.auth import security_routes  # noqa: F401
     from app.auth import passkey_routes, security_routes, sso_routes  # noqa: F401
     from app.auth.routes import account_bp
     from app.auth.routes import bp as auth_bp

@@ -9,11 +9,12 @@ from __future__ import annotations
 from flask import current_app
 
 from app.auth.models import User
+from app.auth.passkeys import has_passkey
 
 
 def has_second_factor(user: User) -> bool:
-    """True when the user has a confirmed second factor (TOTP)."""
-    return user.totp_confirmed_at is not None
+    """True when the user has a confirmed second factor (TOTP) or a passkey."""
+    return user.totp_confirmed_at is not None or has_passkey(user)
 
 
 def second_factor_required(user: User) -> bool:
