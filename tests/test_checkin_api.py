@@ -88,6 +88,7 @@ def test_wrong_event(client, door):
         "registration": None,
         "checked_in_at": None,
         "checked_in_by": None,
+        "event": {"title": "Autumn party"},  # the event the ticket belongs to
     }
     db.session.refresh(elsewhere)
     assert elsewhere.checked_in_at is None

@@ -48,11 +48,19 @@ class ScannedRegistration(Schema):
     name = fields.String(required=True)
 
 
+class TicketEvent(Schema):
+    title = fields.String(required=True)
+
+
 class ScanAnswerSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(SCAN_STATUSES))
     registration = fields.Nested(ScannedRegistration, required=True, allow_none=True)
     checked_in_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
     checked_in_by = fields.String(required=True, allow_none=True)
+    event = fields.Nested(
+        TicketEvent,
+        metadata={"description": "With wrong_event: the event the ticket belongs to"},
+    )
 
 
 class UndoAnswerSchema(Schema):

@@ -10,10 +10,10 @@ from sqlalchemy import func, or_, select
 from app.auth.models import User
 from app.checkin.gate import require_event
 from app.checkin.models import Scan
-from app.core.text import LIKE_ESCAPE, contains_pattern, escape_like
+from app.core.text import LIKE_ESCAPE, contains_pattern
 from app.core.timeutil import local_date, utcnow
 from app.events.models import Event, Registration
-from app.events.tickets import SHORT_CODE_RE
+from app.events.tickets import clean_short_code
 from app.extensions import db
 
 registrations = Registration.__table__
@@ -41,10 +41,9 @@ def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     if len(query) < 2:
         return []
     matches = registrations.c.name.ilike(contains_pattern(query), escape=LIKE_ESCAPE)
-    if SHORT_CODE_RE.match(query):
-        # Codes read "<event id>.<ticket id>.<signature>"; the short code starts the ticket id.
-        prefix = escape_like(f"{event_id}.{query}") + "%"
-        matches = or_(matches, registrations.c.ticket_code.like(prefix, escape=LIKE_ESCAPE))
+    short = clean_short_code(query)
+    if short is not None:
+        matches = or_(matches, registrations.c.short_code == short)
     rows = db.session.execute(
         select(
             registrations.c.id,
@@ -74,11 +73,12 @@ def search(event_id: int, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
 
 
 def offline_bundle(event: Event) -> dict:
-    """What a door device keeps for offline scanning: the public key and each ticket's id,
-    name and state (confirmed, checked_in, cancelled or waiting) - nothing more."""
+    """What a door device keeps for offline scanning: the public key and each ticket's id, short
+    code, name and state (confirmed, checked_in, cancelled or waiting) - nothing more."""
     rows = db.session.execute(
         select(
             registrations.c.ticket_code,
+            registrations.c.short_code,
             registrations.c.name,
             registrations.c.state,
             registrations.c.checked_in_at,
@@ -90,7 +90,9 @@ def offline_bundle(event: Event) -> dict:
         if len(parts) != 3:
             continue
         state = "checked_in" if row.checked_in_at is not None else row.state
-        tickets.append({"ticket": parts[1], "name": row.name, "state": state})
+        tickets.append(
+            {"ticket": parts[1], "short": row.short_code, "name": row.name, "state": state}
+        )
     return {
         "event_id": event.id,
         "public_key": event.public_key,

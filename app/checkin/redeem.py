@@ -23,8 +23,8 @@ from app.checkin.gate import require_event, require_open_door, signature_valid
 from app.checkin.models import Scan
 from app.core.errors import Conflict, DomainError
 from app.core.timeutil import utcnow
-from app.events.models import Registration
-from app.events.tickets import b64, parse_code
+from app.events.models import Event, Registration
+from app.events.tickets import b64, clean_short_code, parse_code
 from app.extensions import db
 from app.webhooks.services import emit
 
@@ -72,9 +72,10 @@ class ScanAnswer:
     checked_in_at: datetime | None = None
     checked_in_by: str | None = None
     checked_in_by_id: int | None = None  # kept in the scan log, not shown
+    event_title: str | None = None  # the event a wrong_event ticket belongs to
 
     def as_json(self) -> dict:
-        return {
+        answer = {
             "status": self.status,
             "registration": (
                 {"id": self.registration_id, "name": self.name}
@@ -84,6 +85,9 @@ class ScanAnswer:
             "checked_in_at": self.checked_in_at.isoformat() if self.checked_in_at else None,
             "checked_in_by": self.checked_in_by,
         }
+        if self.event_title is not None:
+            answer["event"] = {"title": self.event_title}
+        return answer
 
 
 # --- validation of inputs --------------------------------------------------------------------
@@ -276,13 +280,21 @@ def redeem(
     now = utcnow()
     at = clean_scanned_at(scanned_at, now)
     require_open_door(event_id, now)  # no ticket of a cancelled, draft or long-past event passes
-    parsed = parse_code(code_text if isinstance(code_text, str) else "")
-    ticket_ref = parsed.ticket_id if parsed else None
-    if parsed is None or not signature_valid(parsed):
+    text_in = code_text if isinstance(code_text, str) else ""
+    parsed = parse_code(text_in)
+    short = None if parsed else clean_short_code(text_in)
+    ticket_ref = parsed.ticket_id if parsed else short
+    if short is not None:
+        # Typed from the ticket: its short code names one ticket of this event (or none).
+        where = and_(registrations.c.short_code == short, registrations.c.event_id == event_id)
+        answer = _redeem_where(where, scanner, at)
+    elif parsed is None or not signature_valid(parsed):
         # Forged, altered or not a code at all: no registration is looked at.
         answer = ScanAnswer("unknown")
     elif parsed.event_id != event_id:
-        answer = ScanAnswer("wrong_event")
+        # A genuine ticket of another event: the answer names that event.
+        title = db.session.scalar(select(Event.title).where(Event.id == parsed.event_id))
+        answer = ScanAnswer("wrong_event", event_title=title)
     else:
         code = f"{parsed.event_id}.{parsed.ticket_id}.{b64(parsed.signature)}"
         tried = False

@@ -88,6 +88,7 @@ def _texts() -> dict:
         "already_here": _("Already checked in on this device at %(time)s"),
         "already_before": _("Already checked in (before this device went offline)"),
         "wrong_event": _("Not a ticket for this event"),
+        "wrong_event_named": _("This ticket is for %(event)s."),
         "cancelled": _("Registration cancelled"),
         "not_confirmed": _("Not confirmed (waiting list)"),
         "unknown": _("Unknown or forged ticket"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
@@ -20,9 +21,9 @@ def event_url(event: Event) -> str:
     return absolute_url("events.detail", event_id=event.id, slug=event.slug)
 
 
-def place(event: Event) -> str:
-    """The venue and address on one line (or the online link)."""
-    address = ", ".join(
+def address(event: Event) -> str:
+    """The venue and address on one line ("" for an event held online only)."""
+    return ", ".join(
         part
         for part in (
             event.venue_name,
@@ -32,7 +33,12 @@ def place(event: Event) -> str:
         )
         if part
     )
-    return address or event.online_url
+
+
+def place(event: Event) -> str:
+    """The address, or "Online" for an online event (its meeting link is for confirmed
+    registrations: the ticket e-mail and page, never the public pages or calendar)."""
+    return address(event) or (gettext("Online") if event.online_url else "")
 
 
 def _calendar() -> Calendar:

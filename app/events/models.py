@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -121,6 +122,7 @@ class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_registrations_event_user"),
+        UniqueConstraint("event_id", "short_code", name="uq_registrations_event_short_code"),
         CheckConstraint(f"state IN {REGISTRATION_STATES!r}", name="known_state"),
         CheckConstraint(
             "checked_in_at IS NULL OR state = 'confirmed'", name="checked_in_only_confirmed"
@@ -151,6 +153,8 @@ class Registration(db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     # The ticket: set when the registration is confirmed (see events/tickets.py).
     ticket_code: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Typed at the door when a phone will not scan; set with the code (see below).
+    short_code: Mapped[str | None] = mapped_column(String(8))
     ticket_qr_key: Mapped[str | None] = mapped_column(String(200))
     ticket_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -163,10 +167,12 @@ class Registration(db.Model):
     checked_in_by = relationship("User", foreign_keys=[checked_in_by_id])
     terms = relationship("RegistrationTerms")
 
-    @property
-    def short_code(self) -> str:
-        """The ticket's 8-character short code (see events/tickets.short_code)."""
-        return short_code(self.ticket_code or "")
+
+
+@event.listens_for(Registration.ticket_code, "set")
+def _set_short_code(registration: Registration, value, _old, _initiator) -> None:
+    """Every ticket code gets its short code (a new code, a new short code)."""
+    registration.short_code = short_code(value) if value else None
 
 
 class EventMessage(db.Model):

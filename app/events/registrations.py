@@ -29,7 +29,7 @@ from app.core.timeutil import utcnow
 from app.events.eligibility import Refused, refuse, user_problem, window_problem
 from app.events.models import Event, Registration
 from app.events.tasks import make_ticket
-from app.events.tickets import make_code
+from app.events.tickets import make_code, short_code
 from app.extensions import db
 from app.webhooks.services import emit
 from app.forms.answers import event_form, save_for_registration, validate
@@ -71,6 +71,22 @@ def _expire_count(event_id: int) -> None:
         db.session.expire(event, ["confirmed_count"])
 
 
+def _free_short_code(registration: Registration, event_id: int) -> str:
+    """The ticket's short code, or another made from its code when the event already has it
+    (the unique constraint stays the last line)."""
+    with db.session.no_autoflush:
+        for attempt in range(10):
+            candidate = short_code(registration.ticket_code, attempt)
+            taken = select(Registration.id).where(
+                Registration.event_id == event_id, Registration.short_code == candidate
+            )
+            if registration.id is not None:
+                taken = taken.where(Registration.id != registration.id)
+            if db.session.scalar(taken.limit(1)) is None:
+                return candidate
+    return candidate
+
+
 def _confirm(registration: Registration, event: Event, promoted: bool = False) -> None:
     """The seat is taken: issue a new signed code and ask for the ticket job."""
     now = utcnow()
@@ -79,6 +95,7 @@ def _confirm(registration: Registration, event: Event, promoted: bool = False) -
     registration.waiting_since = None
     registration.cancelled_at = None
     registration.ticket_code = make_code(event.id, event.signing_key_encrypted)
+    registration.short_code = _free_short_code(registration, event.id)
     registration.ticket_qr_key = None
     registration.ticket_mailed_at = None
     db.session.flush()

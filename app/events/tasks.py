@@ -20,7 +20,7 @@ from app.core.jobs import commit, enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
-from app.events.ics import calendar_bytes, event_url, place
+from app.events.ics import address, calendar_bytes, event_url
 from app.events.models import Event, EventMessage, Registration
 from app.events.tickets import qr_png
 from app.extensions import db
@@ -36,7 +36,7 @@ def _event_context(event: Event) -> dict:
         "event_title": event.title,
         "starts_at": event.starts_at.isoformat(),
         "ends_at": event.ends_at.isoformat(),
-        "place": place(event),
+        "place": address(event),  # an online event's "Online" is written by the template
         "online_url": event.online_url,
         "event_url": event_url(event),
     }
@@ -133,6 +133,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
         **_event_context(event),
         "name": registration.name,
         "ticket_url": _ticket_link(code),
+        "short_code": registration.short_code,
         "promoted": bool(promoted),
     }
     queue_mail(

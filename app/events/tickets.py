@@ -8,6 +8,7 @@ scanner holding only the event's public key can tell a real code from a forged o
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
 import secrets
@@ -24,7 +25,9 @@ from app.core.http import absolute_url
 
 CODE_RE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$")
 SHORT_CODE_LENGTH = 8
-SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{8}$")
+# Letters and digits that cannot be taken for one another: no 0/O, no 1/I/L.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SHORT_CODE_RE = re.compile(rf"^[{SHORT_CODE_ALPHABET}]{{{SHORT_CODE_LENGTH}}}$")
 
 
 def b64(data: bytes) -> str:
@@ -59,11 +62,26 @@ def make_code(event_id: int, signing_key_encrypted: str) -> str:
     return f"{event_id}.{ticket_id}.{b64(signature)}"
 
 
-def short_code(code: str) -> str:
-    """The first 8 characters of the ticket id: printed on the ticket, for the door's search
-    when a phone will not scan (unique enough within one event, never enough to get in)."""
-    parts = code.split(".")
-    return parts[1][:SHORT_CODE_LENGTH] if len(parts) == 3 else ""
+def short_code(code: str, attempt: int = 0) -> str:
+    """The ticket's 8-character short code, printed under the QR: typed at the door when a
+    phone will not scan. Made from the ticket id (another `attempt` gives another code, for
+    the rare code already taken in the event); unique per event in the database."""
+    parts = (code or "").split(".")
+    if len(parts) != 3:
+        return ""
+    seed = parts[1] if not attempt else f"{parts[1]}:{attempt}"
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
+    letters = []
+    for _ in range(SHORT_CODE_LENGTH):
+        number, index = divmod(number, len(SHORT_CODE_ALPHABET))
+        letters.append(SHORT_CODE_ALPHABET[index])
+    return "".join(letters)
+
+
+def clean_short_code(text: str) -> str | None:
+    """A typed short code in its stored form ("abcd efgh" -> "ABCDEFGH"), or None."""
+    value = re.sub(r"[\s-]", "", text or "").upper()
+    return value if SHORT_CODE_RE.match(value) else None
 
 
 @dataclass(frozen=True)

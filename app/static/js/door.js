@@ -65,6 +65,8 @@
     hold: "felag-door-hold",
   };
   const CODE_RE = /^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$/;
+  // The 8-character short code printed under the QR: no 0/O, no 1/I/L (app/events/tickets.py).
+  const SHORT_RE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -163,6 +165,15 @@
     return { eventId: Number(match[1]), ticketId: match[2], signature: match[3] };
   }
 
+  // A typed short code, as the ticket of this event it names in the stored list (or null).
+  function parseShortCode(text) {
+    const value = (text || "").replace(/[\s-]/g, "").toUpperCase();
+    if (!SHORT_RE.test(value)) return null;
+    const data = bundle();
+    const ticketId = data && data.shorts ? data.shorts[value] : undefined;
+    return { eventId, ticketId: ticketId || null, short: value };
+  }
+
   // --- the offline bundle: public key and tickets (id, name, state) --------------------------
 
   function bundle() {
@@ -184,7 +195,11 @@
       if (!response.ok) return;
       const data = await response.json();
       const tickets = {};
-      for (const t of data.tickets) tickets[t.ticket] = { name: t.name, state: t.state };
+      const shorts = {};
+      for (const t of data.tickets) {
+        tickets[t.ticket] = { name: t.name, state: t.state };
+        if (t.short) shorts[t.short] = t.ticket;
+      }
       // Tickets let in on this device but not yet synced stay checked in.
       for (const ticketId of Object.keys(load(KEYS.seen, {}))) {
         if (tickets[ticketId] && tickets[ticketId].state === "confirmed") {
@@ -197,6 +212,7 @@
         fetched_at: data.generated_at,
         ends_at: data.ends_at,
         tickets,
+        shorts,
       });
       setOnline(true);
     } catch (err) {
@@ -414,7 +430,20 @@
 
   let hideTimer = null;
 
+  // While a result covers the screen, nothing under it is reachable by Tab or a screen reader,
+  // except the code field: a handheld scanner keeps typing the next code into it.
+  function coveredParts() {
+    return document.querySelectorAll(
+      "body > a, body > nav, body > footer, #door > :not(#door-scan-form), #door-scan-form button",
+    );
+  }
+
+  function resultShown() {
+    return !el.result.classList.contains("d-none");
+  }
+
   function showResult(kind, status, title, detail) {
+    coveredParts().forEach((part) => { part.inert = true; });
     el.result.className = `door-result door-result-${kind}`;
     el.result.dataset.status = status;
     resultParts.icon.textContent = kind === "ok" ? "✓" : kind === "warn" ? "!" : "✕";
@@ -430,6 +459,7 @@
   function hideResult() {
     clearTimeout(hideTimer);
     el.result.classList.add("d-none");
+    coveredParts().forEach((part) => { part.inert = false; });
     el.code.focus({ preventScroll: true });
   }
 
@@ -445,6 +475,14 @@
           : fmt(T.already_checked_in_no_by, { time });
         return showResult("warn", "already_checked_in", text, name);
       }
+      case "wrong_event":
+        // A genuine ticket of another event: say which, so the person can be sent there.
+        return showResult(
+          "error",
+          "wrong_event",
+          T.wrong_event,
+          data.event ? fmt(T.wrong_event_named, { event: data.event.title }) : ""
+        );
       default:
         return showResult("error", data.status, reasonText(data.status), name);
     }
@@ -531,6 +569,7 @@
   // --- scanning -----------------------------------------------------------------------------
 
   function markSeen(ticketId, name, at) {
+    if (!ticketId) return;
     const seen = load(KEYS.seen, {});
     seen[ticketId] = { name, at };
     save(KEYS.seen, seen);
@@ -543,8 +582,11 @@
       return showResult("error", "wrong_event", T.wrong_event);
     }
     const data = bundle();
-    const valid = await signatureValid(parsed, data && data.public_key);
-    const ticket = data && data.tickets[parsed.ticketId];
+    // A short code has no signature: it counts only when the stored list holds it.
+    const valid = parsed.short
+      ? Boolean(parsed.ticketId)
+      : await signatureValid(parsed, data && data.public_key);
+    const ticket = data && parsed.ticketId ? data.tickets[parsed.ticketId] : undefined;
     if (valid === false || (valid === null && !ticket)) {
       enqueue({ ...item, accepted: false });
       return showResult("error", "unknown", T.unknown);
@@ -574,7 +616,7 @@
   async function handleCode(text) {
     const code = (text || "").trim();
     if (!code) return;
-    const parsed = parseCode(code);
+    const parsed = parseCode(code) || parseShortCode(code);
     const item = { code, nonce: newNonce(), scanned_at: new Date().toISOString() };
     if (online && !sessionEnded) {
       let response = null;
@@ -613,7 +655,16 @@
     event.preventDefault();
     const value = el.code.value;
     el.code.value = "";
+    if (!value.trim() && resultShown()) return hideResult(); // Enter on its own closes the result
     handleCode(value);
+  });
+
+  // Escape closes the result screen (Enter too, through the form above).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && resultShown()) {
+      event.preventDefault();
+      hideResult();
+    }
   });
 
   // Keep the code field focused so that a handheld scanner's "typing" always lands in it.
