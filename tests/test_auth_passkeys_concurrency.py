@@ -1,6 +1,6 @@
-"""A passkey answer replayed many times at once (the same session cookie, the same challenge)
-through the live server on PostgreSQL signs in once; with a read-then-delete challenge check
-instead of the single DELETE, several replays get in, so the test can fail."""
+"""Races on PostgreSQL through the live server. A passkey answer replayed many times at once (the
+same session cookie, the same challenge) signs in once; the last two ways in (a passkey and a
+provider) removed at once leave one. Each has a twin without the guard that goes wrong."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import time
 
 import pytest
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
-from app.auth import passkeys
-from app.auth.sign_in_models import Passkey, PasskeyChallenge
+from app.auth import passkeys, sign_in_methods, sso_accounts
+from app.auth.sign_in_models import Passkey, PasskeyChallenge, SignInIdentity
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.factories import make_user
 from tests.helpers import csrf_from
 from tests.passkey_helpers import SoftAuthenticator
-from tests.test_events_concurrency import all_at_once
+from tests.test_events_concurrency import all_at_once, post, signed_in
 
 pytestmark = pytest.mark.live
 COPIES = 8
@@ -75,3 +75,63 @@ def test_replays_without_the_single_delete_get_in_twice(app, live_server, postgr
     monkeypatch.setattr(passkeys, "use_challenge", naive_use_challenge)
     statuses = _replays(app, live_server)
     assert statuses.count(200) > 1
+
+
+def _remove_both_at_once(app, live_server) -> tuple[list[int], int]:
+    """An account whose only ways in are one passkey and one provider removes both at once."""
+    with app.app_context():
+        user = make_user("lastway@example.org")
+        user.password_hash = ""  # made by single sign-on: no password
+        passkey = Passkey(
+            user_id=user.id,
+            credential_id="last-way",
+            public_key=b"key",
+            user_handle=b"handle",
+            name="Phone",
+        )
+        identity = SignInIdentity(provider="oidc", subject="last-way", user_id=user.id)
+        db.session.add_all([passkey, identity])
+        db.session.commit()
+        user_id, passkey_id, identity_id = user.id, passkey.id, identity.id
+        http, token = signed_in(app, user_id, live_server)
+    urls = [
+        f"{live_server}/account/security/passkeys/{passkey_id}/delete",
+        f"{live_server}/account/security/providers/{identity_id}/unlink",
+    ]
+    responses = all_at_once([post(http, url, token) for url in urls])
+    with app.app_context():
+        left = db.session.scalar(
+            select(func.count(Passkey.id)).where(Passkey.user_id == user_id)
+        ) + db.session.scalar(
+            select(func.count(SignInIdentity.id)).where(SignInIdentity.user_id == user_id)
+        )
+        db.session.remove()
+    return [r.status_code for r in responses], left
+
+
+def test_the_last_two_ways_in_removed_at_once_leave_one(app, live_server, postgres):
+    statuses, left = _remove_both_at_once(app, live_server)
+    assert statuses == [302, 302]  # both answered (one with "your only way to sign in")
+    assert left == 1
+
+
+def test_without_the_row_lock_both_go(app, live_server, postgres, monkeypatch):
+    def naive(user, *, passkey=None, identity=None):
+        passkeys_left = db.session.scalar(
+            select(func.count(Passkey.id)).where(
+                Passkey.user_id == user.id, Passkey.id != (passkey.id if passkey else -1)
+            )
+        )
+        identities_left = db.session.scalar(
+            select(func.count(SignInIdentity.id)).where(
+                SignInIdentity.user_id == user.id,
+                SignInIdentity.id != (identity.id if identity else -1),
+            )
+        )
+        time.sleep(0.2)  # both requests count before either deletes
+        return bool(passkeys_left or identities_left)
+
+    monkeypatch.setattr(sign_in_methods, "other_sign_in_methods", naive)
+    monkeypatch.setattr(sso_accounts, "other_sign_in_methods", naive)
+    _statuses, left = _remove_both_at_once(app, live_server)
+    assert left == 0  # locked out for good: what the lock prevents
