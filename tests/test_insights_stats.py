@@ -114,7 +114,11 @@ def test_applications_approval_time_and_consents(members):
 @pytest.fixture
 def events(ctx):
     """A past event with check-ins, promotions and a known registration history."""
-    past = make_event("Spring meeting", capacity=10, days_ahead=-10)
+    # At noon, so that half a day before is still the same calendar day.
+    noon = (utcnow() - timedelta(days=10)).replace(hour=12, minute=0, second=0, microsecond=0)
+    past = make_event(
+        "Spring meeting", capacity=10, starts_at=noon, ends_at=noon + timedelta(hours=2)
+    )
     starts = past.starts_at
     people = [make_registration(past) for _ in range(4)]
     for registration, minutes in zip(people[:3], (-7, 1, 12), strict=True):

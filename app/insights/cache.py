@@ -3,6 +3,7 @@ minute at most. Rows are plain values (labels are made per reader), shared by ev
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -17,9 +18,12 @@ _lock = threading.Lock()
 
 
 def cache_seconds() -> float:
-    """STATS_CACHE_SECONDS, 60 by default and 0 (off) under test unless set."""
-    default = 0 if current_app.testing else 60
-    return float(current_app.config.get("STATS_CACHE_SECONDS", default))
+    """STATS_CACHE_SECONDS from the config or the environment (0 turns the cache off); 60 by
+    default, and off under test unless set."""
+    value = current_app.config.get("STATS_CACHE_SECONDS", os.environ.get("STATS_CACHE_SECONDS"))
+    if value is None:
+        return 0.0 if current_app.testing else 60.0
+    return float(value)
 
 
 def cached(key: Hashable, compute: Callable[[], Any]) -> Any:

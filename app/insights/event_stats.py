@@ -11,7 +11,7 @@ from app.core.timeutil import utcnow
 from app.events.models import Event, Registration
 from app.extensions import db
 from app.insights.periods import Period
-from app.insights.sql import seconds_between, whole_steps
+from app.insights.sql import days_between, later_by, seconds_between, whole_steps
 
 EVENT_ROWS = 40
 DAYS_SHOWN = 60
@@ -65,8 +65,7 @@ def promotions(period: Period) -> list:
             (
                 and_(
                     Registration.state == "confirmed",
-                    seconds_between(Registration.created_at, Registration.confirmed_at)
-                    > PROMOTED_AFTER,
+                    later_by(Registration.confirmed_at, Registration.created_at, PROMOTED_AFTER),
                 ),
                 1,
             )
@@ -107,10 +106,14 @@ def no_shows(period: Period) -> list:
 
 
 def days_before(period: Period, event_id: int | None = None) -> list:
-    """Registrations made each day before the start (-1: after the start), for the events in
-    the period or for one event."""
-    days = whole_steps(seconds_between(Registration.created_at, Event.starts_at), 86400)
-    bucket = case((days < 0, -1), (days > DAYS_SHOWN, DAYS_SHOWN), else_=days)
+    """Registrations made each calendar day before the start day (-1: after the start), for
+    the events in the period or for one event."""
+    days = days_between(Registration.created_at, Event.starts_at)
+    bucket = case(
+        (Registration.created_at > Event.starts_at, -1),
+        (days > DAYS_SHOWN, DAYS_SHOWN),
+        else_=days,
+    )
     where = [Registration.event_id == event_id] if event_id else [_events_in(period)]
     counts = dict(
         db.session.execute(
@@ -124,7 +127,7 @@ def days_before(period: Period, event_id: int | None = None) -> list:
     if not counts:
         return []
     furthest = max(counts)
-    keys = list(range(max(furthest, 0), -1, -1)) + ([-1] if -1 in counts else [])
+    keys = list(range(furthest, -1, -1)) + ([-1] if -1 in counts else [])
     return [(day, [counts.get(day, 0)]) for day in keys]
 
 

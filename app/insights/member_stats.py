@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.extensions import db
@@ -20,6 +21,14 @@ ACTIVE = and_(Membership.status == "active", REAL)
 
 def joined_and_ended(period: Period) -> list:
     """Per month: members who joined, who left, and the net change."""
+    # The page shows this and the running total from it: read once per request.
+    memo = g.setdefault("insights_joined", {})
+    if period not in memo:
+        memo[period] = _joined_and_ended(period)
+    return memo[period]
+
+
+def _joined_and_ended(period: Period) -> list:
     joined = dict(
         db.session.execute(
             select(month_of(Membership.joined_on), func.count())
@@ -167,11 +176,11 @@ def approval_days(period: Period) -> list:
 def consent_rates(period: Period) -> list:
     """Per kind of consent: active members who gave it, of all active members, as a percent."""
     total = db.session.scalar(select(func.count()).select_from(Membership).where(ACTIVE)) or 0
+    active_users = select(Membership.user_id).where(ACTIVE)
     given = dict(
         db.session.execute(
             select(Consent.kind, func.count())
-            .join(Membership, Membership.user_id == Consent.user_id)
-            .where(ACTIVE, Consent.given.is_(True))
+            .where(Consent.given.is_(True), Consent.user_id.in_(active_users))
             .group_by(Consent.kind)
         ).all()
     )
