@@ -316,3 +316,37 @@ def test_the_same_passkey_cannot_be_registered_twice(app, client, member_with_pa
     )
     assert response.status_code == 400
     assert db.session.query(Passkey).count() == 1
+
+
+def test_passkey_confirms_it_is_you_before_removal(app, client, member_with_passkey, monkeypatch):
+    """Eleven minutes after the login, removing a passkey asks again; the passkey answers."""
+    user, authenticator = member_with_passkey
+    assert _sign_in(client, app, authenticator).status_code == 200
+    passkey_id = db.session.scalar(select(Passkey.id).where(Passkey.user_id == user.id))
+    later = timeutil.utcnow() + timedelta(minutes=11)
+    monkeypatch.setattr(timeutil, "clock", lambda: later)
+    url = f"/account/security/passkeys/{passkey_id}/delete"
+    asked = post_form(client, url, {}, page_url="/account/security")
+    assert "/auth/confirm" in asked.headers["Location"]
+    assert db.session.scalar(select(Passkey.id).where(Passkey.id == passkey_id))
+
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "passkey-second-factor-button" in page
+    headers = {"X-CSRFToken": csrf_from(page)}
+    options = client.post("/auth/2fa/passkey/options", headers=headers, json={}).get_json()
+    credential = authenticator.authenticate(options, _origin(app))
+    confirmed = client.post("/auth/2fa/passkey", headers=headers, json={"credential": credential})
+    assert confirmed.status_code == 200 and confirmed.get_json()["redirect"]
+
+    user.password_hash = "set again"  # not the last way in, so the removal may go ahead
+    db.session.commit()
+    done = post_form(client, url, {}, page_url="/account/security")
+    assert done.headers["Location"].endswith("/account/security")
+    assert db.session.scalar(select(Passkey.id).where(Passkey.id == passkey_id)) is None
+
+
+def test_second_factor_call_without_a_pending_sign_in(client):
+    headers = _token(client, "/auth/login")
+    response = client.post("/auth/2fa/passkey/options", headers=headers, json={})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "sign_in_expired"
