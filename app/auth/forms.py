@@ -1,11 +1,11 @@
 """Account forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
+from app.core.forms import FlaskForm
 from app.core.i18n import LANGUAGE_NAMES
 
 
@@ -62,6 +62,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     locale = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
     avatar = FileField(_l("Profile image"), description=_l("JPEG, PNG, WebP or GIF, at most 5 MB."))
+    remove_avatar = BooleanField(_l("Remove my profile image"))
     submit = SubmitField(_l("Save profile"))
 
 
@@ -92,3 +93,20 @@ class ActionForm(FlaskForm):
     """A button that changes something (CSRF only)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        _l("New e-mail address"), validators=[DataRequired(), Email(), Length(max=320)]
+    )
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField(_l("Send confirmation link"))
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = BooleanField(
+        _l("I understand that my account and its data are deleted for good"),
+        validators=[InputRequired(message=_l("Tick the box to confirm."))],
+    )
+    submit = SubmitField(_l("Delete my account"))

@@ -207,7 +207,9 @@ def profile():
         upload = form.avatar.data
         data = upload.read() if upload and getattr(upload, "filename", "") else None
         try:
-            services.update_profile(current_user, form.name.data, form.locale.data, data)
+            services.update_profile(
+                current_user, form.name.data, form.locale.data, data, form.remove_avatar.data
+            )
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)

@@ -7,7 +7,6 @@ import io
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.auth import passwords, tokens
@@ -20,7 +19,7 @@ from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit
 from app.core.mail import queue_mail
 from app.core.security import ROLES
-from app.core.storage import new_key, store
+from app.core.storage import delete_after_commit, new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern
 from app.core.timeutil import utcnow
 from app.core.unique import add_once
@@ -255,6 +254,8 @@ def check_image(data: bytes) -> str:
     """The file extension of a real image, judged by content; refuses broken or disguised files."""
     if len(data) > AVATAR_MAX_BYTES:
         raise DomainError(_l("The image is larger than 5 MB."), field="avatar")
+    from PIL import Image, UnidentifiedImageError  # only for uploads: not loaded at start
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
@@ -269,10 +270,17 @@ def check_image(data: bytes) -> str:
     return AVATAR_FORMATS[kind]
 
 
-def update_profile(user: User, name: str, locale: str, avatar: bytes | None) -> None:
+def update_profile(
+    user: User, name: str, locale: str, avatar: bytes | None, remove_avatar: bool = False
+) -> None:
     """Save name, language and (optionally) a new profile image; thumbnails come from a job."""
     if locale not in current_app.config["LANGUAGES"]:
         raise DomainError(_l("Choose one of the offered languages."), field="locale")
+    if remove_avatar and not avatar:
+        for key in (user.avatar_key, user.avatar_thumb_key):
+            if key:
+                delete_after_commit("public", key)
+        user.avatar_key = user.avatar_thumb_key = None
     if avatar:
         extension = check_image(avatar)
         key = store(

@@ -172,9 +172,25 @@ def _inside(transaction: SessionTransaction | None, ended: SessionTransaction) -
     return False
 
 
+def delete_after_commit(area: str, key: str) -> None:
+    """Delete a stored file once the request's transaction commits (kept if it rolls back)."""
+    db.session.info.setdefault("files_to_delete", []).append((area, key))
+
+
 @event.listens_for(Session, "after_commit")
 def _keep_stored_files(session: Session) -> None:
     session.info.pop("stored_files", None)
+    for area, key in session.info.pop("files_to_delete", []):
+        try:
+            get_storage().delete(area, key)
+        except Exception:  # a file left behind is harmless: nothing refers to it any more
+            log.warning("Could not remove a stored file after its commit")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_deletions(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("files_to_delete", None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -80,6 +80,8 @@
         button("preview", E.togglePreview, labels.previewText || "👁", { noDisable: true }),
       ],
     });
+    // A button's accessible name contains its visible text (WCAG 2.5.3): "1." for numbered lists.
+    editor.toolbarElements?.["ordered-list"]?.setAttribute("aria-label", `1. ${labels["ordered-list"] || ""}`.trim());
     // The label of the original textarea names the editor for screen readers.
     const field = editor.codemirror.getInputField();
     if (textarea.id) {
