@@ -214,6 +214,14 @@ def test_settings_need_a_title_and_a_group_for_group_surveys(app, ctx):
         client, "/staff/forms/new/survey", {"title_en": "Cell survey", "audience": "group"}
     )
     assert "Choose the group that may answer." in response.get_data(as_text=True)
+    for bogus in ("987654", "99999999999", "x"):  # no such group, beyond an integer, not a number
+        response = post_form(
+            client,
+            "/staff/forms/new/survey",
+            {"title_en": "Cell survey", "audience": "group", "group_id": bogus},
+        )
+        assert response.status_code == 200
+        assert "Choose the group that may answer." in response.get_data(as_text=True)
     response = post_form(
         client,
         "/staff/forms/new/intake",

@@ -318,7 +318,10 @@ def test_answers_in_the_data_export_and_erased_with_the_member(app, ctx):
     assert {a["question"]: a["value"] for a in data["form_answers"][0]["answers"]}["Wish"] == (
         "Quiet"
     )
-    assert data["surveys_answered_anonymously"] == [{"form_id": secret.id, "form": "Secret"}]
+    assert data["forms_answered"] == [
+        {"form_id": named.id, "form": "Members' survey", "anonymous": False},
+        {"form_id": secret.id, "form": "Secret", "anonymous": True},
+    ]
     assert "hush" not in str(data)  # the anonymous answer is not tied to the person
 
     privacy.anonymise(leaving, staff.id)

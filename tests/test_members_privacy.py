@@ -46,6 +46,9 @@ EXPORT_SECTION = {
     "conversation_messages": "conversations",  # each conversation with its messages
     "passkeys": "passkeys",
     "sign_in_identities": "sign_in_providers",
+    "forms": "forms_created",
+    "form_responses": "form_answers",  # named answers; anonymous ones name nobody
+    "form_participations": "forms_answered",
 }
 
 
@@ -130,6 +133,11 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     inbox.start_from_member(user, "Address change", "I have moved.")
     open_ballot = make_poll(title="Open vote", secret=False, created_by_id=user.id)
     cast(open_ballot, user, {str(q.id): [q.options[0].id] for q in open_ballot.questions})
+    from app.forms.answers import submit
+    from tests.forms_helpers import make_form, question
+
+    survey = make_form("survey", "Survey", [question("yes_no", "Happy?")], actor=user)
+    submit(survey, user, {survey.active_questions[0].id: True}, "en")
     db.session.commit()
     run_jobs()
     login(client, "me@example.org")

@@ -15,19 +15,22 @@ def _iso(value):
 
 
 def personal_data(user) -> dict:
-    """My named answers (surveys, intake forms, registration questions) and what I answered
-    anonymously (only that I did: the answers themselves carry no link to me)."""
+    """My named answers (surveys, intake forms, registration questions), the forms I answered
+    (of an anonymous one only that I did: its answers carry no link to me), forms I made."""
     responses = db.session.scalars(
         select(Response)
         .where(Response.user_id == user.id)
         .options(selectinload(Response.answers).selectinload(Answer.question))
         .order_by(Response.submitted_at)
     ).all()
-    anonymous = db.session.scalars(
+    answered = db.session.scalars(
         select(Form)
         .join(Participation, Participation.form_id == Form.id)
-        .where(Participation.user_id == user.id, Form.anonymous.is_(True))
+        .where(Participation.user_id == user.id)
         .order_by(Form.id)
+    ).all()
+    created = db.session.scalars(
+        select(Form).where(Form.created_by_id == user.id).order_by(Form.id)
     ).all()
     locale = user.locale or "da"
     return {
@@ -45,8 +48,18 @@ def personal_data(user) -> dict:
             }
             for r in responses
         ],
-        "surveys_answered_anonymously": [
-            {"form_id": f.id, "form": f.title(locale)} for f in anonymous
+        # Surveys and intake forms answered; of an anonymous one only that I answered it.
+        "forms_answered": [
+            {"form_id": f.id, "form": f.title(locale), "anonymous": f.anonymous} for f in answered
+        ],
+        "forms_created": [
+            {
+                "form_id": f.id,
+                "form": f.title(locale),
+                "kind": f.kind,
+                "created_at": _iso(f.created_at),
+            }
+            for f in created
         ],
     }
 

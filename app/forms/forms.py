@@ -7,6 +7,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import Length, NumberRange, Optional
 
 from app.core.forms import FlaskForm
+from app.core.security import MAX_ID
 from app.forms.models import LOCALES
 from app.forms.services import NUMBER_LIMIT, FormSettings, QuestionFields
 
@@ -70,7 +71,7 @@ class SettingsForm(FlaskForm):
         return FormSettings(
             texts=texts,
             audience=self.audience.data,
-            group_id=int(group) if group and str(group).isdigit() else None,
+            group_id=int(group) if str(group or "").isdigit() and int(group) <= MAX_ID else None,
             anonymous=bool(self.anonymous.data),
             slug=self.slug.data or "",
         )
@@ -90,7 +91,7 @@ _per_language(SettingsForm, "title", lambda: StringField(_l("Title"), validators
 _per_language(
     SettingsForm,
     "intro",
-    lambda: TextAreaField(_l("Introduction"), validators=[Length(max=4000)]),
+    lambda: TextAreaField(_l("Introduction"), validators=[Length(max=4000)], render_kw={"rows": 4}),
 )
 
 
@@ -157,6 +158,7 @@ _per_language(
     lambda: TextAreaField(
         _l("Choices, one per line"),
         validators=[Length(max=10000)],
+        render_kw={"rows": 5},
         description=_l("Only for one choice and several choices; same order in each language."),
     ),
 )

@@ -26,6 +26,7 @@ from app.forms.models import (
     Question,
     Response,
 )
+from app.members.models import Group
 
 # Who builds and reads each kind of form (admin always: has_role treats admin as every role).
 KIND_ROLES = {
@@ -96,7 +97,9 @@ def _apply_settings(form: Form, settings: FormSettings) -> None:
         return
     if settings.audience not in AUDIENCES:
         raise DomainError(_l("Choose who may answer."), field="audience")
-    if settings.audience == "group" and not settings.group_id:
+    if settings.audience == "group" and not (
+        settings.group_id and db.session.get(Group, settings.group_id)
+    ):
         raise DomainError(_l("Choose the group that may answer."), field="group_id")
     if settings.anonymous and form.kind != "survey":
         raise DomainError(_l("Only a survey can be anonymous."))
