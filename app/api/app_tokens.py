@@ -167,6 +167,17 @@ def _revoke_family(family: str) -> None:
     )
 
 
+def usable(now) -> tuple:
+    """When a refresh token may be used. `used_at IS NULL` is the race guard: under READ
+    COMMITTED a second UPDATE of the row waits for the first's commit and then finds it false.
+    (The concurrency test replaces this to show that.)"""
+    return (
+        RefreshToken.used_at.is_(None),
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now,
+    )
+
+
 def refresh(key: str) -> dict:
     """Use a refresh token up and hand out a new pair of its family.
 
@@ -178,12 +189,7 @@ def refresh(key: str) -> dict:
     token_hash = hash_key(key) if isinstance(key, str) and key else ""
     row = db.session.execute(
         update(RefreshToken)
-        .where(
-            RefreshToken.token_hash == token_hash,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.expires_at > now,
-        )
+        .where(RefreshToken.token_hash == token_hash, *usable(now))
         .values(used_at=now)
         .returning(RefreshToken.user_id, RefreshToken.family, RefreshToken.session_version)
         .execution_options(synchronize_session=False)

@@ -2,11 +2,11 @@
 
 from flask import current_app
 from flask_babel import gettext as _
-from marshmallow import Schema, fields
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api import app_tokens
 from app.api.routes import bp
-from app.api.schemas import Text
 from app.api.spec import errors
 from app.auth import services as accounts
 from app.core import ratelimit
@@ -24,10 +24,28 @@ def _app_token_limit() -> str:
 app_token_rate_limit = ratelimit.rate_limited(_app_token_limit, scope="api-app-tokens")
 
 
+def _utf8(value: str) -> None:
+    """Refuse lone surrogates (valid JSON escapes, but no text): they cannot be hashed or stored."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValidationError(_("Give a text.")) from None
+
+
+def _text(max_length: int, required: bool = False, **kwargs) -> fields.String:
+    """A non-empty UTF-8 text of at most max_length characters."""
+    checks = [
+        validate.Length(min=1, error=_l("Give a text.")),
+        validate.Length(max=max_length, error=_l("At most %(max)s characters.", max=max_length)),
+        _utf8,
+    ]
+    return fields.String(required=required, validate=checks, **kwargs)
+
+
 class TokenRequest(Schema):
-    email = Text(max_length=320, required=True)
-    password = Text(max_length=1000, required=True)
-    code = Text(
+    email = _text(max_length=320, required=True)
+    password = _text(max_length=1000, required=True)
+    code = _text(
         max_length=100,
         metadata={
             "description": "The authenticator's code (or a recovery code), when the "
@@ -37,7 +55,7 @@ class TokenRequest(Schema):
 
 
 class RefreshRequest(Schema):
-    refresh_token = Text(max_length=200, required=True)
+    refresh_token = _text(max_length=200, required=True)
 
 
 class TokenPairSchema(Schema):
