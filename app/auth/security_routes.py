@@ -7,12 +7,14 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth import access, login_flow, services, sessions, totp
+from app.auth import access, email_change, login_flow, services, sessions, totp
 from app.auth.factors import has_second_factor
 from app.auth.forms import (
     ActionForm,
     ChangePasswordForm,
     CodeForm,
+    DeleteAccountForm,
+    EmailChangeForm,
     PasswordConfirmForm,
     TotpConfirmForm,
 )
@@ -240,3 +242,82 @@ def recovery_codes_renew():
     codes = totp.new_recovery_codes(user)
     commit()
     return render_template("account/recovery_codes.html", codes=codes, target=None)
+
+
+@account_bp.route("/email", methods=["GET", "POST"])
+@login_required
+@ratelimit.rate_limited(_auth_limit, methods=("POST",))
+def change_email():
+    """Change my address: my password, then a link to the new address that makes the change."""
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if _locked(user.id):
+            form.password.errors = [_locked_message()]
+        else:
+            try:
+                new_email = email_change.request_change(user, form.email.data, form.password.data)
+            except DomainError as exc:
+                db.session.rollback()
+                apply_error(form, exc)
+                if exc.field == "password":
+                    _count_failure(user.id, "auth.reauth_failed")
+            else:
+                login_flow.mark_verified()
+                commit()
+                return render_template("account/email_sent.html", email=new_email)
+    return render_template("account/email.html", form=form), 422 if form.errors else 200
+
+
+@account_bp.get("/email/confirm/<token>")
+def confirm_email(token: str):
+    """Show a confirm button; the change is a POST, so link scanners cannot make it."""
+    try:
+        new_email = email_change.check_link(token)
+    except DomainError as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for("core.home"))
+    return render_template(
+        "account/email_confirm.html", token=token, email=new_email, form=ActionForm()
+    )
+
+
+@account_bp.post("/email/confirm/<token>")
+@ratelimit.rate_limited(_auth_limit)
+def confirm_email_post(token: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        user = email_change.confirm_change(token)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+        return redirect(
+            url_for("account.change_email" if current_user.is_authenticated else "core.home")
+        )
+    commit()
+    flash(_("Your e-mail address is now %(email)s.", email=user.email), "success")
+    return redirect(url_for("account.security" if current_user.is_authenticated else "auth.login"))
+
+
+@account_bp.route("/security/delete", methods=["GET", "POST"])
+@login_required
+@ratelimit.rate_limited(_auth_limit, methods=("POST",))
+def delete_account():
+    """Delete my account (people without a membership; members ask for erasure)."""
+    user = current_user._get_current_object()
+    blocker = access.deletion_blocker(user)
+    form = DeleteAccountForm()
+    if blocker is None and form.validate_on_submit():
+        try:
+            access.delete_account(user, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            login_flow.end_current_session()
+            commit()
+            flash(_("Your account is deleted. Goodbye."), "info")
+            return redirect(url_for("core.home"))
+    status = 422 if form.errors else 200
+    return render_template("account/delete.html", form=form, blocker=blocker), status

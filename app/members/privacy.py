@@ -7,6 +7,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.auth.access import forget_sign_in
 from app.auth.models import User
 from app.auth.sign_in_export import forget_sign_in_methods
 from app.core import audit
@@ -85,42 +86,12 @@ def _cancel_future_registrations(user_id: int, actor_id: int) -> None:
         cancel_registration(registration_id, actor=actor)
 
 
-def anonymise(membership: Membership, actor_id: int) -> Membership:
-    """Remove the person's data and keep what statistics need.
-
-    Kept: status, joined and ended dates, birth year, municipality, region and country, and the
-    rows of other domains (registrations, e-mails, audit entries) with the person's data removed.
-    Registrations for events still to come are cancelled the normal way (a seat passes to the
-    first person waiting), and e-mails not yet sent are cancelled.
-    """
-    if membership.anonymised_at is not None:
-        raise Conflict(_l("This record is already anonymised."))
-    user = membership.user
-    if user.id == actor_id:
-        raise Forbidden(_l("You cannot anonymise your own record."))
-    before_status = membership.status
-    if membership.status in ("applied", "active"):
-        membership.status = "resigned"
-        membership.ended_on = local_today()
-        add_history(membership, "anonymised", before_status, "resigned", actor_id)
-    for link in list(membership.group_links):
-        groups.remove_link(link)
-    membership.titles.clear()
-    membership.unions.clear()
-    membership.notes.clear()
-    for event in membership.history:
-        event.reason = ""
-    for field in RECORD_FIELDS:
-        if field in ("municipality", "region", "country"):
-            continue
-        setattr(membership, field, None if field == "birthday" else "")
-    membership.phone_digits = ""
-    membership.decision_reason = ""
-    membership.national_id_encrypted = membership.national_id_hash = None
-    membership.national_id_masked = ""
-    membership.anonymised_at = utcnow()
-
+def forget_person_data(user: User, actor_id: int, label) -> None:
+    """Erase a person's account data everywhere (the membership record aside): future places are
+    cancelled the normal way, other domains forget the person, the account is closed under
+    `label` (English) and an address that can receive nothing."""
     _cancel_future_registrations(user.id, actor_id)
+    forget_sign_in(user)  # sessions, API tokens, second factor
     forget_respondent(user.id)  # forms: named answers go; anonymous ones stay, unlinked
     forget_voter(user.id)  # polls: participations and open ballots stay counted, unlinked
     forget_person(user.id, user.email)  # inbox: conversations, their messages and notes
@@ -160,7 +131,7 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
             except Exception:  # the row is anonymised even when the file is already gone
                 current_app.logger.warning("Could not delete an avatar of an anonymised user")
     with force_locale("en"):
-        user.name = str(_l("Anonymised member"))
+        user.name = str(label)
     user.email = anonymous_address
     user.password_hash = "!anonymised"
     user.avatar_key = user.avatar_thumb_key = None
@@ -168,6 +139,44 @@ def anonymise(membership: Membership, actor_id: int) -> Membership:
     user.session_version += 1
     user.roles.clear()
     db.session.flush()
+
+
+def anonymise(membership: Membership, actor_id: int) -> Membership:
+    """Remove the person's data and keep what statistics need.
+
+    Kept: status, joined and ended dates, birth year, municipality, region and country, and the
+    rows of other domains (registrations, e-mails, audit entries) with the person's data removed.
+    Registrations for events still to come are cancelled the normal way (a seat passes to the
+    first person waiting), and e-mails not yet sent are cancelled.
+    """
+    if membership.anonymised_at is not None:
+        raise Conflict(_l("This record is already anonymised."))
+    user = membership.user
+    if user.id == actor_id:
+        raise Forbidden(_l("You cannot anonymise your own record."))
+    before_status = membership.status
+    if membership.status in ("applied", "active"):
+        membership.status = "resigned"
+        membership.ended_on = local_today()
+        add_history(membership, "anonymised", before_status, "resigned", actor_id)
+    for link in list(membership.group_links):
+        groups.remove_link(link)
+    membership.titles.clear()
+    membership.unions.clear()
+    membership.notes.clear()
+    for event in membership.history:
+        event.reason = ""
+    for field in RECORD_FIELDS:
+        if field in ("municipality", "region", "country"):
+            continue
+        setattr(membership, field, None if field == "birthday" else "")
+    membership.phone_digits = ""
+    membership.decision_reason = ""
+    membership.national_id_encrypted = membership.national_id_hash = None
+    membership.national_id_masked = ""
+    membership.anonymised_at = utcnow()
+
+    forget_person_data(user, actor_id, _l("Anonymised member"))
     audit.record(
         "member.anonymised",
         "membership",
