@@ -69,16 +69,9 @@ def _configure_services(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from app.core import i18n, jobs, ratelimit, relay, security, storage
-    from app.extensions import babel, bootstrap, csrf, db, login, mail, migrate, rq
+    from app.extensions import babel, bootstrap, csrf, db, login, mail, rq
 
-    db.init_app(app)
-    migrate.init_app(
-        app,
-        db,
-        directory=str(Path(app.root_path).parent / "migrations"),
-        render_as_batch=True,
-        compare_type=True,
-    )
+    db.init_app(app)  # Flask-Migrate (alembic) is set up by `flask db` only: app/cli.py
     login.init_app(app)
     login.login_view = "auth.login"
     login.login_message_category = "info"

@@ -18,7 +18,28 @@ from app.extensions import db
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class MigrationCommands(click.Group):
+    """`flask db ...` from Flask-Migrate, loaded when used: web workers never import alembic."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        from flask.cli import ScriptInfo
+        from flask_migrate import Migrate
+        from flask_migrate.cli import db as migrate_commands
+
+        app = parent.ensure_object(ScriptInfo).load_app()
+        if "migrate" not in app.extensions:
+            Migrate(
+                app,
+                db,
+                directory=str(ROOT / "migrations"),
+                render_as_batch=True,
+                compare_type=True,
+            )
+        return migrate_commands.make_context(info_name, args, parent=parent, **extra)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(MigrationCommands("db", help="Database migrations (Flask-Migrate)."))
     app.cli.add_command(users)
     app.cli.add_command(tokens)
     app.cli.add_command(translate)

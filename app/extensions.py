@@ -1,10 +1,13 @@
-"""Extensions, created unbound and bound to the application in create_app."""
+"""Extensions, created unbound and bound to the application in create_app.
+
+Flask-Migrate is not among them: it imports alembic (about 10 MB per process), which only the
+`flask db` commands need, so app/cli.py sets it up when one of them runs.
+"""
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_rq import RQ
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -27,7 +30,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

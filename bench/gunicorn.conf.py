@@ -19,4 +19,25 @@ timeout = 30
 graceful_timeout = 5
 # Memory is measured per worker, so the workers are never recycled during a run.
 max_requests = 0
-preload_app = False
+# As in production (gunicorn.conf.py): the app is imported in the master and forked, so the
+# workers share its pages (measured by PSS). BENCH_PRELOAD=0 measures without it.
+preload_app = os.environ.get("BENCH_PRELOAD", "1") == "1"
+
+
+def pre_fork(server, worker):
+    import sys
+
+    if "wsgi" in sys.modules:  # Félag, not the bare hello app
+        from app.core.forking import before_fork
+
+        before_fork()
+
+
+def post_fork(server, worker):
+    import sys
+
+    if "wsgi" in sys.modules:
+        from app.core.forking import after_fork
+        from wsgi import app
+
+        after_fork(app)

@@ -6,7 +6,7 @@ from app.core.jobs import Job, commit
 from app.core.mail import OutboxMessage, queue_mail, send_outbox_message
 from app.core.relay import relay_once
 from app.core.timeutil import utcnow
-from app.extensions import db, mail
+from app.extensions import db
 from tests.factories import make_user
 from tests.helpers import body_text
 
@@ -42,11 +42,13 @@ def test_the_same_key_is_queued_once(ctx):
 def test_a_failed_send_is_recorded_and_retried_once_smtp_answers(
     ctx, app, run_jobs, monkeypatch, mailbox
 ):
-    def broken(message):
+    from flask_mail import Connection
+
+    def broken(connection, message):
         raise ConnectionRefusedError("smtp down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(mail, "send", broken)
+        patch.setattr(Connection, "send", broken)
         message = queue_mail("fail@example.org", "verify_email", "en", {"name": "F", "link": "l"})
         commit()
         run_jobs(raise_failures=False)

@@ -2,32 +2,38 @@
 
 from functools import lru_cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
-_hasher = PasswordHasher()
+
+@lru_cache(maxsize=1)
+def _hasher():
+    # argon2 is imported on the first sign-in or sign-up, not by every web worker at start.
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 def hash_password(password: str) -> str:
     """A slow, salted argon2id hash."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when the password matches the stored hash."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return _hasher.hash("not-a-real-password-at-all")
+    return _hasher().hash("not-a-real-password-at-all")
 
 
 def verify_against_dummy(password: str) -> None:
@@ -36,7 +42,7 @@ def verify_against_dummy(password: str) -> None:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 @lru_cache(maxsize=1)

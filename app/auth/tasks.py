@@ -2,8 +2,6 @@
 
 import io
 
-from PIL import Image, ImageOps
-
 from app.auth.models import User
 from app.core.storage import get_storage, new_key, store
 from app.extensions import db
@@ -18,6 +16,8 @@ def make_avatar_thumbnail(user_id: int, key: str) -> str:
         return "stale"
     if user.avatar_thumb_key:
         return "done"
+    from PIL import Image, ImageOps  # loaded by the job, not by every web worker
+
     storage = get_storage()
     with Image.open(io.BytesIO(storage.read("public", key))) as image:
         image = ImageOps.exif_transpose(image)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from flask import url_for
+from flask import has_request_context, url_for
 
 from app.core import mail_layout
 
@@ -76,5 +76,6 @@ def page_branding() -> dict:
         "colour": layout.colour,
         "logo_url": layout.logo_url,
         "dark": mail_layout.text_colour_on(layout.colour) == "#ffffff",
-        "css_url": url_for("core.branding_css", v=version),
+        # E-mails rendered by the jobs worker have no request to build a relative URL from.
+        "css_url": url_for("core.branding_css", v=version) if has_request_context() else None,
     }

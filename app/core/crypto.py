@@ -6,14 +6,19 @@ import base64
 import hashlib
 import hmac
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+if TYPE_CHECKING:  # imported where used: most requests never encrypt or decrypt anything
+    from cryptography.fernet import MultiFernet
 
+
+@lru_cache(maxsize=16)
 def _derive(secret: str, purpose: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"felag", info=purpose).derive(
         secret.encode()
     )
@@ -28,6 +33,8 @@ def _fernet() -> MultiFernet:
 
 @lru_cache(maxsize=8)
 def _fernet_for(configured: str, secret_key: str) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     keys = [k.strip() for k in configured.split(",") if k.strip()]
     if not keys:
         keys = [base64.urlsafe_b64encode(_derive(secret_key, b"fields"))]
@@ -46,6 +53,8 @@ def decrypt_bytes(token: str) -> bytes:
 
 def decrypt(token: str) -> str:
     """Decrypt a stored value; raises ValueError when the key does not fit."""
+    from cryptography.fernet import InvalidToken
+
     try:
         return decrypt_bytes(token).decode()
     except InvalidToken as exc:

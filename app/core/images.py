@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
-
-from PIL import Image, ImageOps
+from typing import TYPE_CHECKING
 
 from app.core.storage import get_storage, new_key, store
 
 LIST_SIZE = (640, 360)
 DETAIL_SIZE = (1200, 1200)
+
+if TYPE_CHECKING:  # Pillow is loaded by the resizing jobs, not by every web worker
+    from PIL import Image
 
 
 def _shrink(image: Image.Image, box: tuple[int, int]) -> Image.Image:
@@ -24,6 +26,8 @@ def make_display_sizes(key: str, folder: str) -> dict[str, str]:
     Returns their keys by size name. The files are stored with `store`, so they are removed
     again if the job's transaction does not commit them (the image was replaced meanwhile).
     """
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(get_storage().read("public", key))) as original:
         image = ImageOps.exif_transpose(original).convert("RGB")
     sizes = {}

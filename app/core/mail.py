@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,14 +154,16 @@ def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
     return subject, text, inline_css(html)
 
 
-def _claim(message_id: int) -> str:
-    """Take the message for sending: "claimed", "done" (sent or cancelled) or "busy".
+def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
+    """Take the message for sending: ("claimed", the row), ("done", None) or ("busy", None).
 
     A message left in `sending` by a worker that died is taken again after JOBS_STALE_SECONDS.
+    The claimed row comes back from the UPDATE itself, as a copy outside the session (nothing
+    reloads it after the commit).
     """
     now = utcnow()
     stale = now - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
-    claimed = db.session.execute(
+    row = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -169,17 +173,18 @@ def _claim(message_id: int) -> str:
             ),
         )
         .values(state="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)
+        .returning(*OutboxMessage.__table__.columns)
+        .execution_options(synchronize_session=False)
     ).first()
     state = (
         None
-        if claimed
+        if row
         else db.session.scalar(select(OutboxMessage.state).where(OutboxMessage.id == message_id))
     )
     db.session.commit()
-    if claimed:
-        return "claimed"
-    return "busy" if state == "sending" else "done"
+    if row is not None:
+        return "claimed", OutboxMessage(**row._asdict())
+    return ("busy" if state == "sending" else "done"), None
 
 
 class _Message(Message):
@@ -222,10 +227,64 @@ def build_message(message: OutboxMessage) -> Message:
     return msg
 
 
+# A worker keeps its SMTP connection open between messages: a rush of tickets costs one
+# handshake (and one TLS negotiation) instead of one per e-mail. After a second idle the
+# connection is checked with NOOP before it is used; after SMTP_KEEP_SECONDS it is replaced.
+SMTP_KEEP_SECONDS = 30
+_kept = threading.local()
+
+
+def send_over_smtp(msg: Message) -> None:
+    """Send over this worker's kept SMTP connection; a failed one is closed, not reused."""
+    connection = _kept_connection()
+    try:
+        connection.send(msg)
+    except Exception:
+        _drop_kept_connection()
+        raise
+    _kept.used = time.monotonic()
+
+
+def _kept_connection():
+    state = current_app.extensions["mail"]
+    settings = (id(state), state.server, state.port, state.username, state.use_tls, state.use_ssl)
+    connection = getattr(_kept, "connection", None)
+    if connection is not None:
+        idle = time.monotonic() - _kept.used
+        if (
+            _kept.settings != settings
+            or idle > SMTP_KEEP_SECONDS
+            or (idle > 1 and not _still_open(connection))
+        ):
+            _drop_kept_connection()
+            connection = None
+    if connection is None:
+        connection = mail.connect().__enter__()
+        _kept.connection, _kept.settings, _kept.used = connection, settings, time.monotonic()
+    return connection
+
+
+def _still_open(connection) -> bool:
+    try:
+        return connection.host is None or connection.host.noop()[0] == 250
+    except Exception:  # the server closed it while it was idle
+        return False
+
+
+def _drop_kept_connection() -> None:
+    connection = getattr(_kept, "connection", None)
+    _kept.connection = None
+    if connection is not None:
+        try:
+            connection.__exit__(None, None, None)
+        except Exception:  # already broken: nothing left to close
+            pass
+
+
 def deliver(msg: Message, message_id: int) -> None:
     """Send over SMTP when configured; otherwise write an .eml file to the outbox folder."""
     if current_app.config.get("MAIL_SERVER"):
-        mail.send(msg)
+        send_over_smtp(msg)
         return
     folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -236,27 +295,26 @@ def deliver(msg: Message, message_id: int) -> None:
 
 def send_outbox_message(message_id: int) -> str:
     """Job: send one outbox message once; failures are recorded and re-raised for a retry."""
-    claim = _claim(message_id)
+    claim, message = _claim(message_id)
     if claim == "busy":
         raise MessageBusy(f"outbox message {message_id} is being sent by another worker")
     if claim == "done":
         return "skipped"
-    message = db.session.get(OutboxMessage, message_id)
     try:
         msg = build_message(message)
         deliver(msg, message.id)
     except Exception as exc:
         db.session.rollback()
-        message = db.session.get(OutboxMessage, message_id)
-        message.state = "failed"
-        message.error = f"{type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
+        _mark(message_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
         log.warning("E-mail %s failed on attempt %s", message_id, message.attempts)
         raise
-    message.state = "sent"
-    message.sent_at = utcnow()
-    message.error = None
-    db.session.commit()
+    _mark(
+        message_id,
+        state="sent",
+        sent_at=utcnow(),
+        error=None,
+        subject=(message.subject or "")[:300],
+    )
     log.info("E-mail %s sent (%s)", message_id, message.template)
     return "sent"
 

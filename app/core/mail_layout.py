@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import css_inline
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, String
@@ -143,12 +142,14 @@ def save_layout(name: str, colour: str, logo: bytes | None = None, remove_logo=F
     return row
 
 
-_inliner: css_inline.CSSInliner | None = None
+_inliner = None  # css_inline.CSSInliner, made (and imported) with the first e-mail
 
 
 def inline_css(html: str) -> str:
     """The HTML with its <style> rules in style attributes; `data-css-inline="keep"` tags stay."""
     global _inliner
     if _inliner is None:
+        import css_inline
+
         _inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
     return _inliner.inline(html)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import nh3
 from flask import current_app, has_app_context
-from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "b", "em", "i", "s", "del", "a", "ul", "ol", "li", "h1", "h2", "h3", "h4",
@@ -28,6 +30,9 @@ MEDIA_PATH = "/media/"
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
+    # Imported on first use: markdown-it and its rules are ~6 MB a web worker may never need.
+    from markdown_it import MarkdownIt
+
     # "html": False escapes raw HTML in the text instead of passing it on: nh3 is the second
     # line, not the only one.
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -74,6 +79,8 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> str:
     """Allow-listed HTML: no scripts, styles, event handlers or javascript: links."""
+    import nh3
+
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -98,6 +105,8 @@ def markdown_to_text(text: str | None, limit: int | None = None) -> str:
     import html as html_lib
 
     html = render_markdown(text)
+    import nh3
+
     plain = nh3.clean(re.sub(r"</(p|li|h[1-6]|blockquote|tr)>", "\n", str(html)), tags=set())
     plain = re.sub(r"\n{2,}", "\n", html_lib.unescape(plain)).strip()
     if limit and len(plain) > limit:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext
-from icalendar import Calendar
-from icalendar import Event as CalendarEvent
 
 from app.core.http import absolute_url
 from app.core.timeutil import utcnow
 from app.events.models import Event
 from app.events.text import plain_text
+
+if TYPE_CHECKING:  # icalendar (~9 MB) is imported when a calendar file is made
+    from icalendar import Calendar
+    from icalendar import Event as CalendarEvent
 
 
 def event_url(event: Event) -> str:
@@ -42,6 +45,8 @@ def place(event: Event) -> str:
 
 
 def _calendar() -> Calendar:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", f"-//{current_app.config['ORGANISATION_NAME']}//Felag//EN")
     calendar.add("version", "2.0")
@@ -50,6 +55,8 @@ def _calendar() -> Calendar:
 
 
 def _item(event: Event, host: str) -> CalendarEvent:
+    from icalendar import Event as CalendarEvent
+
     item = CalendarEvent()
     item.add("uid", f"event-{event.id}@{host}")
     item.add("dtstamp", utcnow())

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.core.http import absolute_url
 from app.core.images import make_display_sizes
 from app.core.jobs import commit, enqueue_after_commit
-from app.core.mail import queue_mail
+from app.core.mail import queue_mail, send_outbox_message
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
 from app.events.ics import address, calendar_bytes, event_url
@@ -114,7 +114,7 @@ def _calendar_key(event: Event) -> str:
 
 
 def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | None = None) -> str:
-    """Make the QR image, store it privately and queue the ticket e-mail (QR inline, .ics)."""
+    """Make the QR image, store it privately and send the ticket e-mail (QR inline, .ics)."""
     registration = db.session.get(
         Registration,
         registration_id,
@@ -136,7 +136,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
         "short_code": registration.short_code,
         "promoted": bool(promoted),
     }
-    queue_mail(
+    message = queue_mail(
         registration.email,
         "ticket",
         locale_of(registration),
@@ -158,11 +158,15 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
                 "content_type": "text/calendar",
             },
         ],
+        send=False,  # sent below by this job: no second job per ticket
     )
     if registration.ticket_mailed_at is None:
         registration.ticket_mailed_at = utcnow()
+    message_id = message.id  # read before the commit expires it
     commit()
-    return "queued"
+    # The outbox row is committed first, so the e-mail goes once: a rerun of this job (SMTP
+    # down, the worker killed) finds the row by its key and sends it only if it was not sent.
+    return send_outbox_message(message_id)
 
 
 def resize_event_image(event_id: int, key: str) -> str:

@@ -14,14 +14,18 @@ import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import qrcode
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
 
 from app.core import crypto
 from app.core.http import absolute_url
+
+if TYPE_CHECKING:  # imported where used: web workers that never sign or draw do not load them
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 CODE_RE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{86})$")
 SHORT_CODE_LENGTH = 8
@@ -40,6 +44,9 @@ def unb64(text: str) -> bytes:
 
 def new_key_pair() -> tuple[str, str]:
     """(encrypted private key, base64url raw public key) for a new event."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.generate()
     raw_private = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
@@ -54,9 +61,25 @@ def _message(event_id: int, ticket_id: str) -> bytes:
     return f"felag-ticket:{event_id}:{ticket_id}".encode()
 
 
+@lru_cache(maxsize=256)
+def _signing_key(signing_key_encrypted: str, field_keys: str, secret_key: str) -> Ed25519PrivateKey:
+    # Keyed by the configured keys too: a key read with another configuration is not reused.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(crypto.decrypt_bytes(signing_key_encrypted))
+
+
+def signing_key(signing_key_encrypted: str) -> Ed25519PrivateKey:
+    """The event's private key, decrypted once per process and kept in memory (never on disk)."""
+    config = current_app.config
+    return _signing_key(
+        signing_key_encrypted, config.get("FIELD_ENCRYPTION_KEY") or "", config["SECRET_KEY"]
+    )
+
+
 def make_code(event_id: int, signing_key_encrypted: str) -> str:
     """A new signed ticket code for the event."""
-    private = Ed25519PrivateKey.from_private_bytes(crypto.decrypt_bytes(signing_key_encrypted))
+    private = signing_key(signing_key_encrypted)
     ticket_id = b64(secrets.token_bytes(16))
     signature = private.sign(_message(event_id, ticket_id))
     return f"{event_id}.{ticket_id}.{b64(signature)}"
@@ -104,11 +127,15 @@ def parse_code(text: str) -> ParsedCode | None:
 
 @lru_cache(maxsize=256)
 def _public_key(public_key_b64: str) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(unb64(public_key_b64))
 
 
 def verify(parsed: ParsedCode, public_key_b64: str) -> bool:
     """True when the signature was made by the event's key."""
+    from cryptography.exceptions import InvalidSignature
+
     try:
         _public_key(public_key_b64).verify(
             parsed.signature, _message(parsed.event_id, parsed.ticket_id)
@@ -123,13 +150,31 @@ def ticket_url(code: str) -> str:
     return absolute_url("tickets.short_link", code=code)
 
 
+# A fixed mask: qrcode otherwise draws the symbol eight times to score each mask (three
+# quarters of a ticket's QR time); every mask gives a valid code that phones read.
+QR_MASK_PATTERN = 4
+
+
 def qr_png(code: str, box_size: int = 8) -> bytes:
-    """A PNG of the QR code for the ticket URL."""
+    """A PNG of the QR code for the ticket URL (black on white, 1 bit per pixel)."""
+    import qrcode
+    from PIL import Image
+
     qr = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=box_size,
+        border=4,
+        mask_pattern=QR_MASK_PATTERN,
     )
     qr.add_data(ticket_url(code))
     qr.make(fit=True)
+    # One byte per module, scaled up by Pillow: qrcode's own image factory draws each dark
+    # module as a rectangle in Python.
+    matrix = qr.get_matrix()
+    size = len(matrix)
+    modules = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (size, size), modules)
+    image = image.resize((size * box_size, size * box_size), Image.Resampling.NEAREST)
     out = io.BytesIO()
-    qr.make_image().save(out, format="PNG")
+    image.convert("1", dither=Image.Dither.NONE).save(out, format="PNG")
     return out.getvalue()
