@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import PageArgs, StrictBoolean, Text
+from app.api.schemas import PageArgs, StrictBoolean, Text, WholeNumber
 from app.events.eligibility import REASONS, availability, closes_at
 from app.events.ics import event_url
 from app.events.models import EVENT_STATUSES, REGISTRATION_STATES
@@ -142,8 +142,7 @@ class EventWrite(Schema):
     city = Text(max_length=100)
     country = Text(max_length=100)
     online_url = Text(max_length=500)
-    capacity = fields.Integer(
-        strict=True,
+    capacity = WholeNumber(
         allow_none=True,
         validate=validate.Range(min=1, max=1_000_000, error=_l("Give a whole number above 0.")),
     )

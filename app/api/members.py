@@ -158,7 +158,10 @@ def member_patch(data: dict, member_id: int, include_test: bool):
             values,
             g.api_user.id,
             allowed=WRITABLE,
-            unions=None if unions is None else [(u["union"], u["member_number"]) for u in unions],
+            # (a partial body leaves out defaults, also inside the unions)
+            unions=None
+            if unions is None
+            else [(u.get("union", ""), u.get("member_number", "")) for u in unions],
         )
         if consents is not None:
             set_consents(m.user, consents, actor_id=g.api_user.id, source="api")

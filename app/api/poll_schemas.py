@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import Id, StrictBoolean, Text
+from app.api.schemas import Id, StrictBoolean, Text, WholeNumber
 
 POLL_STATUSES = ["draft", "scheduled", "open", "closed", "published"]
 QUESTION_KINDS = ["yes_no", "single", "multiple", "ranked"]
@@ -133,7 +133,7 @@ class PollCreate(Schema):
 class BallotIn(Schema):
     answers = fields.Dict(
         keys=fields.String(),
-        values=fields.List(fields.Integer(strict=True)),
+        values=fields.List(WholeNumber()),
         required=True,
         metadata={
             "description": "Question id -> option ids, in preference order for ranked questions; "

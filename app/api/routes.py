@@ -4,9 +4,8 @@ from flask import current_app, jsonify, render_template, request
 from marshmallow import Schema, fields
 
 from app.api.auth import resolve_caller
-from app.api.spec import Blueprint, undocumented
+from app.api.spec import Blueprint
 from app.core import ratelimit
-from app.core.errors import json_error
 from app.core.http import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,9 +58,3 @@ def openapi():
 def docs():
     """The description as a page to read and try (Swagger UI, served from this site)."""
     return render_template("api/docs.html")
-
-
-@bp.route("/<path:path>")
-@undocumented
-def not_found(path: str):
-    return json_error(404)

@@ -39,10 +39,21 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class WholeNumber(fields.Integer):
+    """A JSON number without a fraction (12 or 12.0, as JSON Schema's integer), never a string
+    or true/false."""
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 (a field factory reads like a field class)
     """A JSON whole number that an id column can hold."""
-    return fields.Integer(
-        strict=True,
+    return WholeNumber(
         validate=validate.Range(min=1, max=MAX_ID, error=_l("Give a whole number above 0.")),
         **kwargs,
     )

@@ -41,13 +41,11 @@ class ApiParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     """A smorest blueprint: token-protected views are documented with their security scheme
-    and 401/403/429 answers; views marked `undocumented` stay out of the description."""
+    and 401/403/429 answers."""
 
     ARGUMENTS_PARSER = ApiParser()
 
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
-        if getattr(obj, "undocumented", False):
-            return
         super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
         roles = getattr(obj, "required_roles", None)  # set by app.api.auth.token_required
         if roles is None:
@@ -75,12 +73,6 @@ def errors(*statuses: int):
         return view
 
     return decorator
-
-
-def undocumented(view):
-    """Keep a view out of the OpenAPI description (the catch-all 404)."""
-    view.undocumented = True
-    return view
 
 
 class Api(flask_smorest.Api):
