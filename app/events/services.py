@@ -22,7 +22,12 @@ from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
 from app.events.models import Event, EventMessage, EventSlug, Registration, RegistrationTerms
 from app.events.registrations import fill_free_seats
-from app.events.tasks import notify_event_cancelled, resize_event_image, send_event_message
+from app.events.tasks import (
+    notify_event_cancelled,
+    queue_test_message,
+    resize_event_image,
+    send_event_message,
+)
 from app.events.text import clean_html
 from app.events.tickets import new_key_pair
 from app.extensions import db
@@ -280,8 +285,7 @@ def duplicate(event: Event, actor, title: str) -> Event:
     return copy
 
 
-def message_attendees(event: Event, subject: str, body: str, actor) -> EventMessage:
-    """Queue a message to every confirmed attendee; a job sends it in batches."""
+def _checked_message(subject: str, body: str) -> tuple[str, str]:
     subject, body = (subject or "").strip(), (body or "").strip()
     if not subject:
         raise DomainError(_l("Write a subject."), field="subject")
@@ -289,6 +293,18 @@ def message_attendees(event: Event, subject: str, body: str, actor) -> EventMess
         raise DomainError(_l("The subject is longer than 200 characters."), field="subject")
     if not body:
         raise DomainError(_l("Write a message."), field="body")
+    return subject, body
+
+
+def send_test_message(event: Event, subject: str, body: str, actor) -> None:
+    """Queue the message to the organiser alone, as attendees will get it."""
+    subject, body = _checked_message(subject, body)
+    queue_test_message(event, subject, body, actor)
+
+
+def message_attendees(event: Event, subject: str, body: str, actor) -> EventMessage:
+    """Queue a message to every confirmed attendee; a job sends it in batches."""
+    subject, body = _checked_message(subject, body)
     count = db.session.scalar(
         select(func.count(Registration.id)).where(
             Registration.event_id == event.id, Registration.state == "confirmed"

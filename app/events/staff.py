@@ -348,21 +348,33 @@ def event_message(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = MessageForm()
     count = roster.state_counts(event.id)["confirmed"]
+    preview = None
     if form.validate_on_submit():
+        to_all = not (form.preview.data or form.test.data)
         try:
-            services.message_attendees(event, form.subject.data, form.body.data, current_user)
+            if form.test.data:
+                services.send_test_message(event, form.subject.data, form.body.data, current_user)
+            elif to_all:
+                services.message_attendees(event, form.subject.data, form.body.data, current_user)
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)
         else:
-            commit()
-            flash(
-                ngettext(
-                    "The message is queued for %(num)d person.",
-                    "The message is queued for %(num)d people.",
-                    count,
-                ),
-                "success",
-            )
-            return redirect(url_for("staff.events.event_registrations", event_id=event.id))
-    return render_template("staff/events/message.html", form=form, event=event, count=count)
+            if to_all:
+                commit()
+                flash(
+                    ngettext(
+                        "The message is queued for %(num)d person.",
+                        "The message is queued for %(num)d people.",
+                        count,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("staff.events.event_registrations", event_id=event.id))
+            if form.test.data:
+                commit()
+                flash(_("A test is on its way to %(email)s.", email=current_user.email), "info")
+            preview = {"subject": form.subject.data.strip(), "body": form.body.data.strip()}
+    return render_template(
+        "staff/events/message.html", form=form, event=event, count=count, preview=preview
+    )

@@ -262,3 +262,19 @@ def send_event_message(message_id: int, after_id: int = 0) -> str:
         )
     commit()
     return f"queued {len(batch)}"
+
+
+def queue_test_message(event: Event, subject: str, body: str, user) -> None:
+    """The organisers' message, as attendees will get it, to the organiser alone (a test send)."""
+    import uuid
+
+    queue_mail(
+        user.email,
+        "event_message",
+        user.locale
+        if user.locale in current_app.config["LANGUAGES"]
+        else current_app.config["BABEL_DEFAULT_LOCALE"],
+        {**_event_context(event), "name": user.name, "subject_text": subject, "body": body},
+        key=f"event-message-test:{uuid.uuid4().hex}",
+        user_id=user.id,
+    )
