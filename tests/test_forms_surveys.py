@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.forms import answers
-from app.forms.models import Form, Participation, Response
+from app.forms.models import Answer, Form, Participation, Response
 from app.members import privacy
 from app.members.models import Group, GroupMember
 from tests.factories import make_user
@@ -125,6 +125,9 @@ def test_named_and_anonymous_answers(app, ctx):
     secret = db.session.scalar(select(Response).where(Response.form_id == anonymous.id))
     assert secret.user_id is None and secret.submitted_at is None and secret.locale is None
     assert [a.value for a in secret.answers] == [True]
+    # Nothing numbers the answers in their order of arrival (which, beside the participations'
+    # order, would name the person): random response keys, no serial id on answers.
+    assert len(secret.id) == 32 and "id" not in Answer.__table__.c
     participations = db.session.scalars(
         select(Participation.form_id).where(Participation.user_id == person.id)
     ).all()

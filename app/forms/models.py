@@ -197,18 +197,20 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one question: text, a number, ISO date, true/false or a list of option ids."""
+    """The answer to one question: text, a number, ISO date, true/false or a list of option ids.
+
+    No serial id: a counter would number the answers in the order they came, which beside the
+    participations' order could tell who gave an anonymous answer.
+    """
 
     __tablename__ = "form_answers"
-    __table_args__ = (
-        UniqueConstraint("response_id", "question_id", name="uq_form_answers_response_question"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[str] = mapped_column(ForeignKey("form_responses.id", ondelete="CASCADE"))
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("form_responses.id", ondelete="CASCADE"), primary_key=True
+    )
     # RESTRICT: an answered question cannot be deleted, only marked removed.
     question_id: Mapped[int] = mapped_column(
-        ForeignKey("form_questions.id", ondelete="RESTRICT"), index=True
+        ForeignKey("form_questions.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
     value: Mapped[object] = mapped_column(JSON)
 

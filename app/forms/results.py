@@ -101,7 +101,7 @@ def summarise(form: Form, locale: str) -> tuple[int, list[QuestionResult]]:
         select(Answer.question_id, Answer.value)
         .join(Response, Response.id == Answer.response_id)
         .where(Response.form_id == form.id)
-        .order_by(Answer.id)
+        .order_by(Answer.response_id)  # random keys: no order of arrival
     ):
         values[question_id].append(value)
     return total, [_summarise_question(q, values[q.id], locale) for q in shown_questions(form)]

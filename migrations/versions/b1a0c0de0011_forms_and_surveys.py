@@ -94,14 +94,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_form_responses_user_id'), ['user_id'], unique=False)
 
     op.create_table('form_answers',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.String(length=32), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('value', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['response_id'], ['form_responses.id'], name=op.f('fk_form_answers_response_id_form_responses'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['question_id'], ['form_questions.id'], name=op.f('fk_form_answers_question_id_form_questions'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_form_answers')),
-    sa.UniqueConstraint('response_id', 'question_id', name='uq_form_answers_response_question')
+    sa.PrimaryKeyConstraint('response_id', 'question_id', name=op.f('pk_form_answers'))
     )
     with op.batch_alter_table('form_answers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_form_answers_question_id'), ['question_id'], unique=False)
