@@ -255,3 +255,30 @@ def test_an_event_without_questions_registers_as_before(app, ctx):
     registration = registrations.register(event.id, user, False)
     assert registration.state == "confirmed"
     assert answers_module.event_form(event.id) is None
+
+
+@pytest.mark.live
+def test_a_rush_with_answers_keeps_the_seats_and_saves_each_answer_once(app, live_server, postgres):
+    """Twenty people answer and register at once for eight seats: no server error, eight
+    confirmed and twelve waiting, and exactly one response per registration."""
+    from tests.test_events_concurrency import all_at_once, make_people, post, seat_state, signed_in
+
+    with app.app_context():
+        event = make_event("Rush with questions", capacity=8)
+        form = make_form("event", "Rush questions", every_kind()[:2], event=event)
+        nickname, diet = form.active_questions
+        data = {f"q{nickname.id}": "Rusher", f"q{diet.id}": str(diet.active_options[0].id)}
+        ids = make_people(20, "rushq")
+        db.session.commit()
+        event_id = event.id
+        sessions = [signed_in(app, uid, live_server) for uid in ids]
+    url = f"{live_server}/events/{event_id}/register"
+    responses = all_at_once([post(http, token=token, url=url, **data) for http, token in sessions])
+    assert [r.status_code for r in responses] == [303] * 20
+    state = seat_state(app, event_id)
+    assert state["confirmed"] == 8 and state["counter"] == 8 and state["waiting"] == 12
+    with app.app_context():
+        per_registration = db.session.execute(
+            select(Response.registration_id, func.count()).group_by(Response.registration_id)
+        ).all()
+        assert len(per_registration) == 20 and {n for _r, n in per_registration} == {1}
