@@ -80,3 +80,20 @@ def test_branding_colour_styles_the_pages_and_too_light_a_colour_is_refused(app,
     css_url = page.split('rel="stylesheet" href="')[3].split('"')[0]
     css = client.get(css_url)
     assert css.mimetype == "text/css" and "--bs-primary: #7b1e3a" in css.get_data(as_text=True)
+
+
+def test_a_verification_link_says_what_it_can_still_do_before_any_button(app, ctx):
+    from app.auth import tokens
+
+    user = make_user(verified=False)
+    db.session.commit()
+    link = f"/auth/verify/{tokens.make_token(user, 'verify')}"
+    client = app.test_client()
+    fresh = client.get(link).get_data(as_text=True)
+    assert 'data-state="ok"' in fresh and 'id="confirm-email"' in fresh
+    client.post(link, data={"csrf_token": csrf_from(fresh)})
+    used = app.test_client().get(link).get_data(as_text=True)
+    assert 'data-state="used"' in used and "already confirmed" in used
+    assert 'id="confirm-email"' not in used and 'href="/auth/login"' in used
+    forged = app.test_client().get(link[:-3] + "abc").get_data(as_text=True)
+    assert 'data-state="invalid"' in forged and 'id="confirm-email"' not in forged

@@ -65,8 +65,13 @@ def register():
 
 @bp.get("/auth/verify/<token>")
 def verify(token: str):
-    """Show a confirm button; the change itself is a POST, so link scanners cannot use the link."""
-    return render_template("auth/verify.html", token=token, form=LogoutForm())
+    """Show a confirm button; the change itself is a POST, so link scanners cannot use the link.
+
+    A link already used, expired or forged says so before any button."""
+    from app.auth.tokens import verify_link_state
+
+    state = verify_link_state(token)
+    return render_template("auth/verify.html", token=token, form=LogoutForm(), state=state)
 
 
 @bp.post("/auth/verify/<token>")

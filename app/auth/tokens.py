@@ -30,6 +30,23 @@ def make_token(user: User, purpose: str) -> str:
     return _serializer(purpose).dumps({"u": user.id, "s": _state(user, purpose)})
 
 
+def verify_link_state(token: str) -> str:
+    """What an e-mail verification link can still do: 'ok', 'used' (the address is confirmed
+    already), 'expired' or 'invalid' (altered or forged)."""
+    user, state = load_token(token, "verify")
+    if state == "ok":
+        return state
+    try:
+        data = _serializer("verify").loads(token)  # signed by us, whatever its age
+    except BadSignature:
+        return "invalid"
+    ident = data.get("u") if isinstance(data, dict) else None
+    owner = db.session.get(User, ident) if isinstance(ident, int) else None
+    if owner is not None and owner.email_verified_at is not None:
+        return "used"
+    return state
+
+
 def load_token(token: str, purpose: str) -> tuple[User | None, str]:
     """The user a token is for, and 'ok', 'expired' or 'invalid' (including already used)."""
     max_age = VERIFY_MAX_AGE if purpose == "verify" else RESET_MAX_AGE
