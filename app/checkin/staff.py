@@ -37,6 +37,27 @@ RESULT_LABELS = {
     "undone": _l("Check-in undone"),
     "not_checked_in": _l("Undo: was not checked in"),
 }
+# The scan log as sentences: %(by)s scanned, %(person)s is the registration's name.
+SCAN_SENTENCES = {
+    "ok": _l("%(by)s checked in %(person)s"),
+    "already_checked_in": _l("%(by)s scanned %(person)s, who was already checked in"),
+    "wrong_event": _l("%(by)s scanned a ticket for another event"),
+    "cancelled": _l("%(by)s scanned the cancelled registration of %(person)s"),
+    "not_confirmed": _l("%(by)s scanned %(person)s, who is on the waiting list"),
+    "unknown": _l("%(by)s scanned an unknown or forged ticket"),
+    "undone": _l("%(by)s undid the check-in of %(person)s"),
+    "not_checked_in": _l("%(by)s tried to undo the check-in of %(person)s, who was not checked in"),
+}
+
+
+def scan_sentence(scan) -> str:
+    """What a scan in the log did, as a sentence in the reader's language."""
+    by = scan.user.name if scan.user else str(_l("Someone"))
+    person = scan.registration.name if scan.registration else str(_l("a person"))
+    template = SCAN_SENTENCES.get(scan.result, SCAN_SENTENCES["unknown"])
+    return str(template) % {"by": by, "person": person}
+
+
 RESULT_STYLES = {
     "ok": "success",
     "already_checked_in": "warning",
@@ -130,6 +151,7 @@ def door_log(event_id: int):
         form=DoorActionForm(),
         result_labels=RESULT_LABELS,
         result_styles=RESULT_STYLES,
+        scan_sentence=scan_sentence,
         source_labels=SOURCE_LABELS,
         state_labels=STATE_LABELS,
     )

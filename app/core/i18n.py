@@ -9,7 +9,7 @@ from flask_babel import format_decimal, format_timedelta, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 
-from app.core import dates
+from app.core import audit_text, dates
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"da": "Dansk", "en": "English", "is": "Íslenska"}
@@ -78,6 +78,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = dates.format_date
     app.jinja_env.filters["time"] = dates.format_time
     app.jinja_env.filters["span"] = dates.format_span
+    # The audit log as sentences with readable fields (app/core/audit_text.py).
+    app.jinja_env.globals["audit_sentence"] = audit_text.sentence
+    app.jinja_env.globals["audit_changes"] = audit_text.changes
     app.jinja_env.filters["number"] = lambda v: format_decimal(v or 0)
     # Seconds as "3 minutes", in the reader's language.
     app.jinja_env.filters["duration"] = lambda v: format_timedelta(
