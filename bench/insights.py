@@ -15,7 +15,10 @@ conversations, failed jobs and an open poll, then ANALYZE; (3) serve the app wit
 sync workers, bench/gunicorn.conf.py) with the statistics cache off (STATS_CACHE_SECONDS=0), log
 in as an admin over HTTP, and time --requests requests of each page end to end, after one
 warm-up request; (4) the same with the cache on (its default, 60 s): the first request fills it;
-(5) write the table to stdout and bench/results/insights.txt. The servers are always stopped.
+(5) write the table to stdout and bench/results/insights.txt: per page the first request, p50,
+p95 and max of the rest (wall time, end to end), and the CPU time one request cost the gunicorn
+worker and its PostgreSQL backend together (cpu/req, from /proc: on a busy machine the wall time
+is mostly waiting for a core). The servers are always stopped.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import events_common as common  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 DB_NAME = "felag_bench_insights"
 ADMIN = ("bench-admin@felag.local", "bench-admin-password-123")
@@ -374,7 +378,41 @@ def login(base: str):
     return session
 
 
-def measure(session, base: str, event_id: int, count: int) -> list[dict]:
+def _cpu_of(pids) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(master: int, engine) -> float:
+    """CPU time so far of the gunicorn workers and of the PostgreSQL backends serving them.
+
+    On a machine this busy the wall time mostly measures waiting for a core; the CPU time a
+    request costs is what it would take on an idle one.
+    """
+    from sqlalchemy import text
+
+    try:
+        workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        workers = []
+    with engine.connect() as conn:
+        backends = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": DB_NAME},
+        ).scalars()
+        backends = list(backends)
+    return _cpu_of(workers) + _cpu_of(backends)
+
+
+def measure(session, base: str, event_id: int, count: int, master: int, engine) -> list[dict]:
     results = []
     for name, path, kind in pages(event_id):
         first_started = time.perf_counter()
@@ -383,13 +421,16 @@ def measure(session, base: str, event_id: int, count: int) -> list[dict]:
         if first.status_code != 200:
             raise SystemExit(f"{path} answered {first.status_code}")
         times = []
+        cpu_before = cpu_seconds(master, engine)
         for _ in range(count):
             started = time.perf_counter()
             response = session.get(base + path, timeout=60)
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (path, response.status_code)
+        cpu_ms = (cpu_seconds(master, engine) - cpu_before) * 1000 / count
         results.append(
             {
+                "cpu": cpu_ms,
                 "name": name,
                 "kind": kind,
                 "first": first_ms,
@@ -420,13 +461,16 @@ def serve(env: dict, cache_seconds: int) -> tuple[str, object]:
 
 
 def table(title: str, rows: list[dict]) -> list[str]:
-    lines = [title, f"{'page':<40} {'first':>8} {'p50':>8} {'p95':>8} {'max':>8}  target"]
+    lines = [
+        title,
+        f"{'page':<40} {'first':>8} {'p50':>8} {'p95':>8} {'max':>8} {'cpu/req':>8}  target",
+    ]
     for r in rows:
         target = TARGETS_MS[r["kind"]]
         verdict = "ok" if r["p50"] < target else "OVER"
         lines.append(
             f"{r['name']:<40} {r['first']:>7.1f}  {r['p50']:>7.1f}  {r['p95']:>7.1f}  "
-            f"{r['max']:>7.1f}  <{target} ms p50: {verdict}"
+            f"{r['max']:>7.1f}  {r['cpu']:>7.1f}  <{target} ms p50: {verdict}"
         )
     return lines
 
@@ -452,11 +496,12 @@ def main() -> int:
             "requests per page after one first request; gunicorn 2 sync workers",
             f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         ]
+        engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
         for cache_seconds, title in ((0, "cache off"), (60, "cache on (60 s)")):
             base, proc = serve(env, cache_seconds)
             try:
                 session = login(base)
-                rows = measure(session, base, event_id, args.requests)
+                rows = measure(session, base, event_id, args.requests, proc.pid, engine)
             finally:
                 common.stop(proc)
             lines += ["", *table(f"{title} (ms)", rows)]

@@ -164,7 +164,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "members-joined",
         _l("Joined and left, by month"),
-        _l("Members who joined and members whose membership ended each month, and the net change."),
+        _l("Members who joined and members whose membership ended, month by month."),
         "members",
         "membership",
         _l("Month"),
