@@ -19,10 +19,6 @@ bench/results/api_refresh.txt. Everything stops by itself.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import threading
-import time
 from datetime import UTC, datetime
 
 import events_common as common
@@ -41,52 +37,28 @@ def sign_in(base_url: str, email: str) -> str:
 
 def one_round(base_url: str, tokens: list[str], seconds: float) -> dict:
     """Every client refreshes in a loop for `seconds`; returns throughput and latencies."""
-    latencies: list[list[float]] = [[] for _ in tokens]
-    statuses: list[dict[int, int]] = [{} for _ in tokens]
-    barrier = threading.Barrier(len(tokens) + 1)
-    stop_at = [0.0]
+    sessions = [requests.Session() for _ in tokens]
+    url = f"{base_url}/api/v1/auth/refresh"
 
-    def client(index: int) -> None:
-        http = requests.Session()
-        url = f"{base_url}/api/v1/auth/refresh"
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
-            began = time.perf_counter()
-            try:
-                answer = http.post(url, json={"refresh_token": tokens[index]}, timeout=60)
-                status = answer.status_code
-            except requests.RequestException:
-                status = -1
-            latencies[index].append(time.perf_counter() - began)
-            statuses[index][status] = statuses[index].get(status, 0) + 1
-            if status != 200:
-                break  # this client's family is gone (should not happen): stop it
+    stopped: set[int] = set()
+
+    def refresh(index: int) -> int | None:
+        if index in stopped:
+            return None  # its last refresh failed: the token is gone (should not happen)
+        try:
+            answer = sessions[index].post(url, json={"refresh_token": tokens[index]}, timeout=60)
+        except requests.RequestException:
+            stopped.add(index)
+            return -1
+        if answer.status_code == 200:
             tokens[index] = answer.json()["refresh_token"]
+        else:
+            stopped.add(index)
+        return answer.status_code
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(tokens))]
-    for thread in threads:
-        thread.start()
-    load_before = os.getloadavg()[0]
-    began = time.perf_counter()
-    stop_at[0] = began + seconds
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    flat = [x for per_client in latencies for x in per_client]
-    counts: dict[int, int] = {}
-    for per_client in statuses:
-        for status, n in per_client.items():
-            counts[status] = counts.get(status, 0) + n
-    return {
-        "refreshes": counts.get(200, 0),
-        "per_s": counts.get(200, 0) / elapsed,
-        "p50_ms": statistics.median(flat) * 1000,
-        "p99_ms": common.percentile(flat, 0.99) * 1000,
-        "statuses": counts,
-        "load_before": load_before,
-        "load_after": os.getloadavg()[0],
-    }
+    result = common.timed_clients(len(tokens), seconds, refresh)
+    result["refreshes"] = result["ok"]
+    return result
 
 
 def check_database(app, sign_ins: int, refreshes: int) -> dict:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -229,3 +230,51 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def timed_clients(clients: int, seconds: float, request: Callable[[int], int | None]) -> dict:
+    """Run `request(client_index)` in a loop on `clients` threads for `seconds`, all released
+    together; returns the 200s per second, p50/p99 latency and the status counts. `request`
+    returns the HTTP status (-1 for a connection error), or None to stop its client."""
+    import statistics
+    import threading
+
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: list[dict[int, int]] = [{} for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def loop(index: int) -> None:
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            began = time.perf_counter()
+            status = request(index)
+            if status is None:
+                break
+            latencies[index].append(time.perf_counter() - began)
+            statuses[index][status] = statuses[index].get(status, 0) + 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    load_before = os.getloadavg()[0]
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    flat = [x for per_client in latencies for x in per_client] or [0.0]
+    counts: dict[int, int] = {}
+    for per_client in statuses:
+        for status, n in per_client.items():
+            counts[status] = counts.get(status, 0) + n
+    return {
+        "ok": counts.get(200, 0),
+        "per_s": counts.get(200, 0) / elapsed,
+        "p50_ms": statistics.median(flat) * 1000,
+        "p99_ms": percentile(flat, 0.99) * 1000,
+        "statuses": counts,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
