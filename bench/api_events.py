@@ -37,9 +37,9 @@ def make_events(app, count: int) -> None:
     from app.events.tickets import new_key_pair
     from app.extensions import db
 
-    private, public = new_key_pair()  # one key for all: the list never reads it
     now = utcnow()
     with app.app_context():
+        private, public = new_key_pair()  # one key for all: the list never reads it
         for n in range(count + 10):
             listed = n < count
             starts = now + timedelta(days=1 + n % 60, hours=n % 24) if listed else now

@@ -57,4 +57,4 @@ def openapi():
 @bp.response(200, content_type="text/html", description="Swagger UI")
 def docs():
     """The description as a page to read and try (Swagger UI, served from this site)."""
-    return render_template("api/docs.html")
+    return current_app.response_class(render_template("api/docs.html"), mimetype="text/html")

@@ -21,6 +21,17 @@ from app.api.schemas import ErrorSchema
 from app.api.validation import InvalidRequest, error_fields
 
 TOKEN_SECURITY = [{"token": []}]
+# The sections of the description, in this order (a view names its own with `tags=`).
+TAGS = (
+    ("about", "This API and its description"),
+    ("auth", "Tokens for apps: sign in, refresh, revoke"),
+    ("me", "The caller's own account, registrations, tickets and data"),
+    ("events", "Events, and registering for them"),
+    ("events (organisers)", "Creating and changing events, their registrations (role organiser)"),
+    ("check-in", "Scanning tickets at the door (role door)"),
+    ("members", "The member register, for syncing other systems (role membership)"),
+    ("polls", "Polls and elections: setting up (role membership), voting, results"),
+)
 
 
 class ApiParser(FlaskParser):
@@ -102,9 +113,10 @@ def init_api(app: Flask, blueprint: Blueprint) -> Api:
             "servers": [{"url": app.config["BASE_URL"]}],
             "info": {
                 "description": (
-                    "Authorization: Token <key> (or Bearer <key>). Errors are "
-                    '{"error": {"code", "message", "fields"}}; lists take ?limit= (1-1000, '
-                    "default 100) and ?offset= and answer count, next, previous, results."
+                    "`Authorization: Token <key>` (or `Bearer <key>`, also with an app's access "
+                    'token). Errors are `{"error": {"code", "message", "fields"}}`; lists take '
+                    "`?limit=` (1-1000, default 100) and `?offset=` and answer `count`, `next`, "
+                    "`previous`, `results`."
                 )
             },
         },
@@ -116,9 +128,14 @@ def init_api(app: Flask, blueprint: Blueprint) -> Api:
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "Authorization: Token <key> (or Bearer <key>)",
+            "description": "`Authorization: Token <key>` (or `Bearer <key>`)",
         },
     )
-    api.register_blueprint(blueprint)
+    for name, description in TAGS:
+        api.spec.tag({"name": name, "description": description})
+    # What Api.register_blueprint does, without a tag named after the blueprint.
+    app.extensions["flask-smorest"]["blp_name_to_api"][blueprint.name] = api
+    app.register_blueprint(blueprint)
+    blueprint.register_views_in_doc(api, app, api.spec, name=blueprint.name, parameters=None)
     app.extensions["felag_api"] = api
     return api
