@@ -3,6 +3,7 @@
 from app.auth.demo import demo_people
 from app.auth.services import create_user
 from app.events.demo import seed_events
+from app.forms.demo import seed_forms
 from app.inbox.demo import seed_inbox
 from app.members.demo import seed_members
 from app.news.demo import seed_news
@@ -15,6 +16,17 @@ STAFF = [
     ("membership@felag.local", "Sigríður Magnúsdóttir", ["membership"]),
     ("editor@felag.local", "Freja Holm", ["editor"]),
 ]
+# Every demo account shares the admin's password; member001 is an active member.
+MEMBER = "member001@felag.local"
+
+
+def logins() -> list[tuple[str, str]]:
+    """(who, e-mail) of each demo account to try: admin, every staff role and a member."""
+    return [
+        ("admin", ADMIN[0]),
+        *((roles[0], email) for email, _name, roles in STAFF),
+        ("member", MEMBER),
+    ]
 
 
 def seed(member_count: int = 40) -> tuple[str, str]:
@@ -35,4 +47,5 @@ def seed(member_count: int = 40) -> tuple[str, str]:
     seed_polls(staff[2])  # an open poll, a closed board election with ranked results
     seed_inbox(staff[2], people[0])  # a contact question, spam, a member's answered message
     seed_news(staff[3])  # pages with texts, posts (one translated, one scheduled)
+    seed_forms(staff[0], staff[2], people)  # event questions, an anonymous survey, an intake form
     return ADMIN

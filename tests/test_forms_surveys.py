@@ -336,3 +336,17 @@ def test_answers_in_the_data_export_and_erased_with_the_member(app, ctx):
         db.session.scalar(select(func.count()).where(Participation.user_id == leaving.user_id)) == 0
     )
     assert db.session.scalar(select(func.count()).where(Participation.form_id == secret.id)) == 1
+
+
+def test_the_demo_seed_gives_forms_with_answers(app, ctx):
+    from app.demo import seed
+    from app.forms.results import summarise
+
+    seed(member_count=24)
+    forms = {f.kind: f for f in db.session.scalars(select(Form))}
+    assert set(forms) == {"event", "survey", "intake"}
+    assert all(f.status == "open" for f in forms.values())
+    total, results = summarise(forms["survey"], "is")
+    assert total == 15 and results[0].label == "Hversu ánægð(ur)?" and results[0].average
+    assert forms["survey"].anonymous
+    assert db.session.scalar(select(func.count()).where(Response.user_id.is_not(None))) > 3
