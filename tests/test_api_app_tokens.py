@@ -374,3 +374,30 @@ def test_two_refreshes_without_the_guard_both_succeed(app, live_server, postgres
 
 def usable_without_guard(now):
     return (RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+
+
+def test_an_app_signs_in_registers_for_an_event_and_fetches_its_ticket(client, ctx, run_jobs):
+    """End to end, as a mobile app: token, registration, ticket with its QR image."""
+    from urllib.parse import urlsplit
+
+    from tests.factories import make_event
+    from tests.helpers import decode_qr
+
+    make_user("phone@example.org")
+    event = make_event("App evening", capacity=10)
+    db.session.commit()
+    tokens = sign_in(client, "phone@example.org").get_json()
+    api = bearer(tokens["access_token"])
+    registered = client.post(
+        f"/api/v1/events/{event.id}/registration", json={"accept_terms": True}, headers=api
+    )
+    assert registered.status_code == 201 and registered.get_json()["state"] == "confirmed"
+    run_jobs()
+    # Fifteen minutes later the app refreshes and goes on with the new access token.
+    pair = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    api = bearer(pair.get_json()["access_token"])
+    [ticket] = client.get("/api/v1/me/tickets", headers=api).get_json()["results"]
+    assert ticket["event"]["id"] == event.id and ticket["code"]
+    png = client.get(urlsplit(ticket["qr_png"]).path, headers=api)
+    assert png.status_code == 200 and png.content_type == "image/png"
+    assert ticket["code"] in decode_qr(png.data) or ticket["short_code"] in decode_qr(png.data)

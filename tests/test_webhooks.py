@@ -365,7 +365,10 @@ def test_admin_creates_edits_and_reads_the_secret(app, ctx):
         False,  # the box was not ticked
     )
     revealed = post_form(
-        client, f"/staff/webhooks/{endpoint.id}/secret", {}, page_url=f"/staff/webhooks/{endpoint.id}"
+        client,
+        f"/staff/webhooks/{endpoint.id}/secret",
+        {},
+        page_url=f"/staff/webhooks/{endpoint.id}",
     )
     assert shown in revealed.get_data(as_text=True)
     actions = db.session.scalars(
@@ -377,3 +380,16 @@ def test_admin_creates_edits_and_reads_the_secret(app, ctx):
     )
     listing = client.get("/staff/webhooks/").get_data(as_text=True)
     assert "https://hooks.example.org/v2" in listing
+
+
+def test_old_deliveries_are_pruned(ctx, allow_private):
+    from app.webhooks.tasks import KEEP_DAYS, prune_deliveries
+
+    endpoint, _secret = endpoint_for("https://hooks.example.org/x", ["poll.closed"])
+    old = WebhookDelivery(endpoint_id=endpoint.id, event="poll.closed", event_id="a", payload={})
+    new = WebhookDelivery(endpoint_id=endpoint.id, event="poll.closed", event_id="b", payload={})
+    old.created_at = utcnow() - timedelta(days=KEEP_DAYS + 1)
+    db.session.add_all([old, new])
+    db.session.flush()
+    assert prune_deliveries() == 1
+    assert [d.event_id for d in deliveries()] == ["b"]

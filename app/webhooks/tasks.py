@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
+
+from sqlalchemy import delete, select
 
 from app.core.crypto import decrypt
+from app.core.jobs import periodic
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.webhooks.models import WebhookDelivery
 from app.webhooks.sending import post, signature_header
 
 USER_AGENT = "Felag-Webhooks/1.0"
+# Deliveries are kept this long for admins to look at and send again, then deleted.
+KEEP_DAYS = 90
+PRUNE_BATCH = 5000
 
 
 class DeliveryFailed(Exception):
@@ -64,3 +71,19 @@ def deliver(delivery_id: int) -> str:
     if answer.error is not None and not answer.error.startswith("refused"):
         raise DeliveryFailed(answer.error)
     return delivery.state
+
+
+@periodic(seconds=86400)
+def prune_deliveries() -> int:
+    """Delete deliveries older than KEEP_DAYS, a batch at a time; returns how many."""
+    cutoff = utcnow() - timedelta(days=KEEP_DAYS)
+    removed = 0
+    while True:
+        ids = db.session.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.created_at < cutoff).limit(PRUNE_BATCH)
+        ).all()
+        if not ids:
+            return removed
+        db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        db.session.commit()
+        removed += len(ids)
