@@ -34,6 +34,7 @@ FAILURE_LABELS = {
     "closed": _l("closed account"),
     "not_verified": _l("address not confirmed"),
     "locked_out": _l("locked out after repeated failures"),
+    "second_factor": _l("wrong second-factor code"),
 }
 
 
