@@ -21,8 +21,9 @@ from tests.test_events_registration import html_part, subject
 FORM = {
     "title": "Årsmøde i Þórshöfn",
     "summary": "Hele foreningen samles",
-    "description": "<p>Velkommen!</p><script>alert(1)</script>"
-    '<a href="javascript:alert(2)" onclick="x()">link</a><img src=x onerror=alert(3)>',
+    # Markdown: paragraphs, bold and lists become HTML; tags and javascript: links do not.
+    "description": "Velkommen!\n\n**Kom** og vær med:\n\n- mad\n- musik\n\n"
+    '<script>alert(1)</script> <img src=x onerror=alert(3)> [link](javascript:alert(2))',
     "starts_at": "2031-06-05T18:00",
     "ends_at": "2031-06-05T21:30",
     "venue_name": "Folkets Hus",
@@ -68,9 +69,10 @@ def test_create_publish_edit_with_timezone_sanitising_and_terms(organiser, app, 
     assert event.status == "draft" and event.slug == "aarsmoede-i-thorshofn"
     # 18:00 in Copenhagen in June (CEST, UTC+2) is 16:00 UTC.
     assert event.starts_at.isoformat() == "2031-06-05T16:00:00+00:00"
-    assert "<script" not in event.description_html and "alert(1)" not in event.description_html
-    assert "javascript:" not in event.description_html and "onclick" not in event.description_html
-    assert "onerror" not in event.description_html and "<p>Velkommen!</p>" in event.description_html
+    html = event.description_html
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "<p>Velkommen!</p>" in html and "<strong>Kom</strong>" in html and "<li>mad</li>" in html
+    assert event.description_markdown.startswith("Velkommen!\n\n**Kom**")
     assert event.current_terms.version == 1 and event.capacity == 40
     assert event.image_key and not event.image_list_key
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# The help under every Markdown field (posts, pages, newsletters, event descriptions).
+MARKDOWN_HELP = _l("Markdown: **bold**, *italics*, # headings, - lists, [link](https://...).")
 LINK_REL = "nofollow noopener noreferrer"
 # The path our own public files are served under (core.media); S3 may add a public URL.
 MEDIA_PATH = "/media/"

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.core.forms import FlaskForm
 from app.core.i18n import LANGUAGE_NAMES
+from app.core.markdown import MARKDOWN_HELP
 from app.core.timeutil import organisation_tz
 from app.events.services import EventFields
 
@@ -50,10 +51,8 @@ class EventForm(FlaskForm):
     )
     description = TextAreaField(
         _l("Description"),
-        render_kw={"rows": 8},
-        description=_l(
-            "Plain text, or simple HTML: paragraphs, headings, bold, italics, lists and links."
-        ),
+        render_kw={"rows": 10, "data-markdown-editor": "1"},
+        description=MARKDOWN_HELP,
     )
     starts_at = DateTimeLocalField(_l("Starts"), format=LOCAL_FORMAT, validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends"), format=LOCAL_FORMAT, validators=[DataRequired()])

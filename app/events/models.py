@@ -44,7 +44,9 @@ class Event(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(220), index=True)
     summary: Mapped[str] = mapped_column(String(500), default="")
-    description_html: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")  # rendered, sanitised
+    # The organiser's Markdown ("" for events written before it: their HTML stays as it was).
+    description_markdown: Mapped[str] = mapped_column(Text, default="", server_default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     venue_name: Mapped[str] = mapped_column(String(200), default="")

@@ -17,6 +17,7 @@ from app.auth.services import check_image
 from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
+from app.core.markdown import render_markdown
 from app.core.storage import new_key, store
 from app.core.text import LIKE_ESCAPE, contains_pattern, slugify
 from app.core.timeutil import utcnow
@@ -28,7 +29,7 @@ from app.events.tasks import (
     resize_event_image,
     send_event_message,
 )
-from app.events.text import clean_html
+from app.events.text import plain_text
 from app.events.tickets import new_key_pair
 from app.extensions import db
 
@@ -62,7 +63,7 @@ class EventFields:
     @classmethod
     def from_event(cls, event: Event) -> EventFields:
         values = {f.name: getattr(event, f.name) for f in fields(cls) if hasattr(event, f.name)}
-        values["description"] = event.description_html
+        values["description"] = event.description_markdown or plain_text(event.description_html)
         values["terms"] = event.current_terms.text if event.current_terms else ""
         return cls(**values)
 
@@ -178,7 +179,8 @@ def create_event(data: EventFields, actor, image: bytes | None = None) -> Event:
     event = Event(
         **{name: getattr(data, name) for name in EDITABLE},
         slug=data.slug or slugify(data.title, fallback="event"),
-        description_html=clean_html(data.description),
+        description_markdown=data.description,
+        description_html=str(render_markdown(data.description)),
         status="draft",
         confirmed_count=0,
         signing_key_encrypted=private,
@@ -218,7 +220,9 @@ def update_event(event: Event, data: EventFields, actor=None, image: bytes | Non
     old_slug = event.slug
     for name in EDITABLE:
         setattr(event, name, getattr(data, name))
-    event.description_html = clean_html(data.description)
+    if data.description != (event.description_markdown or plain_text(event.description_html)):
+        event.description_markdown = data.description
+        event.description_html = str(render_markdown(data.description))
     _set_terms(event, data.terms)
     if data.slug:
         event.slug = data.slug
@@ -281,6 +285,7 @@ def duplicate(event: Event, actor, title: str) -> Event:
     copy.image_key, copy.image_list_key = event.image_key, event.image_list_key
     copy.image_detail_key = event.image_detail_key
     copy.description_html = event.description_html
+    copy.description_markdown = event.description_markdown
     audit.record("event.duplicated", "event", copy.id, before={"from": event.id})
     return copy
 

@@ -17,13 +17,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.core.forms import FlaskForm
 from app.core.i18n import LANGUAGE_NAMES
+from app.core.markdown import MARKDOWN_HELP
 from app.news.services import PostFields, split_labels
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # The editor's own script (static/js/editor.js) turns these into EasyMDE editors; without
 # JavaScript they stay plain textareas.
 MARKDOWN = {"rows": 14, "data-markdown-editor": "1"}
-MARKDOWN_HELP = _l("Markdown: **bold**, *italics*, # headings, - lists, [link](https://...).")
 
 
 def _language_choices():

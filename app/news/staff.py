@@ -206,7 +206,7 @@ def _action(post_id: int, action, message: str, endpoint: str = "staff.news.post
 
 
 @bp.post("/preview")
-@roles_required("editor")
+@roles_required("editor", "organiser")  # organisers use the editor for event descriptions
 def preview():
     """The editor's preview: Markdown rendered and sanitised exactly as readers will get it."""
     text = request.form.get("text", "")[:200_000]
@@ -214,7 +214,7 @@ def preview():
 
 
 @bp.post("/images")
-@roles_required("editor")
+@roles_required("editor", "organiser")
 def image_upload():
     """An image for a text, uploaded from the editor (EasyMDE's JSON answer)."""
     upload = request.files.get("image")
