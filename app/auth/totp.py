@@ -12,6 +12,7 @@ import pyotp
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import RecoveryCode, User
 from app.core import audit
@@ -90,8 +91,7 @@ def _accept_step(user: User, step: int) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if accepted:
-        user.totp_last_step = step
-        db.session.flush()
+        set_committed_value(user, "totp_last_step", step)  # written already: no second UPDATE
     return accepted == 1
 
 
