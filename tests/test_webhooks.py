@@ -190,6 +190,11 @@ def test_admin_redelivers_an_event(app, ctx, receiver, run_jobs, allow_private):
     assert verify(secret, receiver.requests[1]["headers"], receiver.requests[1]["body"])
     body = json.loads(receiver.requests[1]["body"])
     assert body["type"] == "checkin.created" and body["data"]["registration_id"] == registration.id
+    # The endpoint's page lists both deliveries with status code, attempts and response time.
+    page = client.get(page_url).get_data(as_text=True)
+    assert page.count('data-status-code>200</td>') == 2
+    assert page.count('data-attempts>1</td>') == 2
+    assert again.response_ms is not None and page.count(" ms</td>") == 2
 
 
 def test_a_redirect_is_not_followed(ctx, receiver, run_jobs, allow_private):
@@ -393,3 +398,60 @@ def test_old_deliveries_are_pruned(ctx, allow_private):
     db.session.flush()
     assert prune_deliveries() == 1
     assert [d.event_id for d in deliveries()] == ["b"]
+
+
+def _self_signed(tmp_path, host: str):
+    """A certificate and key for `host`, signed by itself (PEM files)."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_https_checks_the_certificate_for_the_host_name(
+    ctx, receiver, tmp_path, monkeypatch, allow_private
+):
+    """The connection goes to the checked address, yet TLS still verifies the certificate for
+    the URL's host name: an untrusted certificate is refused, a trusted one for the name works."""
+    import ssl
+
+    cert, key = _self_signed(tmp_path, "localhost")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    url = f"https://localhost:{receiver.port}/hook"
+    untrusted = sending.post(url, b"{}", {})
+    assert untrusted.status is None and untrusted.error
+    assert receiver.requests == []
+    monkeypatch.setattr(sending.certifi, "where", lambda: cert)  # now the CA we trust
+    trusted = sending.post(url, b"{}", {})
+    assert (trusted.status, trusted.error) == (200, None)
+    assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.port}"
