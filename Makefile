@@ -48,11 +48,11 @@ migrate: install
 	$(BIN)/flask db upgrade
 
 run: migrate
-	$(BIN)/flask seed-demo --if-empty
+	FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) $(BIN)/flask seed-demo --if-empty
 	@echo ""
-	@echo "  Félag runs at http://$(HOST):$(PORT)  (admin login: admin@felag.local / felag-demo-admin)"
+	@echo "  Félag runs at http://$(HOST):$(PORT)  (the demo logins are listed above)"
 	@echo ""
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) $(BIN)/flask run
 
 test: install-dev
 	$(BIN)/python -m pytest -q tests

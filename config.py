@@ -57,8 +57,23 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'felag.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Unset, it follows the host and port `flask run` serves on (FLASK_RUN_HOST, FLASK_RUN_PORT,
+    # which `make run` sets from HOST and PORT): links in e-mails and ticket QR codes then point
+    # at the running development server. Production sets it.
+    BASE_URL = os.environ.get(
+        "BASE_URL",
+        "http://{}:{}".format(
+            os.environ.get("FLASK_RUN_HOST", "127.0.0.1"), os.environ.get("FLASK_RUN_PORT", "5000")
+        ),
+    ).rstrip("/")
+
+    # The organisation: its name, the country its members live in (default country of addresses
+    # and national ID numbers), its language and its timezone. One group, set together.
     ORGANISATION_NAME = os.environ.get("ORGANISATION_NAME", "Félag")
+    DEFAULT_COUNTRY = (
+        os.environ.get("DEFAULT_COUNTRY") or os.environ.get("MEMBERSHIP_DEFAULT_COUNTRY") or "DK"
+    ).upper()
+    DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "da").strip().lower()
     TIMEZONE = os.environ.get("TIMEZONE", "Europe/Copenhagen")
     TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
@@ -67,16 +82,15 @@ class Config:
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
     FIELD_HASH_KEY = os.environ.get("FIELD_HASH_KEY", "")
 
-    # Membership (app/members): approve applications at once; require a national ID when applying;
-    # the country whose national ID format (and address) applications start with.
+    # Membership (app/members): approve applications at once; require a national ID when applying.
+    # Applications start with DEFAULT_COUNTRY's national ID format and address.
     MEMBERSHIP_AUTO_APPROVE = env_bool("MEMBERSHIP_AUTO_APPROVE", False)
     MEMBERSHIP_NATIONAL_ID_REQUIRED = env_bool("MEMBERSHIP_NATIONAL_ID_REQUIRED", False)
-    MEMBERSHIP_DEFAULT_COUNTRY = os.environ.get("MEMBERSHIP_DEFAULT_COUNTRY", "IS").upper()
+    MEMBERSHIP_DEFAULT_COUNTRY = DEFAULT_COUNTRY  # the older name of DEFAULT_COUNTRY
 
-    # Languages: DEFAULT_LANGUAGE is the fallback locale and the language of users created
-    # without one (command line, imports).
+    # Languages: DEFAULT_LANGUAGE (above) is the fallback locale and the language of users
+    # created without one (command line, imports).
     LANGUAGES = ("da", "en", "is")
-    DEFAULT_LANGUAGE = os.environ.get("DEFAULT_LANGUAGE", "da").strip().lower()
     BABEL_DEFAULT_LOCALE = DEFAULT_LANGUAGE
     BABEL_DEFAULT_TIMEZONE = "UTC"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
@@ -201,6 +215,8 @@ class TestingConfig(Config):
 
     TESTING = True
     SECRET_KEY = "testing-secret-key"
+    # The tests' members carry Icelandic national ID numbers (kennitala) without a country.
+    DEFAULT_COUNTRY = MEMBERSHIP_DEFAULT_COUNTRY = "IS"
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = True
     SERVER_NAME = None

@@ -180,7 +180,7 @@ def translate_compile():
 def seed_demo(if_empty, members):
     """Fill the database with a believable association."""
     from app.auth.models import User
-    from app.demo import seed
+    from app.demo import ADMIN, seed
 
     if os.environ.get("FELAG_ENV") == "production":
         # The demo accounts have published passwords (an admin among them).
@@ -191,8 +191,20 @@ def seed_demo(if_empty, members):
 
     if if_empty and db.session.scalar(db.select(db.func.count(User.id))):
         click.echo("The database has users already; no demo data added.")
+        if db.session.scalar(db.select(User.id).where(User.email == ADMIN[0])):
+            _print_logins()
         return
-    login = seed(members)
+    seed(members)
     commit()  # and the jobs the demo asked for (e-mails, image sizes) are handed over
-    click.echo(f"Demo data ready. Admin login: {login[0]} / {login[1]}")
+    click.echo("Demo data ready.")
+    _print_logins()
+
+
+def _print_logins() -> None:
+    """Every demo login (they share one password) and where to use them."""
+    from app.demo import ADMIN, logins
+
+    click.echo(f"Demo logins (password for all: {ADMIN[1]}):")
+    for who, email in logins():
+        click.echo(f"  {who:<11} {email}")
     click.echo(f"Open {absolute_url('auth.login')}")

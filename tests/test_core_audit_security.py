@@ -85,14 +85,14 @@ def test_the_staff_audit_page_shows_security_events_readably(app, ctx):
     admin = app.test_client()
     login(admin, "admin@example.org")
     html = admin.get("/staff/audit/").get_data(as_text=True)
-    assert "Failed login" in html
-    assert "no account with that address" in html
+    assert "A login failed" in html and "Failed login: no account with that address" in html
     assert "198.51.100.7" in html
-    assert "Logged in" in html
+    assert "Test Person" in html and " logged in" in html  # "<name> logged in"
     assert "nobody@example.net" not in html
-    assert "Not signed in" in html  # the failed login's visitor, not "System"
+    failed_row = html.split('data-action="auth.login_failed"', 1)[1].split("</tr>", 1)[0]
+    assert "System" not in failed_row  # a visitor's failed login, not the system's work
     filtered = admin.get("/staff/audit/?action=auth.login_failed").get_data(as_text=True)
-    assert "Failed login" in filtered and "Logged in" not in filtered
+    assert "A login failed" in filtered and " logged in" not in filtered
 
 
 def test_seed_demo_refuses_in_production(app, ctx, monkeypatch):

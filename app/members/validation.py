@@ -99,4 +99,6 @@ def clean_value(field: str, value: Any) -> Any:
 
 
 def default_country() -> str:
-    return current_app.config.get("MEMBERSHIP_DEFAULT_COUNTRY", "IS")
+    """The organisation's country (DEFAULT_COUNTRY): addresses and national IDs start there."""
+    config = current_app.config
+    return config.get("DEFAULT_COUNTRY") or config.get("MEMBERSHIP_DEFAULT_COUNTRY") or "DK"
