@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import load_only
 
 from app.api.auth import token_required
 from app.api.event_schemas import (
@@ -32,6 +33,14 @@ from app.events import eligibility, registrations, roster
 from app.events.eligibility import Refused
 from app.events.models import Event, Registration
 from app.extensions import db
+
+# What the list shows (EventSchema reads these and nothing else).
+LIST_COLUMNS = (
+    Event.id, Event.title, Event.slug, Event.status, Event.summary, Event.starts_at,
+    Event.ends_at, Event.venue_name, Event.street, Event.postal_code, Event.city, Event.country,
+    Event.online_url, Event.capacity, Event.confirmed_count, Event.waiting_list_enabled,
+    Event.members_only, Event.registration_opens_at, Event.registration_closes_at,
+)  # fmt: skip
 
 
 class RegistrationRefused(DomainError):
@@ -91,7 +100,10 @@ def events_list(limit: int, offset: int, from_=None, to=None, q: str | None = No
         )
     count = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(
-        stmt.order_by(Event.starts_at, Event.id).limit(limit).offset(offset)
+        stmt.order_by(Event.starts_at, Event.id)
+        .limit(limit)
+        .offset(offset)
+        .options(load_only(*LIST_COLUMNS))  # not the description, keys or images
     ).all()
     return page(rows, count, limit, offset)
 
