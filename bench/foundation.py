@@ -6,12 +6,15 @@ Run from the repository root (PostgreSQL and Redis on their local defaults, wrk 
     .venv/bin/python bench/foundation.py --duration 10 --rounds 1
 
 Steps: (1) drop and create the database felag_bench_foundation, `flask db upgrade` (create_all
-when the migrations fail), `flask seed-demo`; (2) serve the app and bench/hello_app.py with
+when the migrations fail), `flask seed-demo`, and the pages' data of issue 13 (bench/pages_data.py:
+44 users, 20 events with images, 354 registrations); (2) serve the app and bench/hello_app.py with
 gunicorn and the same bench/gunicorn.conf.py; (3) wrk at 20 connections on hello, `/`,
-`/auth/login` and `/` signed in, rounds interleaved, the median round reported, plus the workers'
-CPU time per request from /proc; (4) a fresh one-worker server gets exactly 1,000 requests and
-the worker's memory is read from /proc; (5) the table goes to stdout and
-bench/results/foundation.txt. Everything runs under a deadline and the servers are always stopped.
+`/auth/login`, `/` signed in, the events list, an event's page and a member's `/account`, rounds
+interleaved, the median round reported, plus the workers' CPU time per request from /proc;
+(4) a fresh one-worker server gets exactly 1,000 requests and the worker's memory is read from
+/proc (RSS, and PSS beside the master's, which the workers share pages with when preloaded);
+(5) the table goes to stdout and bench/results/foundation.txt. Everything runs under a deadline
+and the servers are always stopped.
 """
 
 from __future__ import annotations
@@ -39,9 +42,12 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 DEADLINE_SECONDS = 1200
 ADMIN_LOGIN = ("admin@felag.local", "felag-demo-admin")  # printed by `flask seed-demo`
+MEMBER_LOGIN = ("pages-member@bench.local", "bench-pages-member-password")  # bench/pages_data.py
+PAGE_EVENT = RESULTS / "foundation-event-path.txt"
 
-TARGET_RATIO = 0.30
-TARGET_RSS_MB = 150
+TARGET_RATIO = 0.35
+TARGET_RSS_MB = 75
+TARGET_PAGE_CPU_MS = 2.5
 
 servers: list[subprocess.Popen] = []
 notes: list[str] = []
@@ -87,6 +93,15 @@ def _last_line(result: subprocess.CompletedProcess) -> str:
     return ((result.stderr or result.stdout).strip().splitlines() or ["?"])[-1][:160]
 
 
+def add_page_data() -> None:
+    """Issue 13's page data (bench/pages_data.py); remembers the upcoming event's address."""
+    result = run([str(VENV_BIN / "python"), str(BENCH / "pages_data.py")], timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"bench/pages_data.py failed:\n{result.stderr[-2000:]}")
+    event_id, slug = result.stdout.split()[-2:]
+    PAGE_EVENT.write_text(f"/events/{event_id}/{slug}")
+
+
 def prepare_database() -> None:
     """Schema by `flask db upgrade`, else (migrations lagging behind the models) create_all."""
     import redis
@@ -101,7 +116,8 @@ def prepare_database() -> None:
         log("Loading demo data (flask seed-demo)")
         seed = run([flask, "seed-demo"], timeout=600)
         if seed.returncode == 0:
-            notes.append("schema: flask db upgrade; data: flask seed-demo")
+            add_page_data()
+            notes.append("schema: flask db upgrade; data: flask seed-demo, bench/pages_data.py")
             return
         reason = f"seed-demo after upgrade failed: {_last_line(seed)}"
     else:
@@ -119,7 +135,8 @@ def prepare_database() -> None:
     seed = run([flask, "seed-demo"], timeout=600)
     if seed.returncode != 0:
         raise SystemExit(f"flask seed-demo failed:\n{seed.stderr[-2000:]}")
-    notes.append(f"schema: create_all ({reason}); data: flask seed-demo")
+    add_page_data()
+    notes.append(f"schema: create_all ({reason}); data: flask seed-demo, bench/pages_data.py")
 
 
 # 2. Servers --------------------------------------------------------------------------------
@@ -251,8 +268,8 @@ def wrk(url: str, duration: int, connections: int, threads: int, headers=()) -> 
     return result
 
 
-def login_cookie(base: str) -> str:
-    """Log the demo admin in once and return the session cookie (for the logged-in row)."""
+def login_cookie(base: str, login: tuple[str, str] = ADMIN_LOGIN) -> str:
+    """Log a person in once (the demo admin by default) and return the session cookie."""
     import requests
 
     session = requests.Session()
@@ -261,13 +278,13 @@ def login_cookie(base: str) -> str:
     token = token or re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     response = session.post(
         base + "/auth/login",
-        data={"csrf_token": token.group(1), "email": ADMIN_LOGIN[0], "password": ADMIN_LOGIN[1]},
+        data={"csrf_token": token.group(1), "email": login[0], "password": login[1]},
         allow_redirects=False,
         timeout=10,
     )
-    if response.status_code != 302:
-        raise SystemExit(f"demo admin login failed ({response.status_code})")
-    return f"session={session.cookies['session']}"
+    if response.status_code not in (302, 303):
+        raise SystemExit(f"login of {login[0]} failed ({response.status_code})")
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
 
 # 4. Memory ---------------------------------------------------------------------------------
@@ -286,13 +303,21 @@ def memory_run(port: int) -> dict:
         anonymous = requests.Session()
         member = requests.Session()
         member.headers["Cookie"] = login_cookie(base)  # GET + POST
-        served += 2
+        reader = requests.Session()
+        reader.headers["Cookie"] = login_cookie(base, MEMBER_LOGIN)
+        served += 4
+        event = PAGE_EVENT.read_text().strip()
         paths = [
             (anonymous, "/"),
             (anonymous, "/auth/login"),
+            (anonymous, "/events/"),
+            (anonymous, event),
             (member, "/"),
             (member, "/account"),
             (member, "/staff/"),
+            (reader, "/account"),
+            (reader, "/events/"),
+            (reader, event),
         ]
         statuses: dict[int, int] = {}
         i = 0
@@ -303,7 +328,14 @@ def memory_run(port: int) -> dict:
             served += 1
             i += 1
         after = memory_of(worker)
-        return {"boot": after_boot, "after": after, "served": served, "statuses": statuses}
+        master = memory_of(proc.pid)
+        return {
+            "boot": after_boot,
+            "after": after,
+            "master": master,
+            "served": served,
+            "statuses": statuses,
+        }
     finally:
         stop_server(proc)
 
@@ -360,11 +392,16 @@ def main() -> int:
     app_base = f"http://127.0.0.1:{args.app_port}"
     hello_base = f"http://127.0.0.1:{args.hello_port}"
     cookie = login_cookie(app_base)
+    member_cookie = login_cookie(app_base, MEMBER_LOGIN)
+    event = PAGE_EVENT.read_text().strip()
     targets = {
         "hello": (hello_base + "/", (), hello.pid),
         "home /": (app_base + "/", (), app.pid),
         "login /auth/login": (app_base + "/auth/login", (), app.pid),
         "home / (logged in)": (app_base + "/", (f"Cookie: {cookie}",), app.pid),
+        "events list": (app_base + "/events/", (), app.pid),
+        "event page": (app_base + event, (), app.pid),
+        "/account (member)": (app_base + "/account", (f"Cookie: {member_cookie}",), app.pid),
     }
     for name, (url, headers, _master) in targets.items():  # warm-up: imports, template cache, pools
         log(f"warm-up {name}")
@@ -415,7 +452,7 @@ def main() -> int:
         )
     ratio = best["home /"]["rps"] / hello_rps
     cpu_ratio = min(r["cpu_ms"] for r in runs["hello"]) / min(r["cpu_ms"] for r in runs["home /"])
-    boot, after = memory["boot"], memory["after"]
+    boot, after, master = memory["boot"], memory["after"], memory["master"]
     lines += [
         "",
         f"home / hello = {ratio:.0%} (target >= {TARGET_RATIO:.0%}): "
@@ -427,12 +464,21 @@ def main() -> int:
         ),
         f"by worker CPU per request (lowest round; less sensitive to a busy machine): "
         f"hello / home = {cpu_ratio:.0%}",
-        f"worker memory after {memory['served']} requests (one fresh worker; /, /auth/login "
-        f"anonymous, /, /account, /staff/ logged in; statuses {memory['statuses']}):",
+        "pages, worker CPU per request (lowest round; target < "
+        f"{TARGET_PAGE_CPU_MS} ms): "
+        + ", ".join(
+            f"{name} {min(r['cpu_ms'] for r in runs[name]):.2f} ms"
+            for name in ("events list", "event page", "/account (member)")
+        ),
+        f"worker memory after {memory['served']} requests (one fresh worker; /, /auth/login, "
+        f"events list and page anonymous; /, /account, /staff/ as the admin; /account, events list"
+        f" and page as a member; statuses {memory['statuses']}):",
         f"  VmRSS {after['VmRSS']:.1f} MB (anon {after['RssAnon']:.1f}, file"
         f" {after['RssFile']:.1f}; after boot {boot['VmRSS']:.1f} MB), VmHWM {after['VmHWM']:.1f}"
         f" MB, Pss {after.get('Pss', 0):.1f} MB (target < {TARGET_RSS_MB} MB): "
         + ("MET" if after["VmRSS"] < TARGET_RSS_MB else "NOT MET"),
+        f"  master: VmRSS {master['VmRSS']:.1f} MB, Pss {master.get('Pss', 0):.1f} MB"
+        f" (preload_app {'on' if os.environ.get('BENCH_PRELOAD', '1') == '1' else 'off'})",
         "  after the wrk rounds (tens of thousands of requests): "
         + ", ".join(f"worker {pid} VmRSS {m['VmRSS']:.1f} MB" for pid, m in loaded_workers.items()),
     ]
