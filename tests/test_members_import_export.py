@@ -140,8 +140,8 @@ def test_the_write_is_all_or_nothing(ctx, monkeypatch):
     before = _count()
     real_preview = importer.preview
 
-    def preview_then_sneak(data, progress=None):
-        result = real_preview(data, progress)
+    def preview_then_sneak(data, progress=None, mapping=None):
+        result = real_preview(data, progress, mapping)
         # Another session took row two's address between the check and the write.
         db.session.add(User(email="two@example.is", name="Sneaky", password_hash="!"))
         return result

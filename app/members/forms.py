@@ -256,9 +256,12 @@ class GroupForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(
-        _l("CSV file"),
+        _l("CSV or Excel file"),
         validators=[FileRequired(message=_l("Choose a file."))],
-        description=_l("UTF-8, comma or semicolon separated, with a header row."),
+        description=_l(
+            "CSV in UTF-8 (comma or semicolon separated) or an Excel workbook (XLSX), "
+            "with a header row."
+        ),
     )
     submit = SubmitField(_l("Check the file"))
 

@@ -35,7 +35,12 @@ from app.members.validation import default_country
 WRITE_BATCH = 1000  # rows per INSERT statement
 
 
-def write(data: bytes, actor_id: int | None, progress: Progress | None = None) -> int:
+def write(
+    data: bytes,
+    actor_id: int | None,
+    progress: Progress | None = None,
+    mapping: dict[str, str] | None = None,
+) -> int:
     """Check the whole file again and write every row, or nothing; returns how many were written.
 
     Rows go in with one INSERT per table per batch of WRITE_BATCH rows. The caller commits once,
@@ -44,7 +49,7 @@ def write(data: bytes, actor_id: int | None, progress: Progress | None = None) -
     first half and the write as the second.
     """
     halves = (lambda done, total: progress(done, 2 * total)) if progress else None
-    checked = importer.preview(data, halves)
+    checked = importer.preview(data, halves, mapping)
     if not checked.ok:
         raise ImportInvalid(checked)
     db.session.flush()  # the Core inserts below do not flush what the session holds

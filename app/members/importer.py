@@ -336,6 +336,7 @@ def summary(checked: ImportPreview) -> dict[str, Any]:
         )
     return {
         "file_errors": list(checked.file_errors),
+        "unknown_columns": list(checked.unknown),  # headers staff may map by hand
         "rows": rows,
         "error_rows": len(errors),
         "valid_rows": len(checked.rows) - len(errors),

@@ -120,10 +120,11 @@ def run_import(import_id: int) -> str:
     try:
         with force_locale(locale):  # the problems are listed in the language of the uploader
             data = _read(member_import)
+            mapping = (member_import.result or {}).get("mapping") or {}
             if claimed == "checking":
-                outcome = _check(import_id, data)
+                outcome = _check(import_id, data, mapping)
             else:
-                outcome = _write(import_id, data, actor_id)
+                outcome = _write(import_id, data, actor_id, mapping)
     except Exception as exc:
         db.session.rollback()
         # Type and place only: a database error's text carries the row's values (names, e-mail).
@@ -141,23 +142,26 @@ def run_import(import_id: int) -> str:
         db.session.commit()
         outcome = "failed"
     finally:
-        if outcome != "ready":  # every way out of a job but "waiting for confirmation"
+        # Every way out of a job but "waiting for confirmation", or for columns mapped by hand.
+        if outcome not in ("ready", "mapping"):
             db.session.rollback()
             _delete_file(import_id)
     return outcome
 
 
-def _check(import_id: int, data: bytes) -> str:
-    checked = importer.preview(data, progress=_progress(import_id))
+def _check(import_id: int, data: bytes, mapping: dict[str, str]) -> str:
+    checked = importer.preview(data, progress=_progress(import_id), mapping=mapping)
     state = "ready" if checked.ok else "invalid"
-    _finish(import_id, state, total_rows=len(checked.rows), result=importer.summary(checked))
+    result = {**importer.summary(checked), "mapping": mapping}
+    _finish(import_id, state, total_rows=len(checked.rows), result=result)
     db.session.commit()
-    return state
+    # Unknown headers: the file is kept (an hour at most) while staff map them by hand.
+    return "mapping" if state == "invalid" and checked.unknown else state
 
 
-def _write(import_id: int, data: bytes, actor_id: int | None) -> str:
+def _write(import_id: int, data: bytes, actor_id: int | None, mapping: dict[str, str]) -> str:
     try:
-        count = import_write.write(data, actor_id, progress=_progress(import_id))
+        count = import_write.write(data, actor_id, _progress(import_id), mapping)
         _finish(import_id, "done", imported_count=count, total_rows=count)
         db.session.commit()
         return "done"
