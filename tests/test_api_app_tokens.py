@@ -167,6 +167,17 @@ def test_second_factor_code_is_required_and_checked(app, client, ctx, monkeypatc
     assert sign_in(client, "totp@example.org", code=recovery[0]).status_code == 200
 
 
+def test_staff_without_a_required_second_factor_get_no_app_token(app, client, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "REQUIRE_2FA_FOR_STAFF", True)
+    make_user("staff-no-2fa@example.org", roles=["organiser"])
+    make_user("member-no-2fa@example.org")
+    db.session.commit()
+    staff = sign_in(client, "staff-no-2fa@example.org")
+    assert staff.status_code == 403
+    assert staff.get_json()["error"]["code"] == "second_factor_required"
+    assert sign_in(client, "member-no-2fa@example.org").status_code == 200
+
+
 def test_wrong_second_factor_codes_count_to_the_lockout(client, ctx):
     user = make_user("totp-lock@example.org")
     secret = totp.start_setup(user)

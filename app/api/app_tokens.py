@@ -55,6 +55,11 @@ class SecondFactorRequired(DomainError):
     code = "second_factor_required"
 
 
+class SecondFactorSetupNeeded(DomainError):
+    status = 403
+    code = "second_factor_required"
+
+
 class SecondFactorWrong(DomainError):
     status = 401
     code = "invalid_credentials"
@@ -146,6 +151,10 @@ def check_second_factor(user: User, code: str | None) -> None:
     """Require and check a second-factor code (TOTP or a recovery code) when the account has a
     second factor; an account with only a passkey cannot sign in an app this way."""
     if not factors.has_second_factor(user):
+        if factors.second_factor_required(user):  # staff under REQUIRE_2FA_FOR_STAFF
+            raise SecondFactorSetupNeeded(
+                _l("Your staff role needs a second factor. Set one up to go on.")
+            )
         return
     if not code:
         raise SecondFactorRequired(_l("Enter the code from your authenticator app."), field="code")
