@@ -125,7 +125,7 @@ def _sentences(html: str) -> set[str]:
 
 
 SKIP_PREFIXES = ("/api", "/static", "/bootstrap", "/media", "/health", "/language", "/t/")
-SKIP_SUFFIXES = (".json", ".ics", ".png", ".js", ".csv", ".webmanifest")
+SKIP_SUFFIXES = (".json", ".ics", ".png", ".js", ".css", ".csv", ".xlsx", ".webmanifest")
 
 
 def page_urls(app) -> list[str]:
