@@ -48,6 +48,14 @@ def settings_problems(settings) -> list[str]:
         ZoneInfo(str(settings.get("TIMEZONE")))
     except (ZoneInfoNotFoundError, ValueError):
         problems.append("TIMEZONE is not a known timezone name (e.g. Europe/Copenhagen).")
+    for part in str(settings.get("JWT_SIGNING_KEYS") or "").split(","):
+        kid, sep, secret = part.strip().partition(":")
+        if part.strip() and (not sep or not kid or len(secret) < 32):
+            problems.append(
+                "JWT_SIGNING_KEYS must look like 'kid:secret,kid2:secret2' with secrets of"
+                " 32 characters or more."
+            )
+            break
     return problems
 
 

@@ -412,3 +412,14 @@ def test_an_app_signs_in_registers_for_an_event_and_fetches_its_ticket(client, c
     png = client.get(urlsplit(ticket["qr_png"]).path, headers=api)
     assert png.status_code == 200 and png.content_type == "image/png"
     assert ticket["code"] in decode_qr(png.data) or ticket["short_code"] in decode_qr(png.data)
+
+
+@pytest.mark.parametrize(
+    "keys", ["no-colon-here", "k1:short", ":" + "x" * 40, "a:" + "x" * 40 + ",b"]
+)
+def test_malformed_signing_keys_stop_the_start(keys):
+    from app import create_app
+    from config import TestingConfig
+
+    with pytest.raises(SystemExit, match="JWT_SIGNING_KEYS"):
+        create_app(TestingConfig, {"JWT_SIGNING_KEYS": keys})
