@@ -98,16 +98,22 @@ def members_import_columns(import_id: int):
         if chosen in known:
             mapping[header] = chosen
     # Only an import waiting for its columns (file still kept) goes back to the check.
-    claimed = db.session.execute(
+    return _move_on(import_id, "invalid", state="queued", result={**result, "mapping": mapping})
+
+
+def _move_on(import_id: int, waiting_in: str, **values):
+    """Move an import still in `waiting_in` with its file kept on to its next job (one
+    conditional UPDATE, so a double submit moves it once), or say it no longer waits."""
+    moved = db.session.execute(
         update(MemberImport)
         .where(
             MemberImport.id == import_id,
-            MemberImport.state == "invalid",
+            MemberImport.state == waiting_in,
             MemberImport.file_key.is_not(None),
         )
-        .values(state="queued", progress=0, result={**result, "mapping": mapping})
+        .values(progress=0, **values)
     ).rowcount
-    if not claimed:
+    if not moved:
         db.session.rollback()
         flash(_("This import is no longer waiting. Upload the file again."), "warning")
         return redirect(url_for(".members_import"))
@@ -162,19 +168,4 @@ def members_import_confirm(import_id: int):
     if not form.validate_on_submit() or form.upload.data != str(import_id):
         abort(400)
     # Only a checked file that is still waiting can be confirmed, and only once.
-    confirmed = db.session.execute(
-        update(MemberImport)
-        .where(
-            MemberImport.id == import_id,
-            MemberImport.state == "ready",
-            MemberImport.file_key.is_not(None),
-        )
-        .values(state="confirmed", progress=0)
-    ).rowcount
-    if not confirmed:
-        db.session.rollback()
-        flash(_("This import is no longer waiting. Upload the file again."), "warning")
-        return redirect(url_for(".members_import"))
-    enqueue_after_commit(tasks.run_import, import_id)
-    commit()
-    return redirect(url_for(".members_import_show", import_id=import_id))
+    return _move_on(import_id, "ready", state="confirmed")
