@@ -229,3 +229,29 @@ def test_settings_need_a_title_and_a_group_for_group_surveys(app, ctx):
     )
     assert "Only a survey can be anonymous." in response.get_data(as_text=True)
     assert db.session.scalar(select(Form.id)) is None
+
+
+def test_answered_forms_keep_their_anonymity_and_refuse_odd_states(app, ctx):
+    client, user = _staff(app, "membership")
+    form = make_form(questions=[question("yes_no", "Coming?")], anonymous=True, actor=user)
+    answers.submit(form, make_user(), {form.active_questions[0].id: "yes"}, "en")
+    db.session.commit()
+    response = post_form(
+        client,
+        f"/staff/forms/{form.id}/settings",
+        {"title_en": "Now named", "audience": "users"},  # the anonymous box left empty
+    )
+    assert "cannot change between anonymous and named" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert form.anonymous and form.title("en") == "Member survey"
+    page = client.get(f"/staff/forms/{form.id}/").get_data(as_text=True)
+    token = csrf_from(page)
+    for status in ("draft", "bogus"):
+        response = client.post(
+            f"/staff/forms/{form.id}/status/{status}", data={"csrf_token": token}
+        )
+        assert response.status_code == 303
+    response = client.post(f"/staff/forms/{form.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Form, form.id).status == "open"
