@@ -31,8 +31,8 @@ from app.events.models import Event, Registration
 from app.events.tasks import make_ticket
 from app.events.tickets import make_code, short_code
 from app.extensions import db
-from app.webhooks.services import emit
 from app.forms.answers import event_form, save_for_registration, validate
+from app.webhooks.services import emit
 
 ACTIVE_STATES = ("confirmed", "waiting")
 
