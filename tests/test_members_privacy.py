@@ -49,6 +49,8 @@ EXPORT_SECTION = {
     "forms": "forms_created",
     "form_responses": "form_answers",  # named answers; anonymous ones name nobody
     "form_participations": "forms_answered",
+    "sign_in_sessions": "sign_in_sessions",
+    "recovery_codes": "second_factor.recovery_codes",
 }
 
 
@@ -148,6 +150,9 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
         Passkey(user_id=user.id, credential_id="c1", public_key=b"k", user_handle=b"h", name="Key")
     )
     db.session.add(SignInIdentity(provider="github", subject="42", user_id=user.id))
+    from app.auth import totp
+
+    totp.new_recovery_codes(user)
     db.session.commit()
     response = client.get("/account/data.json")
     assert response.status_code == 200

@@ -63,3 +63,37 @@ def delete_account(user: User, password: str) -> None:
         raise DomainError(_l("The password is wrong."), field="password")
     forget_person_data(user, user.id, _l("Deleted account"))
     audit.record("user.deleted", "user", user.id, actor_id=user.id, subject_user_id=user.id)
+
+
+def personal_data(user: User) -> dict:
+    """My sign-in sessions and second factor for /account/data.json (no keys, no hashes)."""
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    rows = db.session.scalars(
+        select(SignInSession).where(SignInSession.user_id == user.id).order_by(SignInSession.id)
+    )
+    codes = db.session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id).order_by(RecoveryCode.id)
+    )
+    return {
+        "sign_in_sessions": [
+            {
+                "kind": row.kind,
+                "browser": row.browser,
+                "address": row.address,
+                "method": row.method,
+                "created_at": iso(row.created_at),
+                "last_seen_at": iso(row.last_seen_at),
+                "expires_at": iso(row.expires_at),
+            }
+            for row in rows
+        ],
+        "second_factor": {
+            "totp_since": iso(user.totp_confirmed_at),
+            "recovery_codes": [
+                {"created_at": iso(code.created_at), "used_at": iso(code.used_at)} for code in codes
+            ],
+        },
+    }

@@ -22,6 +22,7 @@ def personal_data(user: User) -> dict:
     )
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
+    from app.auth.access import personal_data as sign_in_security_data  # sessions, TOTP
     from app.auth.sign_in_export import personal_data as sign_in_data  # passkeys, providers
     from app.checkin.export import personal_data as door_data  # the door's part
     from app.events.export import personal_data as events_data  # the events domain's part
@@ -42,6 +43,7 @@ def personal_data(user: User) -> dict:
         **inbox_data(user),
         **forms_data(user),
         **sign_in_data(user),
+        **sign_in_security_data(user),
         "account": {
             "id": user.id,
             "name": user.name,
