@@ -19,16 +19,6 @@ def api_rate_limit():
         resolve_caller(current_app.config["API_RATE_LIMIT"], "api")
 
 
-def json_body() -> dict:
-    """The request's JSON object, or a 400 JSON error (for views without a request schema)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        from werkzeug.exceptions import BadRequest
-
-        raise BadRequest()
-    return data
-
-
 class IndexSchema(Schema):
     version = fields.String(required=True)
     openapi = fields.String(required=True, metadata={"description": "This API's description"})
