@@ -1,22 +1,16 @@
-"""Webhooks: signed deliveries to a real receiver on loopback, retries, redelivery, the SSRF
-guard, the events the domains emit, and the admin pages."""
+"""Webhooks: signed deliveries to a real receiver on loopback, retries, redelivery, the events
+the domains emit, and the admin pages (the SSRF guard: test_webhooks_guard.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, update
 
 from app.checkin.redeem import Scanner, check_in_by_hand
 from app.core.audit import AuditEntry
-from app.core.errors import DomainError
 from app.core.jobs import Job, commit
 from app.core.relay import relay_once
 from app.core.timeutil import utcnow
@@ -25,47 +19,12 @@ from app.extensions import db
 from app.members import lifecycle
 from app.members.records import update_record
 from app.polls.setup import close_poll
-from app.webhooks import sending, services
+from app.webhooks import services
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_event, make_poll, make_registration, make_user
 from tests.helpers import login, post_form
 from tests.members_helpers import make_member
-
-
-class Receiver:
-    """An HTTP server on loopback that records requests and answers with the given statuses."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (the standard library's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", f"http://127.0.0.1:{receiver.port}/elsewhere")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks/felag"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.webhook_helpers import Receiver, deliveries, endpoint_for, verify
 
 
 @pytest.fixture
@@ -78,22 +37,6 @@ def receiver():
 @pytest.fixture
 def allow_private(app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
-
-
-def verify(secret: str, headers: dict, body: bytes) -> bool:
-    """What a receiver does: recompute the HMAC over "<t>.<body>" and compare."""
-    parts = dict(item.split("=", 1) for item in headers["Felag-Signature"].split(","))
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256)
-    return hmac.compare_digest(parts["v1"], expected.hexdigest())
-
-
-def endpoint_for(url: str, events: list[str]) -> tuple[WebhookEndpoint, str]:
-    admin = make_user(roles=["admin"])
-    return services.create_endpoint(url, events, "Test receiver", admin.id)
-
-
-def deliveries() -> list[WebhookDelivery]:
-    return db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
 
 
 def test_a_registration_is_delivered_signed_to_the_receiver(ctx, receiver, run_jobs, allow_private):
@@ -192,100 +135,9 @@ def test_admin_redelivers_an_event(app, ctx, receiver, run_jobs, allow_private):
     assert body["type"] == "checkin.created" and body["data"]["registration_id"] == registration.id
     # The endpoint's page lists both deliveries with status code, attempts and response time.
     page = client.get(page_url).get_data(as_text=True)
-    assert page.count('data-status-code>200</td>') == 2
-    assert page.count('data-attempts>1</td>') == 2
+    assert page.count("data-status-code>200</td>") == 2
+    assert page.count("data-attempts>1</td>") == 2
     assert again.response_ms is not None and page.count(" ms</td>") == 2
-
-
-def test_a_redirect_is_not_followed(ctx, receiver, run_jobs, allow_private):
-    receiver.statuses = [302]
-    endpoint_for(receiver.url, ["registration.confirmed"])
-    registrations.register(make_event().id, make_user(), accepted_terms=True)
-    commit()
-    run_jobs(raise_failures=False)
-    [delivery] = deliveries()
-    assert (delivery.state, delivery.status_code) == ("failed", 302)
-    assert delivery.error == "redirect not followed"
-    assert [r["path"] for r in receiver.requests] == ["/hooks/felag"]
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://127.0.0.1/hook",
-        "https://10.1.2.3/hook",
-        "https://192.168.0.10/hook",
-        "https://169.254.169.254/latest/meta-data",
-        "https://[::1]/hook",
-        "https://[::ffff:127.0.0.1]/hook",
-        "https://224.0.0.1/hook",
-        "https://0.0.0.0/hook",
-        "http://example.org/hook",
-        "ftp://example.org/hook",
-        "https://user:pw@example.org/hook",
-        "https://example.org:99999/hook",
-        "not a url",
-    ],
-)
-def test_the_guard_refuses_private_addresses_and_plain_http(ctx, url):
-    with pytest.raises(DomainError) as refused:
-        endpoint_for(url, ["member.created"])
-    assert refused.value.field == "url"
-    assert db.session.scalar(select(WebhookEndpoint.id)) is None
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://127.0.0.1:{port}/hook",
-        "https://10.0.0.1:{port}/hook",
-        "https://169.254.169.254/hook",
-        "https://[::1]:{port}/hook",
-        "https://localhost:{port}/hook",  # a host name that resolves to loopback
-    ],
-)
-def test_at_send_time_private_addresses_are_refused(ctx, receiver, url):
-    answer = sending.post(url.format(port=receiver.port), b"{}", {})
-    assert answer.status is None and answer.error.startswith("refused")
-    assert receiver.requests == []
-
-
-def test_a_host_name_resolving_to_loopback_is_saved_but_never_called(
-    ctx, receiver, run_jobs, app, monkeypatch
-):
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", False)
-    endpoint_for(f"https://localhost:{receiver.port}/hook", ["registration.confirmed"])
-    registrations.register(make_event().id, make_user(), accepted_terms=True)
-    commit()
-    run_jobs()  # a refusal is final: no retry, no failed job
-    [delivery] = deliveries()
-    assert delivery.state == "failed" and delivery.error.startswith("refused")
-    assert delivery.status_code is None
-    assert receiver.requests == []
-
-
-def test_the_connection_goes_to_the_address_that_was_checked(ctx, receiver, monkeypatch, app):
-    """The host name is resolved once, by the guard; the connection uses that address (the
-    name below does not exist in DNS, so only the checked address can have been used)."""
-    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
-    looked_up = []
-    real = socket.getaddrinfo
-
-    def fake(host, port, *args, **kwargs):
-        looked_up.append(host)
-        if host == "hooks.example.test":
-            return real("127.0.0.1", port, *args, **kwargs)
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(sending.socket, "getaddrinfo", fake)
-    answer = sending.post(f"http://hooks.example.test:{receiver.port}/x", b"{}", {})
-    assert answer.status == 200
-    # The name was resolved once, by the guard; urllib3 only turned the checked literal into a
-    # socket address.
-    assert looked_up.count("hooks.example.test") == 1
-    assert set(looked_up) == {"hooks.example.test", "127.0.0.1"}
-    [request] = receiver.requests
-    assert request["headers"]["Host"] == f"hooks.example.test:{receiver.port}"
 
 
 def test_the_domains_emit_their_events(ctx, receiver, allow_private):
@@ -398,60 +250,3 @@ def test_old_deliveries_are_pruned(ctx, allow_private):
     db.session.flush()
     assert prune_deliveries() == 1
     assert [d.event_id for d in deliveries()] == ["b"]
-
-
-def _self_signed(tmp_path, host: str):
-    """A certificate and key for `host`, signed by itself (PEM files)."""
-    from datetime import UTC, datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
-
-
-def test_https_checks_the_certificate_for_the_host_name(
-    ctx, receiver, tmp_path, monkeypatch, allow_private
-):
-    """The connection goes to the checked address, yet TLS still verifies the certificate for
-    the URL's host name: an untrusted certificate is refused, a trusted one for the name works."""
-    import ssl
-
-    cert, key = _self_signed(tmp_path, "localhost")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
-    url = f"https://localhost:{receiver.port}/hook"
-    untrusted = sending.post(url, b"{}", {})
-    assert untrusted.status is None and untrusted.error
-    assert receiver.requests == []
-    monkeypatch.setattr(sending.certifi, "where", lambda: cert)  # now the CA we trust
-    trusted = sending.post(url, b"{}", {})
-    assert (trusted.status, trusted.error) == (200, None)
-    assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.port}"
