@@ -105,3 +105,16 @@ def test_confirm_page_never_sends_elsewhere(app, client, ctx):
     response = _confirm(client, "https://evil.example/")
     assert response.headers["Location"].endswith("/account/security")
     assert "evil" not in response.headers["Location"]
+
+
+def test_an_account_without_a_password_is_sent_to_set_up_a_second_factor(app, client, ctx):
+    from app.auth.sign_in_methods import NO_PASSWORD
+
+    user = make_user("sso-reauth@example.org")
+    db.session.commit()
+    login(client, "sso-reauth@example.org")
+    user.password_hash = NO_PASSWORD  # as an account made by single sign-on
+    db.session.commit()
+    page = client.get("/auth/confirm?next=/account/security").get_data(as_text=True)
+    assert "data-confirm-needs-factor" in page and "/account/security/totp" in page
+    assert 'name="password"' not in page

@@ -125,22 +125,6 @@ def test_session_cookie_flags(client, member):
     assert "SameSite=Lax" in header
 
 
-def test_password_change_ends_other_sessions(app, member):
-    laptop, phone = app.test_client(), app.test_client()
-    login(laptop, "member@example.org")
-    login(phone, "member@example.org")
-    new = "another long passphrase"
-    response = post_form(
-        laptop,
-        "/account/password",
-        {"pw-current_password": PASSWORD, "pw-password": new, "pw-password_confirm": new},
-        page_url="/account/security",
-    )
-    assert response.status_code == 302
-    assert laptop.get("/account").status_code == 200
-    assert phone.get("/account").status_code == 302
-
-
 def test_password_change_needs_the_current_password(client, member):
     login(client, "member@example.org")
     response = post_form(

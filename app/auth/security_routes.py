@@ -22,6 +22,7 @@ from app.auth.models import SignInSession
 from app.auth.passwords import verify_password
 from app.auth.reauth import recent_auth_required
 from app.auth.routes import account_bp, bp
+from app.auth.sign_in_methods import has_password
 from app.core import audit, ratelimit
 from app.core.errors import DomainError
 from app.core.forms import apply_error
@@ -82,6 +83,9 @@ def confirm():
     """Prove it is you again: a second factor when you have one, else the password."""
     target = login_flow.safe_next()
     uses_code = has_second_factor(current_user)
+    if not uses_code and not has_password(current_user):
+        # An account made by single sign-on has no password: a second factor is the way.
+        return render_template("auth/confirm.html", form=None, uses_code=False)
     form = CodeForm() if uses_code else PasswordConfirmForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
