@@ -3,10 +3,14 @@ Jónsson"), and its before/after values as readable fields instead of JSON."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from app.core.dates import format_datetime
 
 # %(actor)s did it; %(subject)s is the person it was about; %(object)s names the thing.
 SENTENCES = {
@@ -123,7 +127,25 @@ FIELD_LABELS = {
     "kind": _l("Kind"),
     "role": _l("Role"),
     "text": _l("Text"),
+    "publish_at": _l("Publish at"),
+    "categories": _l("Categories"),
+    "tags": _l("Tags"),
+    "description": _l("Description"),
+    "secret": _l("Secret"),
+    "results_mode": _l("Results"),
+    "electorate_kind": _l("Who may vote"),
+    "group_id": _l("Group"),
+    "event_id": _l("Event"),
+    "reminder_hours_before": _l("Reminder"),
+    "opens_at": _l("Voting opens"),
+    "closes_at": _l("Voting closes"),
+    "locale": _l("Language"),
+    "language": _l("Language"),
+    "slug": _l("Web address"),
 }
+# Internal bookkeeping a reader does not need (lengths, hashes, flags of the form).
+HIDDEN_FIELDS = {"body_length", "may_change_vote", "email_hash"}
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 # Recorded codes of states, by the words a person reads.
 VALUE_LABELS = {
@@ -172,6 +194,11 @@ def _value(value: Any) -> str:
         return ", ".join(_value(v) for v in value) or "—"
     if isinstance(value, dict):
         return "; ".join(f"{_field(k)}: {_value(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return format_datetime(datetime.fromisoformat(value), "short")
+        except ValueError:
+            return value
     label = VALUE_LABELS.get(value) if isinstance(value, str) else None
     return str(label) if label is not None else str(value)
 
@@ -189,7 +216,7 @@ def _field(key: str) -> str:
 def changes(entry) -> list[tuple[str, str, str]]:
     """(field, before, after) for each value the entry recorded, readable."""
     before, after = entry.before or {}, entry.after or {}
-    keys = list(dict.fromkeys([*before, *after]))
+    keys = [k for k in dict.fromkeys([*before, *after]) if k not in HIDDEN_FIELDS]
     return [
         (_field(k), _value(before.get(k)) if k in before else "", _value(after.get(k)))
         for k in keys
