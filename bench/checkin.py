@@ -246,7 +246,7 @@ def start_server(name: str, module: str, port: int, env: dict[str, str]) -> subp
     )
     servers.append(proc)
     probe = f"http://127.0.0.1:{port}/api/v1/checkin"
-    for _ in range(300):
+    for _ in range(1200):  # a preloaded app binds once it is imported: slow on a busy machine
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn for {name} exited; see {logfile.name}")
         try:
