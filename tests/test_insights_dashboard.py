@@ -35,6 +35,13 @@ def _conversation(subject: str, state: str, hours_ago: int = 1) -> Conversation:
     return conversation
 
 
+def _dashboard_statements(counter) -> list[str]:
+    """Statements of the page, without the sign-in session's own bookkeeping (its last-seen
+    time is written now and then, whatever the page)."""
+    skip = re.compile(r"sign_in_sessions|^(SAVEPOINT|RELEASE|ROLLBACK)")
+    return [statement for statement in counter.statements if not skip.search(statement)]
+
+
 def _staff_client(app, role: str):
     make_user(email=f"{role}@example.org", roles=[role])
     db.session.commit()
@@ -157,4 +164,5 @@ def test_dashboard_queries_do_not_grow_with_the_data(app, ctx):
 
     assert 'data-count="7"' in _section(html, "applications")
     assert 'data-count="7"' in _section(html, "events")
-    assert after.count == before.count, (before.statements, after.statements)
+    first, second = _dashboard_statements(before), _dashboard_statements(after)
+    assert len(second) == len(first), sorted(set(second) ^ set(first))

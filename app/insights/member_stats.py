@@ -67,30 +67,6 @@ def active_over_time(period: Period) -> list:
     return rows
 
 
-def _by_column(column, limit: int | None = None) -> list:
-    rows = db.session.execute(
-        select(column, func.count())
-        .where(ACTIVE)
-        .group_by(column)
-        .order_by(func.count().desc(), column)
-    ).all()
-    result = [(key or "", [count]) for key, count in rows]
-    if limit is not None and len(result) > limit:
-        rest = sum(values[0] for _key, values in result[limit:])
-        result = result[:limit] + [("__other__", [rest])]
-    return result
-
-
-def by_region(period: Period) -> list:
-    """Active members per region (today; the period does not apply)."""
-    return _by_column(Membership.region)
-
-
-def by_municipality(period: Period) -> list:
-    """Active members per municipality, the largest first, the rest as 'other'."""
-    return _by_column(Membership.municipality, MUNICIPALITY_ROWS)
-
-
 def _age_band(year: int):
     age = literal(year) - Membership.birth_year
     whens = []
@@ -99,18 +75,54 @@ def _age_band(year: int):
     return case((Membership.birth_year.is_(None), -1), *whens, else_=len(AGE_BANDS) - 1)
 
 
+def active_profile(year: int) -> list[tuple[str, str, int, str, int]]:
+    """Active members counted by (region, municipality, age band, gender) in one grouped scan,
+    read once per request: the place, age and consent charts add these few rows up."""
+    memo = g.setdefault("insights_profile", {})
+    if year not in memo:
+        band = _age_band(year)
+        gender = case((Membership.gender.in_(GENDERS[:-1]), Membership.gender), else_="")
+        columns = (Membership.region, Membership.municipality, band, gender)
+        memo[year] = [
+            (region or "", municipality or "", b, sex, n)
+            for region, municipality, b, sex, n in db.session.execute(
+                select(*columns, func.count()).where(ACTIVE).group_by(*columns)
+            ).all()
+        ]
+    return memo[year]
+
+
+def _sum_by(rows, pick) -> dict:
+    totals: dict = {}
+    for row in rows:
+        totals[pick(row)] = totals.get(pick(row), 0) + row[-1]
+    return totals
+
+
+def _largest_first(totals: dict, limit: int | None = None) -> list:
+    result = [(key, [n]) for key, n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if limit is not None and len(result) > limit:
+        rest = sum(values[0] for _key, values in result[limit:])
+        result = result[:limit] + [("__other__", [rest])]
+    return result
+
+
+def by_region(period: Period) -> list:
+    """Active members per region (today; the period does not apply)."""
+    return _largest_first(_sum_by(active_profile(period.end.year), lambda r: r[0]))
+
+
+def by_municipality(period: Period) -> list:
+    """Active members per municipality, the largest first, the rest as 'other'."""
+    totals = _sum_by(active_profile(period.end.year), lambda r: r[1])
+    return _largest_first(totals, MUNICIPALITY_ROWS)
+
+
 def by_age_and_gender(period: Period) -> list:
     """Active members per age band (age reached in the period's last year) and gender."""
-    band = _age_band(period.end.year)
-    gender = case((Membership.gender.in_(GENDERS[:-1]), Membership.gender), else_="")
-    counts = {
-        (b, g): n
-        for b, g, n in db.session.execute(
-            select(band, gender, func.count()).where(ACTIVE).group_by(band, gender)
-        ).all()
-    }
+    counts = _sum_by(active_profile(period.end.year), lambda r: (r[2], r[3]))
     keys = list(range(len(AGE_BANDS))) + [-1]
-    return [(b, [counts.get((b, g), 0) for g in GENDERS]) for b in keys]
+    return [(b, [counts.get((b, sex), 0) for sex in GENDERS]) for b in keys]
 
 
 def group_sizes(period: Period) -> list:
@@ -175,7 +187,7 @@ def approval_days(period: Period) -> list:
 
 def consent_rates(period: Period) -> list:
     """Per kind of consent: active members who gave it, of all active members, as a percent."""
-    total = db.session.scalar(select(func.count()).select_from(Membership).where(ACTIVE)) or 0
+    total = sum(row[-1] for row in active_profile(period.end.year))
     active_users = select(Membership.user_id).where(ACTIVE)
     given = dict(
         db.session.execute(
