@@ -120,8 +120,10 @@ def test_build_attach_register_with_answers_and_export(app, page, phone_page):
     page.locator("#registration-questions-link").click()
     page.locator("#form-results").click()
     expect(page.locator("canvas[data-form-chart]").first).to_be_visible()
-    assert page.evaluate(
-        "() => !!window.Chart && !!window.Chart.getChart(document.querySelector('canvas'))"
+    # Chart.js has drawn the chart (waits for the scripts at the end of the page to run).
+    page.wait_for_function(
+        "() => !!window.Chart && !!window.Chart.getChart("
+        "document.querySelector('canvas[data-form-chart]'))"
     )
     screenshot(page, "forms-results")
     assert errors == []
