@@ -52,6 +52,17 @@ def test_the_board_shows_the_photo_of_a_title_holder_who_has_one(app, chair):
     )
 
 
+def test_a_title_holder_without_a_photo_has_their_initials_on_the_board(app, chair):
+    chair.full_name = "Anna Maria Berg"
+    db.session.commit()
+    board = app.test_client().get("/members/board").get_data(as_text=True)
+    assert (
+        '<span class="rounded-circle avatar-lg avatar-initials" aria-hidden="true">AB</span>'
+        in board
+    )
+    assert "<img" not in board.split('id="board"')[1]
+
+
 def test_a_group_roster_and_the_staff_directory_show_profile_images(app, ctx):
     member, other = make_member(), make_member()
     staff = make_user(roles=["membership"])
