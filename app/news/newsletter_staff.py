@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core import mail_layout
+from app.core.dates import format_date
 from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.i18n import LANGUAGE_NAMES
@@ -38,7 +39,7 @@ def _form(newsletter: Newsletter | None = None) -> NewsletterForm:
         (g.id, g.name) for g in db.session.scalars(select(Group).order_by(Group.name))
     ]
     form.event_id.choices = [("", "—")] + [
-        (e.id, f"{e.title} ({e.starts_at:%Y-%m-%d})")
+        (e.id, f"{e.title} ({format_date(e.starts_at)})")
         for e in db.session.scalars(select(Event).order_by(Event.starts_at.desc()).limit(100))
     ]
     if request.method == "GET":
