@@ -1,11 +1,15 @@
 """The API blueprint: its rate limit, the index, the OpenAPI description and its docs page."""
 
+import json
+
 from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from marshmallow import Schema, fields
 
 from app.api.auth import resolve_caller
 from app.api.spec import Blueprint
 from app.core import ratelimit
+from app.core.errors import json_error
 from app.core.http import absolute_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -17,6 +21,20 @@ def api_rate_limit():
     their own limit skip it."""
     if not ratelimit.has_own_limit(request.endpoint):
         resolve_caller(current_app.config["API_RATE_LIMIT"], "api")
+
+
+@bp.before_request
+def refuse_text_that_is_not_unicode():
+    """A lone surrogate escape ("\\ud800") is valid JSON but no text: refused here, once for every
+    endpoint, before it can fail in a hash, an e-mail or a database insert."""
+    if request.method in ("POST", "PUT", "PATCH") and request.is_json:
+        data = request.get_json(silent=True)
+        if data is not None:
+            try:
+                json.dumps(data, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                return json_error(400, _("Text in the request is not valid Unicode."), "invalid")
+    return None
 
 
 class IndexSchema(Schema):

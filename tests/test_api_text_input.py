@@ -1,0 +1,40 @@
+"""Text an API client sends must be text: a lone surrogate escape is valid JSON but no Unicode;
+it is refused with the JSON error shape everywhere instead of failing deep in a hash or insert."""
+
+import pytest
+
+from app.api.services import create_token
+from app.extensions import db
+from tests.factories import make_event, make_user
+
+
+@pytest.fixture()
+def headers(app, ctx):
+    user = make_user(roles=["admin"])
+    _token, key = create_token(user, "app")
+    db.session.commit()
+    return {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/api/v1/me", '{"name": "\\ud800"}'),
+        ("POST", "/api/v1/events", '{"title": "\\ud800", "starts_at": "2031-01-01T18:00:00Z"}'),
+        ("POST", "/api/v1/auth/token", '{"email": "\\ud800", "password": "x"}'),
+        ("POST", "/api/v1/checkin", '{"code": "\\ud800", "event_id": 1, "nonce": "n"}'),
+        ("PATCH", "/api/v1/members/1", '{"city": "\\ud800"}'),
+    ],
+)
+def test_a_lone_surrogate_is_refused_as_bad_input(client, headers, method, path, body):
+    make_event()
+    db.session.commit()
+    response = client.open(path, method=method, data=body, headers=headers)
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "invalid"
+
+
+def test_a_proper_surrogate_pair_is_text_and_accepted(client, headers):
+    response = client.patch("/api/v1/me", data='{"name": "Jón \\ud83d\\ude00"}', headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "Jón 😀"
