@@ -75,7 +75,6 @@ def _init_extensions(app: Flask) -> None:
     login.init_app(app)
     login.login_view = "auth.login"
     login.login_message_category = "info"
-    login.session_protection = "basic"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     mail.init_app(app)
