@@ -51,6 +51,8 @@ EXPORT_SECTION = {
     "form_participations": "forms_answered",
     "sign_in_sessions": "sign_in_sessions",
     "recovery_codes": "second_factor.recovery_codes",
+    "refresh_tokens": "app_sign_ins",
+    "webhook_endpoints": "webhook_endpoints_created",
 }
 
 
@@ -153,6 +155,18 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     from app.auth import totp
 
     totp.new_recovery_codes(user)
+    from app.api import app_tokens
+    from app.webhooks.models import WebhookEndpoint
+
+    app_tokens.issue(user)
+    db.session.add(
+        WebhookEndpoint(
+            url="https://hooks.example.org/in",
+            events=["member.created"],
+            secret_encrypted="x",
+            created_by_id=user.id,
+        )
+    )
     db.session.commit()
     response = client.get("/account/data.json")
     assert response.status_code == 200

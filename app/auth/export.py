@@ -22,6 +22,7 @@ def personal_data(user: User) -> dict:
     )
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
+    from app.api.export import personal_data as app_data  # apps signed in through the API
     from app.auth.access import personal_data as sign_in_security_data  # sessions, TOTP
     from app.auth.sign_in_export import personal_data as sign_in_data  # passkeys, providers
     from app.checkin.export import personal_data as door_data  # the door's part
@@ -32,6 +33,7 @@ def personal_data(user: User) -> dict:
     from app.news.export import personal_data as news_data  # posts and pages
     from app.news.newsletter_export import personal_data as newsletter_data  # newsletters
     from app.polls.export import personal_data as polls_data  # the polls domain's part
+    from app.webhooks.export import personal_data as webhooks_data  # endpoints registered
 
     return {
         **events_data(user),
@@ -44,6 +46,8 @@ def personal_data(user: User) -> dict:
         **forms_data(user),
         **sign_in_data(user),
         **sign_in_security_data(user),
+        **app_data(user),
+        **webhooks_data(user),
         "account": {
             "id": user.id,
             "name": user.name,
