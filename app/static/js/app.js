@@ -1,3 +1,10 @@
+// A label's words without its marks: a required "*" or a hidden "(required)".
+function labelText(label) {
+  const copy = label.cloneNode(true);
+  copy.querySelectorAll("[aria-hidden='true'], .visually-hidden").forEach((part) => part.remove());
+  return copy.textContent.replace(/\s*\*\s*$/, "").trim();
+}
+
 // After a failed submit: an error summary at the top of the form links to each field with an error,
 // and focus moves to it (keyboard and screen-reader users hear what went wrong, then jump to it).
 function errorSummary() {
@@ -21,7 +28,7 @@ function errorSummary() {
     const error = document.getElementById(`${field.id}-error`);
     const link = document.createElement("a");
     link.href = `#${field.id}`;
-    link.textContent = [label && label.textContent.trim(), error && error.textContent.trim()]
+    link.textContent = [label && labelText(label), error && error.textContent.trim()]
       .filter(Boolean).join(": ");
     link.addEventListener("click", (event) => { event.preventDefault(); field.focus(); });
     const item = document.createElement("li");
