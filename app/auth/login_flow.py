@@ -91,7 +91,7 @@ def begin_sign_in(user: User, *, remember: bool, method: str) -> Response:
         session[PENDING] = {
             "user": user.id,
             "remember": bool(remember),
-            "method": method[:10],
+            "method": method[:30],
             "at": int(time.time()),
             "next": target,
         }

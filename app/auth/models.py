@@ -132,7 +132,7 @@ class SignInSession(db.Model):
     browser: Mapped[str | None] = mapped_column(String(120))
     second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
-    method: Mapped[str] = mapped_column(String(20), default="password")
+    method: Mapped[str] = mapped_column(String(40), default="password")
 
 
 class RecoveryCode(db.Model):

@@ -109,7 +109,7 @@ def create(
         browser=browser_summary(request.headers.get("User-Agent")) or None,
         second_factor=second_factor,
         remember=remember,
-        method=method[:20],
+        method=method[:40],
     )
     db.session.add(row)
     db.session.flush()

@@ -36,7 +36,7 @@ def upgrade():
     sa.Column('browser', sa.String(length=120), nullable=True),
     sa.Column('second_factor', sa.Boolean(), nullable=False),
     sa.Column('remember', sa.Boolean(), nullable=False),
-    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('method', sa.String(length=40), nullable=False),
     sa.CheckConstraint("kind IN ('session', 'remember')", name=op.f('ck_sign_in_sessions_known_kind')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sign_in_sessions_user_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['remember_id'], ['sign_in_sessions.id'], name=op.f('fk_sign_in_sessions_remember_id_sign_in_sessions'), ondelete='CASCADE'),
