@@ -21,15 +21,19 @@ def staff(ctx):
     return user
 
 
-def test_broken_transaction_while_signed_in_gets_the_translated_500_page(app, client, ctx):
-    user = make_user("broken@example.org", locale="is")
-    db.session.commit()
+def test_broken_transaction_while_signed_in_gets_the_translated_500_page(app, client):
+    # No test session stays open across the request: the failed flush below ends savepoints
+    # on the connection the tests share.
+    with app.app_context():
+        make_user("broken@example.org", locale="is")
+        db.session.commit()
     login(client, "broken@example.org")
 
     def broken():
         # A unique violation in the flush leaves the session unusable until it is rolled back;
         # the error page must still render the signed-in header (name, roles).
-        db.session.add(User(email=user.email, name="Twin", password_hash="x", locale="is"))
+        twin = User(email="broken@example.org", name="Twin", password_hash="x", locale="is")
+        db.session.add(twin)
         db.session.flush()
 
     original = app.view_functions["account.home"]
