@@ -53,6 +53,7 @@ EXPORT_SECTION = {
     "recovery_codes": "second_factor.recovery_codes",
     "refresh_tokens": "app_sign_ins",
     "webhook_endpoints": "webhook_endpoints_created",
+    "public_charts": "public_charts_chosen",
 }
 
 
@@ -159,6 +160,9 @@ def test_the_export_holds_the_persons_rows_from_every_table(app, client, ctx, ru
     from app.webhooks.models import WebhookEndpoint
 
     app_tokens.issue(user)
+    from app.insights.models import PublicChart
+
+    db.session.add(PublicChart(chart_key="members.region", made_public_by_id=user.id))
     db.session.add(
         WebhookEndpoint(
             url="https://hooks.example.org/in",

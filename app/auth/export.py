@@ -29,6 +29,7 @@ def personal_data(user: User) -> dict:
     from app.events.export import personal_data as events_data  # the events domain's part
     from app.forms.export import personal_data as forms_data  # answers to forms and surveys
     from app.inbox.export import personal_data as inbox_data  # the inbox's part
+    from app.insights.export import personal_data as insights_data  # public charts chosen
     from app.members.export import personal_data as members_data  # the members domain's part
     from app.news.export import personal_data as news_data  # posts and pages
     from app.news.newsletter_export import personal_data as newsletter_data  # newsletters
@@ -48,6 +49,7 @@ def personal_data(user: User) -> dict:
         **sign_in_security_data(user),
         **app_data(user),
         **webhooks_data(user),
+        **insights_data(user),
         "account": {
             "id": user.id,
             "name": user.name,
