@@ -124,6 +124,11 @@ class StatementCounter:
 
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
+    # The sign-in session's last-seen time is written now and then (at most once a minute),
+    # whatever the page, in a commit of its own: not the page's queries.
+    BOOKKEEPING = re.compile(r"^\s*(UPDATE sign_in_sessions\b|SAVEPOINT|RELEASE SAVEPOINT)")
+
     @property
     def count(self) -> int:
-        return len(self.statements)
+        """The page's own statements (the session's bookkeeping left out)."""
+        return sum(1 for s in self.statements if not self.BOOKKEEPING.match(s))
