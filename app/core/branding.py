@@ -10,20 +10,6 @@ from flask import has_request_context, url_for
 
 from app.core import mail_layout
 
-MIN_CONTRAST = 4.5  # WCAG AA for text: the colour is used for links and white button text on it
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(first: str, second: str) -> float:
-    """The WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
-    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
 
 def _shade(colour: str, factor: float) -> str:
     """The colour darkened towards black by `factor` (0..1)."""

@@ -87,11 +87,24 @@ def current_layout() -> Layout:
     return layout
 
 
-def text_colour_on(colour: str) -> str:
-    """Black or white, whichever reads better on the colour (WCAG relative luminance)."""
+MIN_CONTRAST = 4.5  # WCAG AA for text: the colour is used for links and under button text
+
+
+def _luminance(colour: str) -> float:
     channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "#ffffff"
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour_on(colour: str) -> str:
+    """Black or white, whichever reads better on the colour (WCAG relative luminance)."""
+    return "#000000" if _luminance(colour) > 0.179 else "#ffffff"
 
 
 def save_layout(name: str, colour: str, logo: bytes | None = None, remove_logo=False) -> MailLayout:
@@ -104,8 +117,6 @@ def save_layout(name: str, colour: str, logo: bytes | None = None, remove_logo=F
     if not COLOUR_RE.match(colour):
         raise DomainError(_l("Give the colour as #rrggbb."), field="colour")
     from flask_babel import format_decimal
-
-    from app.core.branding import MIN_CONTRAST, contrast
 
     ratio = contrast(colour, "#ffffff")
     if ratio < MIN_CONTRAST:
