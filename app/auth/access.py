@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from app.api.models import ApiToken
-from app.auth import passwords, sessions
+from app.auth import sessions
 from app.auth.models import RecoveryCode, SignInSession, User
-from app.core import audit
-from app.core.errors import DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -32,37 +29,6 @@ def forget_sign_in(user: User) -> None:
     end_other_access(user)
     user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-
-
-def deletion_blocker(user: User):
-    """Why this account cannot be deleted from its security page, or None."""
-    from app.members.models import Membership
-
-    if user.role_names:
-        return _l("Staff accounts are closed by an administrator.")
-    membership = db.session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == user.id, Membership.anonymised_at.is_(None)
-        )
-    )
-    if membership is not None:
-        return _l("You are a member: ask for the erasure of your data on your membership page.")
-    return None
-
-
-def delete_account(user: User, password: str) -> None:
-    """Delete an account without a membership: future registrations are cancelled the normal
-    way (the waiting list moves up) and the person is forgotten as in a member's erasure
-    (sessions, tokens and second factors included)."""
-    from app.members.privacy import forget_person_data
-
-    blocker = deletion_blocker(user)
-    if blocker is not None:
-        raise DomainError(blocker)
-    if not passwords.verify_password(user.password_hash, password):
-        raise DomainError(_l("The password is wrong."), field="password")
-    forget_person_data(user, user.id, _l("Deleted account"))
-    audit.record("user.deleted", "user", user.id, actor_id=user.id, subject_user_id=user.id)
 
 
 def personal_data(user: User) -> dict:

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth import access, email_change, login_flow, services, sessions, totp
+from app.auth import access, account_deletion, email_change, login_flow, services, sessions, totp
 from app.auth.factors import has_second_factor
 from app.auth.forms import (
     ActionForm,
@@ -310,11 +310,11 @@ def confirm_email_post(token: str):
 def delete_account():
     """Delete my account (people without a membership; members ask for erasure)."""
     user = current_user._get_current_object()
-    blocker = access.deletion_blocker(user)
+    blocker = account_deletion.deletion_blocker(user)
     form = DeleteAccountForm()
     if blocker is None and form.validate_on_submit():
         try:
-            access.delete_account(user, form.password.data)
+            account_deletion.delete_account(user, form.password.data)
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)
