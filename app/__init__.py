@@ -163,6 +163,9 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(_staff_area())
+    from app.auth.login_flow import second_factor_gate
+
+    app.extensions["staff_gate"] = second_factor_gate  # core.security.roles_required calls it
     csrf.exempt(api_bp)
     from app.api.spec import init_api
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -43,11 +43,12 @@ def roles_required(*roles: str):
                 return login.unauthorized()
             if not has_role(current_user, *roles):
                 abort(403)
-            from app.auth.login_flow import second_factor_gate
-
-            gate = second_factor_gate()  # staff without a required second factor set one up
-            if gate is not None:
-                return gate
+            # Staff without a required second factor set one up first: the gate is the sign-in
+            # domain's (app.auth.login_flow.second_factor_gate), handed over by the factory.
+            gate = current_app.extensions.get("staff_gate")
+            refusal = gate() if gate is not None else None
+            if refusal is not None:
+                return refusal
             return view(*args, **kwargs)
 
         wrapped.required_roles = roles
