@@ -27,17 +27,6 @@ def logins() -> list[tuple[str, str]]:
         *((roles[0], email) for email, _name, roles in STAFF),
         ("member", MEMBER),
     ]
-# Every demo account shares the admin's password; member001 is an active member.
-MEMBER = "member001@felag.local"
-
-
-def logins() -> list[tuple[str, str]]:
-    """(who, e-mail) of each demo account to try: admin, every staff role and a member."""
-    return [
-        ("admin", ADMIN[0]),
-        *((roles[0], email) for email, _name, roles in STAFF),
-        ("member", MEMBER),
-    ]
 
 
 def seed(member_count: int = 40) -> tuple[str, str]:
