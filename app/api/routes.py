@@ -1,7 +1,5 @@
 """The API blueprint: its rate limit, the index, the OpenAPI description and its docs page."""
 
-import json
-
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from marshmallow import Schema, fields
@@ -23,17 +21,34 @@ def api_rate_limit():
         resolve_caller(current_app.config["API_RATE_LIMIT"], "api")
 
 
+def _not_text(value, path: str = "") -> list[str]:
+    """Dotted paths of the strings in a JSON value that are not Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return [path or "body"]
+        return []
+    if not isinstance(value, dict | list):
+        return []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    found = []
+    for key, item in items:
+        name = str(key) if not _not_text(str(key)) else "body"
+        found += _not_text(item, f"{path}.{name}" if path else name)
+    return found
+
+
 @bp.before_request
 def refuse_text_that_is_not_unicode():
-    """A lone surrogate escape ("\\ud800") is valid JSON but no text: refused here, once for every
-    endpoint, before it can fail in a hash, an e-mail or a database insert."""
+    """A lone surrogate escape ("\\ud800") is valid JSON but no text: refused here for every
+    endpoint, naming the fields, before it can fail in a hash, an e-mail or a database insert."""
     if request.method in ("POST", "PUT", "PATCH") and request.is_json:
         data = request.get_json(silent=True)
-        if data is not None:
-            try:
-                json.dumps(data, ensure_ascii=False).encode()
-            except UnicodeEncodeError:
-                return json_error(400, _("Text in the request is not valid Unicode."), "invalid")
+        paths = _not_text(data) if data is not None else []
+        if paths:
+            message = _("Give a text.")
+            return json_error(422, message, "invalid", {path: [message] for path in paths})
     return None
 
 
