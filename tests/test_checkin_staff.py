@@ -27,10 +27,8 @@ def test_organiser_sees_the_scan_log_and_checks_in_and_undoes_by_hand(client, ct
 
     login(client, "org@example.org")
     html = client.get(f"/staff/events/{event.id}/door").get_data(as_text=True)
+    assert "nonce-abc" not in html  # the log reads as sentences: no raw nonces
     for text in (
-        "nonce-abc",
-        "nonce-def",
-        "nonce-ghi",
         "Checked in",
         "Already checked in",
         "Unknown or forged ticket",

@@ -37,9 +37,8 @@ def test_api_undo_refuses_an_id_that_is_not_a_whole_number_an_id_can_be(client, 
         headers={"Authorization": f"Token {key}"},
     )
     assert response.status_code in (400, 422)
-    assert response.get_json()["error"]["fields"] == {
-        "registration_id": ["A whole number is required."]
-    }
+    fields = response.get_json()["error"]["fields"]
+    assert list(fields) == ["registration_id"] and fields["registration_id"]  # named, with why
 
 
 def test_door_undo_refuses_a_huge_id_with_the_field_named(client, ctx):

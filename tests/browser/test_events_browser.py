@@ -37,7 +37,12 @@ def test_organiser_publishes_member_registers_and_gets_a_qr_ticket(app, page, ph
     starts = (utcnow() + timedelta(days=10)).astimezone(tz).replace(hour=19, minute=0)
     page.locator("#title").fill("Þorrablót í Kaupmannahöfn")
     page.locator("#summary").fill("Hákarl, brennivín og söngur.")
-    page.locator("#description").fill("Velkomin öll!\n\nTakið með ykkur góða skapið.")
+    # The description is a Markdown editor (EasyMDE): type into it as a person would.
+    page.locator(".EasyMDEContainer .CodeMirror").click()
+    page.keyboard.type("Velkomin öll!")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Takið með ykkur góða skapið.")
     page.locator("#starts_at").fill(starts.strftime("%Y-%m-%dT%H:%M"))
     page.locator("#ends_at").fill((starts + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"))
     page.locator("#venue_name").fill("Jónshús")
