@@ -93,6 +93,20 @@ def run(url: str, rounds: int) -> None:
             "STORAGE_DIR": tempfile.mkdtemp(),
         },
     )
+    # Server time is measured inside the WSGI call: the test client's own work (building the
+    # request, its cookie jar) is the client's, not the server's.
+    served = {"wall": 0.0, "cpu": 0.0}
+    inner = app.wsgi_app
+
+    def timed_wsgi_app(environ, start_response):
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            return inner(environ, start_response)
+        finally:
+            served["wall"] = time.perf_counter() - start
+            served["cpu"] = time.process_time() - cpu
+
+    app.wsgi_app = timed_wsgi_app
     clock = {"now": datetime.now(UTC)}
     timeutil.clock = lambda: clock["now"]
     with app.app_context():
@@ -107,22 +121,18 @@ def run(url: str, rounds: int) -> None:
 
     def login(client, email: str) -> float:
         token = _csrf(client, "/auth/login")
-        start, cpu = time.perf_counter(), time.process_time()
         response = client.post(
             "/auth/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
         )
-        elapsed = time.perf_counter() - start, time.process_time() - cpu
         assert response.status_code == 302, response.status_code
-        return elapsed
+        return served["wall"], served["cpu"]
 
     def second_step(client) -> float:
         token = _csrf(client, "/auth/2fa")
         code = pyotp.TOTP(secret).at(clock["now"])
-        start, cpu = time.perf_counter(), time.process_time()
         response = client.post("/auth/2fa", data={"csrf_token": token, "code": code})
-        elapsed = time.perf_counter() - start, time.process_time() - cpu
         assert response.status_code == 302, response.get_data(as_text=True)[:200]
-        return elapsed
+        return served["wall"], served["cpu"]
 
     times = {"password": [], "with TOTP": [], "2fa step": []}
     for n in range(rounds + 5):  # the first five warm the process up and are not counted

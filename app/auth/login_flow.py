@@ -19,6 +19,7 @@ import time
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from app.auth import sessions
@@ -119,7 +120,8 @@ def pending_user() -> User | None:
     pending = _pending()
     if pending is None:
         return None
-    user = db.session.get(User, pending["user"])
+    # The roles load only if asked: finishing the second step never needs them.
+    user = db.session.get(User, pending["user"], options=[lazyload(User.roles)])
     return user if user is not None and user.is_active else None
 
 

@@ -81,14 +81,14 @@ def _matching_step(secret: str, code: str, at: float) -> int | None:
 def _accept_step(user: User, step: int) -> bool:
     """Record the step as used, unless it (or a later one) was used already: one use per code,
     even for two requests at once (a conditional UPDATE)."""
+    users = User.__table__  # a plain UPDATE: the ORM's bulk-update machinery is not needed here
     accepted = db.session.execute(
-        update(User)
+        update(users)
         .where(
-            User.id == user.id,
-            (User.totp_last_step.is_(None)) | (User.totp_last_step < step),
+            users.c.id == user.id,
+            (users.c.totp_last_step.is_(None)) | (users.c.totp_last_step < step),
         )
         .values(totp_last_step=step)
-        .execution_options(synchronize_session=False)
     ).rowcount
     if accepted:
         set_committed_value(user, "totp_last_step", step)  # written already: no second UPDATE
