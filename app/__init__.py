@@ -104,6 +104,10 @@ def _init_extensions(app: Flask) -> None:
         if session:
             session.permanent = True
 
+    from app.core.http import remembered_url_for
+
+    app.jinja_env.globals["url_for"] = remembered_url_for(app)
+
     @app.context_processor
     def template_globals():
         from flask_babel import get_locale

@@ -18,10 +18,6 @@ page. Figures go to stdout and bench/results/api_events.txt. Everything stops by
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import threading
-import time
 from datetime import UTC, datetime
 
 import events_common as common
@@ -81,54 +77,25 @@ def make_tokens(app, user_ids: list[int]) -> list[str]:
 
 def one_round(base_url: str, keys: list[str], seconds: float, limit: int, expect: int) -> dict:
     """Every client reads the list in a loop for `seconds`; returns throughput and latencies."""
-    latencies: list[list[float]] = [[] for _ in keys]
-    statuses: list[dict[int, int]] = [{} for _ in keys]
+    sessions = [requests.Session() for _ in keys]
+    for http, key in zip(sessions, keys, strict=True):
+        http.headers["Authorization"] = f"Token {key}"
+    url = f"{base_url}/api/v1/events?limit={limit}"
     short_pages = [0]
-    barrier = threading.Barrier(len(keys) + 1)
-    stop_at = [0.0]
 
-    def client(index: int) -> None:
-        http = requests.Session()
-        http.headers["Authorization"] = f"Token {keys[index]}"
-        url = f"{base_url}/api/v1/events?limit={limit}"
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
-            began = time.perf_counter()
-            try:
-                answer = http.get(url, timeout=60)
-                status = answer.status_code
-                if status == 200 and len(answer.json()["results"]) != expect:
-                    short_pages[0] += 1
-            except requests.RequestException:
-                status = -1
-            latencies[index].append(time.perf_counter() - began)
-            statuses[index][status] = statuses[index].get(status, 0) + 1
+    def read(index: int) -> int:
+        try:
+            answer = sessions[index].get(url, timeout=60)
+        except requests.RequestException:
+            return -1
+        if answer.status_code == 200 and len(answer.json()["results"]) != expect:
+            short_pages[0] += 1
+        return answer.status_code
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(keys))]
-    for thread in threads:
-        thread.start()
-    load_before = os.getloadavg()[0]
-    began = time.perf_counter()
-    stop_at[0] = began + seconds
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    flat = [x for per_client in latencies for x in per_client]
-    counts: dict[int, int] = {}
-    for per_client in statuses:
-        for status, n in per_client.items():
-            counts[status] = counts.get(status, 0) + n
-    return {
-        "requests": counts.get(200, 0),
-        "per_s": counts.get(200, 0) / elapsed,
-        "p50_ms": statistics.median(flat) * 1000,
-        "p99_ms": common.percentile(flat, 0.99) * 1000,
-        "statuses": counts,
-        "short_pages": short_pages[0],
-        "load_before": load_before,
-        "load_after": os.getloadavg()[0],
-    }
+    result = common.timed_clients(len(keys), seconds, read)
+    result["requests"] = result["ok"]
+    result["short_pages"] = short_pages[0]
+    return result
 
 
 def main() -> None:

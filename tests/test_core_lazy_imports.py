@@ -2,7 +2,7 @@
 
 Each of these costs a worker megabytes of memory for its whole life; they are imported inside the
 functions that use them (QR images, uploads, calendars, Markdown, e-mail CSS, passwords, S3,
-spreadsheets, migrations).
+spreadsheets, migrations, single sign-on, passkeys, app tokens).
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
     "alembic",
     "argon2",
+    "authlib",  # single sign-on (app/auth/sso.py)
     "boto3",
     "css_inline",
     "icalendar",
+    "jwt",  # PyJWT with cryptography's x509: app access tokens (app/api/app_tokens.py)
     "markdown_it",
     "openpyxl",
     "PIL",
     "qrcode",
+    "requests",
+    "webauthn",  # passkey ceremonies (app/auth/passkeys.py)
 )
-# Still imported at start, to be moved into the functions that use them (bench/README.md,
-# "Performance (issue 13)"): authlib (app/auth/sso.py), webauthn (app/auth/passkeys.py) and
-# PyJWT with cryptography's x509 (app/api/app_tokens.py), about 22 MB per worker together.
 
 
 def _loaded_after(tmp_path: Path, then: str = "") -> list[str]:

@@ -18,9 +18,6 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 
-import jwt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
@@ -30,6 +27,7 @@ from app.api.services import ApiCaller
 from app.auth import factors, totp
 from app.auth.models import User, UserRole
 from app.core import audit
+from app.core.crypto import derived_key
 from app.core.errors import DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -84,9 +82,7 @@ def _keys(configured: str, secret_key: str) -> tuple[tuple[str, bytes], ...]:
             raise ValueError("JWT_SIGNING_KEYS must look like 'kid:secret,kid2:secret2'")
         keys.append((kid, secret.encode()))
     if not keys:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"felag", info=b"jwt-access-tokens"
-        ).derive(secret_key.encode())
+        derived = derived_key(secret_key, b"jwt-access-tokens")
         keys.append(("d-" + hashlib.sha256(derived).hexdigest()[:8], derived))
     return tuple(keys)
 
@@ -95,6 +91,8 @@ def _keys(configured: str, secret_key: str) -> tuple[tuple[str, bytes], ...]:
 
 
 def _access_token(user_id: int, roles: set[str] | frozenset[str], session_version: int) -> str:
+    import jwt  # PyJWT (with cryptography's x509) only where tokens are made or read: issue 13
+
     now = int(utcnow().timestamp())
     kid, secret = signing_keys()[0]
     claims = {
@@ -267,6 +265,8 @@ _USER_WITH_ROLES = (
 
 def access_token_claims(token: str) -> dict | None:
     """The claims of a genuine, unexpired access token signed with a known key; else None."""
+    import jwt
+
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:

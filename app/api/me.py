@@ -19,11 +19,10 @@ from app.auth.services import update_profile
 from app.core.errors import DomainError, NotFound
 from app.core.http import absolute_url
 from app.core.jobs import commit
-from app.core.storage import get_storage
 from app.events import roster
 from app.events.ics import event_url
 from app.events.models import REGISTRATION_STATES, Event, Registration
-from app.events.tickets import qr_png
+from app.events.tickets import ticket_png
 from app.extensions import db
 from app.members.records import membership_of
 
@@ -199,13 +198,7 @@ def my_ticket_png(code: str):
     )
     if registration is None:
         raise NotFound(_("No such ticket."))
-    png = None
-    if registration.ticket_qr_key:
-        try:
-            png = get_storage().read("private", registration.ticket_qr_key)
-        except Exception:  # storage hiccup or file gone: draw it again
-            current_app.logger.warning("QR image %s unreadable", registration.id)
-    response = current_app.response_class(png or qr_png(code), mimetype="image/png")
+    response = current_app.response_class(ticket_png(registration), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

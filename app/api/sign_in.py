@@ -3,7 +3,7 @@
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.api import app_tokens
 from app.api.routes import bp
@@ -24,20 +24,12 @@ def _app_token_limit() -> str:
 app_token_rate_limit = ratelimit.rate_limited(_app_token_limit, scope="api-app-tokens")
 
 
-def _utf8(value: str) -> None:
-    """Refuse lone surrogates (valid JSON escapes, but no text): they cannot be hashed or stored."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise ValidationError(_("Give a text.")) from None
-
-
 def _text(max_length: int, required: bool = False, **kwargs) -> fields.String:
-    """A non-empty UTF-8 text of at most max_length characters."""
+    """A non-empty text of at most max_length characters (lone surrogates are refused for every
+    API body before it reaches a schema: `refuse_text_that_is_not_unicode` in routes.py)."""
     checks = [
         validate.Length(min=1, error=_l("Give a text.")),
         validate.Length(max=max_length, error=_l("At most %(max)s characters.", max=max_length)),
-        _utf8,
     ]
     return fields.String(required=required, validate=checks, **kwargs)
 

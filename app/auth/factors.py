@@ -1,15 +1,24 @@
 """Second factors: whether a person has one, and whether they must.
 
-The passkeys helper adds its line to `has_second_factor`; everything that asks "may this person
-skip the second step?" asks here.
+Everything that asks "may this person skip the second step?" asks here (a passkey counts; the
+ceremonies themselves, and the webauthn package, are in `app.auth.passkeys`).
 """
 
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.passkeys import has_passkey
+from app.auth.sign_in_models import Passkey
+from app.extensions import db
+
+
+def has_passkey(user: User) -> bool:
+    """True when the user has registered at least one passkey."""
+    return (
+        db.session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1)) is not None
+    )
 
 
 def has_second_factor(user: User) -> bool:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from flask import current_app, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-from app.auth import login_flow, passkeys
+from app.auth import factors, login_flow, passkeys
 from app.auth.passkeys import PasskeyFailed
 from app.auth.reauth import recent_auth_required
 from app.auth.routes import account_bp, bp
@@ -31,7 +30,7 @@ def _auth_limit():
 
 
 def _keep_challenge(purpose: str, challenge: bytes) -> None:
-    session[CHALLENGE] = {"purpose": purpose, "value": bytes_to_base64url(challenge)}
+    session[CHALLENGE] = {"purpose": purpose, "value": challenge.hex()}
 
 
 def _take_challenge(purpose: str) -> bytes | None:
@@ -40,7 +39,7 @@ def _take_challenge(purpose: str) -> bytes | None:
     if not isinstance(kept, dict) or kept.get("purpose") != purpose:
         return None
     try:
-        return base64url_to_bytes(str(kept.get("value", "")))
+        return bytes.fromhex(str(kept.get("value", "")))
     except ValueError:
         return None
 
@@ -240,4 +239,4 @@ def my_passkeys() -> list:
 def passkey_second_factor_ready() -> bool:
     """True when the person at /auth/2fa or /auth/confirm has a passkey to use."""
     user, _signed_in = _second_factor_user()
-    return user is not None and passkeys.has_passkey(user)
+    return user is not None and factors.has_passkey(user)

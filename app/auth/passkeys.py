@@ -12,32 +12,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from app.auth.models import User
 from app.auth.sign_in_models import Passkey, PasskeyChallenge
@@ -45,6 +25,12 @@ from app.core import audit
 from app.core.errors import DomainError, NotFound
 from app.core.timeutil import utcnow
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+# The webauthn package (with cryptography's x509) is imported by the ceremonies alone: a web
+# worker that never sees a passkey does not carry it (issue 13).
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_PASSKEYS = 20
@@ -71,13 +57,6 @@ def passkeys_of(user: User) -> list[Passkey]:
     """The user's passkeys, oldest first."""
     return list(
         db.session.scalars(select(Passkey).where(Passkey.user_id == user.id).order_by(Passkey.id))
-    )
-
-
-def has_passkey(user: User) -> bool:
-    """True when the user has registered at least one passkey."""
-    return (
-        db.session.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1)) is not None
     )
 
 
@@ -136,6 +115,9 @@ def discard_challenge(challenge: bytes | None) -> None:
 
 
 def _descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     known = {t.value for t in AuthenticatorTransport}
     return [
         PublicKeyCredentialDescriptor(
@@ -148,6 +130,13 @@ def _descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]
 
 def registration_options(user: User) -> tuple[str, bytes]:
     """Options for navigator.credentials.create() (JSON) and the challenge they carry."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     existing = passkeys_of(user)
     if len(existing) >= MAX_PASSKEYS:
         raise PasskeyFailed(
@@ -180,6 +169,10 @@ def _clean_name(name: str | None) -> str:
 
 def add_passkey(user: User, credential: Any, challenge: bytes | None, name: str | None) -> Passkey:
     """Check the browser's answer to a registration challenge and keep the new passkey."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = _clean_name(name)
     use_challenge(challenge, "register", user.id)
     rp_id, origin = relying_party()
@@ -226,6 +219,9 @@ def add_passkey(user: User, credential: Any, challenge: bytes | None, name: str 
 def sign_in_options(user: User | None) -> tuple[str, bytes]:
     """Options for navigator.credentials.get(): the user's passkeys as a second factor, or any
     passkey of this site (discoverable, with user verification) for passwordless sign-in."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _origin = relying_party()
     if user is None:
         challenge = _issue_challenge("sign_in", None)
@@ -251,6 +247,10 @@ def sign_in_options(user: User | None) -> tuple[str, bytes]:
 def verify_sign_in(credential: Any, challenge: bytes | None, user: User | None) -> Passkey:
     """Check an assertion: as the user's second factor, or (user None) passwordless sign-in,
     where the authenticator must have verified the person (PIN, fingerprint)."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import parse_authentication_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     failed = _l("The passkey was not accepted. Try again or use another way to sign in.")
     use_challenge(challenge, "sign_in" if user is None else "second_factor", user and user.id)
     try:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from joserfc.errors import JoseError
-from requests import RequestException
 
 from app.auth.sign_in_models import PROVIDERS
 from app.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from authlib.integrations.flask_client import FlaskOAuth2App
+
+# Authlib (with requests and joserfc) is imported by the sign-on steps alone: a web worker that
+# never sees a provider does not carry it (issue 13).
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ def is_enabled(provider: str) -> bool:
 
 def client(provider: str) -> FlaskOAuth2App:
     """The Authlib client for a provider, made once per configuration (it caches the metadata)."""
+    from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+
     settings = dict(SETTINGS[provider])
     if provider == "oidc":
         settings["server_metadata_url"] = current_app.config["OAUTH_OIDC_METADATA_URL"]
@@ -124,6 +128,9 @@ def client(provider: str) -> FlaskOAuth2App:
 
 def authorize_redirect(provider: str, callback_url: str):
     """The redirect to the provider's sign-in page (state, nonce and PKCE kept in the session)."""
+    from authlib.integrations.base_client import OAuthError
+    from requests import RequestException
+
     try:
         return client(provider).authorize_redirect(callback_url)
     except (RequestException, ValueError, OAuthError) as exc:
@@ -190,6 +197,11 @@ def _oidc_profile(provider: str, app: FlaskOAuth2App, token: dict) -> Profile:
 
 def fetch_profile(provider: str) -> Profile:
     """Finish the redirect dance (state, PKCE, ID token and nonce checked) and read the person."""
+    from authlib.common.errors import AuthlibBaseError
+    from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
+    from requests import RequestException
+
     app = client(provider)
     try:
         token = app.authorize_access_token()

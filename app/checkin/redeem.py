@@ -19,7 +19,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select, text, update
 
 from app.auth.models import User
-from app.checkin.gate import require_event, require_open_door, signature_valid
+from app.checkin.gate import (
+    DOOR_OPEN_AFTER_END,
+    require_event,
+    require_open_door,
+    signature_valid,
+)
 from app.checkin.models import Scan
 from app.core.errors import Conflict, DomainError
 from app.core.timeutil import utcnow
@@ -214,6 +219,8 @@ def _fast_checkin():
             "WITH checked AS ("
             " UPDATE registrations SET checked_in_at = :at, checked_in_by_id = :user_id"
             f" WHERE ticket_code = :code AND event_id = :event_id AND {CHECKIN_GUARD}"
+            " AND EXISTS (SELECT 1 FROM events WHERE events.id = :event_id"
+            " AND events.status = 'published' AND events.ends_at >= :door_open_after)"
             " RETURNING id, name"
             "), logged AS ("
             f" INSERT INTO checkin_scans ({columns})"
@@ -225,6 +232,7 @@ def _fast_checkin():
         ).bindparams(
             bindparam("at", type_=scans.c.checked_in_at.type),
             bindparam("now", type_=scans.c.created_at.type),
+            bindparam("door_open_after", type_=Event.__table__.c.ends_at.type),
             bindparam("offline_accepted", type_=scans.c.offline_accepted.type),
         )
         _FAST_CHECKIN[CHECKIN_GUARD] = stmt
@@ -279,16 +287,48 @@ def redeem(
     nonce = clean_nonce(nonce)
     now = utcnow()
     at = clean_scanned_at(scanned_at, now)
-    require_open_door(event_id, now)  # no ticket of a cancelled, draft or long-past event passes
     text_in = code_text if isinstance(code_text, str) else ""
     parsed = parse_code(text_in)
     short = None if parsed else clean_short_code(text_in)
     ticket_ref = parsed.ticket_id if parsed else short
+    genuine = parsed is not None and signature_valid(parsed)
+    code = f"{parsed.event_id}.{parsed.ticket_id}.{b64(parsed.signature)}" if genuine else None
+    tried = False
+    if (
+        genuine
+        and parsed.event_id == event_id
+        and db.session.get_bind().dialect.name == "postgresql"
+    ):
+        # The hot path: one statement checks that the door is open, checks the ticket in and
+        # logs the scan. Anything else (a closed door included) takes the path below.
+        row = db.session.execute(
+            _fast_checkin(),
+            {
+                "at": at,
+                "now": now,
+                "door_open_after": now - DOOR_OPEN_AFTER_END,
+                "user_id": scanner.user_id,
+                "code": code,
+                "event_id": event_id,
+                "device": scanner.device[:DEVICE_MAX],
+                "source": scanner.source,
+                "nonce": nonce,
+                "ticket_ref": ticket_ref,
+                "offline_accepted": offline_accepted,
+            },
+        ).first()
+        if row is not None:
+            if not row.logged:
+                raise ReplayedScan(nonce, event_id, ticket_ref)
+            _checked_in(event_id, row.id, at)
+            return ScanAnswer("ok", row.id, row.name, at, scanner.user_name, scanner.user_id)
+        tried = True
+    require_open_door(event_id, now)  # no ticket of a cancelled, draft or long-past event passes
     if short is not None:
         # Typed from the ticket: its short code names one ticket of this event (or none).
         where = and_(registrations.c.short_code == short, registrations.c.event_id == event_id)
         answer = _redeem_where(where, scanner, at)
-    elif parsed is None or not signature_valid(parsed):
+    elif not genuine:
         # Forged, altered or not a code at all: no registration is looked at.
         answer = ScanAnswer("unknown")
     elif parsed.event_id != event_id:
@@ -296,30 +336,6 @@ def redeem(
         title = db.session.scalar(select(Event.title).where(Event.id == parsed.event_id))
         answer = ScanAnswer("wrong_event", event_title=title)
     else:
-        code = f"{parsed.event_id}.{parsed.ticket_id}.{b64(parsed.signature)}"
-        tried = False
-        if db.session.get_bind().dialect.name == "postgresql":
-            row = db.session.execute(
-                _fast_checkin(),
-                {
-                    "at": at,
-                    "now": now,
-                    "user_id": scanner.user_id,
-                    "code": code,
-                    "event_id": event_id,
-                    "device": scanner.device[:DEVICE_MAX],
-                    "source": scanner.source,
-                    "nonce": nonce,
-                    "ticket_ref": ticket_ref,
-                    "offline_accepted": offline_accepted,
-                },
-            ).first()
-            if row is not None:
-                if not row.logged:
-                    raise ReplayedScan(nonce, event_id, ticket_ref)
-                _checked_in(event_id, row.id, at)
-                return ScanAnswer("ok", row.id, row.name, at, scanner.user_name, scanner.user_id)
-            tried = True
         where = and_(registrations.c.ticket_code == code, registrations.c.event_id == event_id)
         answer = _redeem_where(where, scanner, at, tried)
     _record(event_id, answer, scanner, nonce, ticket_ref, at, now, offline_accepted)

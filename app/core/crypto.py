@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # imported where used: most requests never encrypt or decrypt
 
 
 @lru_cache(maxsize=16)
-def _derive(secret: str, purpose: bytes) -> bytes:
+def derived_key(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from a secret (HKDF-SHA256; cached per process)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -37,7 +38,7 @@ def _fernet_for(configured: str, secret_key: str) -> MultiFernet:
 
     keys = [k.strip() for k in configured.split(",") if k.strip()]
     if not keys:
-        keys = [base64.urlsafe_b64encode(_derive(secret_key, b"fields"))]
+        keys = [base64.urlsafe_b64encode(derived_key(secret_key, b"fields"))]
     return MultiFernet([Fernet(k) for k in keys])
 
 
@@ -64,5 +65,9 @@ def decrypt(token: str) -> str:
 def lookup_hash(value: str, purpose: str = "lookup") -> str:
     """A keyed hash for exact matching and uniqueness without storing the value in clear."""
     configured = current_app.config.get("FIELD_HASH_KEY") or ""
-    key = configured.encode() if configured else _derive(current_app.config["SECRET_KEY"], b"hash")
+    key = (
+        configured.encode()
+        if configured
+        else derived_key(current_app.config["SECRET_KEY"], b"hash")
+    )
     return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()

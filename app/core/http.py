@@ -1,8 +1,11 @@
-"""HTTP helpers that several domains need: absolute links and reading JSON request fields."""
+"""HTTP helpers that several domains need: absolute links, templates' links, and reading JSON
+request fields."""
 
 from __future__ import annotations
 
-from flask import current_app
+from collections.abc import Callable
+
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import DomainError
@@ -17,6 +20,43 @@ def absolute_url(endpoint: str, **values) -> str:
     """
     path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+URLS_REMEMBERED = 4096
+
+
+def remembered_url_for(app: Flask) -> Callable[..., str]:
+    """`url_for` for templates, remembering what it built (per app, bounded).
+
+    A page builds the same few dozen links on every request (the menu, the footer, stylesheets,
+    each event's page), and werkzeug builds each one afresh. Only links whose result depends on
+    nothing but the endpoint, its plain arguments and the request's script root are remembered:
+    no relative endpoint (".index": the current blueprint), no `_external`, `_anchor`, `_scheme`
+    or `_method`, no argument other than text or a whole number, and only in a request.
+    """
+    build = app.url_for
+    built: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        if (
+            endpoint.startswith(".")
+            or not has_request_context()
+            or not all(
+                not name.startswith("_") and type(value) in (str, int)
+                for name, value in values.items()
+            )
+        ):
+            return build(endpoint, **values)
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        url = built.get(key)
+        if url is None:
+            url = build(endpoint, **values)
+            if len(built) >= URLS_REMEMBERED:
+                built.clear()
+            built[key] = url
+        return url
+
+    return url_for
 
 
 def json_id(data: dict, name: str) -> int:

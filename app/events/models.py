@@ -170,7 +170,6 @@ class Registration(db.Model):
     terms = relationship("RegistrationTerms")
 
 
-
 @event.listens_for(Registration.ticket_code, "set")
 def _set_short_code(registration: Registration, value, _old, _initiator) -> None:
     """Every ticket code gets its short code (a new code, a new short code)."""

@@ -7,7 +7,6 @@ from datetime import datetime
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,7 +29,7 @@ from app.events.forms import ActionForm, RegisterForm
 from app.events.ics import calendar_bytes, event_url, feed_bytes, place
 from app.events.models import Event, Registration
 from app.events.text import plain_text
-from app.events.tickets import qr_png
+from app.events.tickets import ticket_png
 from app.extensions import db
 from app.forms.answers import InvalidAnswers, event_form, from_formdata
 
@@ -270,14 +269,8 @@ def png(code: str):
     """The ticket's QR image (stored by the ticket job, or drawn now if the job has not run)."""
     registration = _ticket_or_404(code)
     # A small private file: sent from here (same origin, no presigned URL that could leak).
-    png = None
-    if registration.ticket_qr_key:
-        try:
-            png = get_storage().read("private", registration.ticket_qr_key)
-        except Exception:  # storage hiccup or file gone: draw it again
-            current_app.logger.warning("QR image %s unreadable", registration.id)
     return (
-        png or qr_png(code),
+        ticket_png(registration),
         200,
         {
             "Content-Type": "image/png",

@@ -178,3 +178,16 @@ def qr_png(code: str, box_size: int = 8) -> bytes:
     out = io.BytesIO()
     image.convert("1", dither=Image.Dither.NONE).save(out, format="PNG")
     return out.getvalue()
+
+
+def ticket_png(registration) -> bytes:
+    """A confirmed registration's QR image: the one the ticket job stored, or drawn now (the job
+    has not run yet, or storage could not give the file back)."""
+    from app.core.storage import get_storage
+
+    if registration.ticket_qr_key:
+        try:
+            return get_storage().read("private", registration.ticket_qr_key)
+        except Exception:  # storage hiccup or file gone: draw it again
+            current_app.logger.warning("QR image %s unreadable", registration.id)
+    return qr_png(registration.ticket_code)
