@@ -221,3 +221,13 @@ def test_idle_session_expires(app, ctx):
         assert client.get("/account").status_code == 302
     finally:
         app.config["PERMANENT_SESSION_LIFETIME"] = original
+
+
+def test_every_page_names_the_site_icon_and_favicon_ico_leads_to_it(client):
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    answer = client.get("/favicon.ico")
+    assert (answer.status_code, answer.headers["Location"]) == (301, "/static/img/favicon.svg")
+    icon = client.get("/static/img/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.get_data(as_text=True).startswith("<svg")

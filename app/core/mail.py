@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import secrets
 import threading
@@ -187,17 +188,20 @@ def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
     return ("busy" if state == "sending" else "done"), None
 
 
-class _Message(Message):
-    """Flask-Mail's message, whose extra headers (List-Unsubscribe) are never RFC 2047-encoded.
+# How a message is written out: the headers as Flask-Mail made them (encoded words where they
+# need them), CRLF line ends, lines up to RFC 5322's 998 characters. Flask-Mail sets the SMTP
+# policy, which parses every header again to refold it: half the cost of writing out a ticket
+# e-mail, and a URL in List-Unsubscribe (one long word) came out as encoded words that mail
+# programs do not read as a link.
+OUTPUT_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
 
-    A header line longer than 78 characters is refolded on output, and a URL (one long word)
-    becomes an encoded word that mail programs do not read as a link; RFC 5322 allows 998.
-    """
+
+class _Message(Message):
+    """Flask-Mail's message, written out with OUTPUT_POLICY."""
 
     def _message(self):
         msg = super()._message()
-        if self.extra_headers:
-            msg.policy = msg.policy.clone(max_line_length=998)
+        msg.policy = OUTPUT_POLICY
         return msg
 
 

@@ -69,6 +69,12 @@ def _check_redis() -> str:
     return "ok"
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the page says: the site's icon."""
+    return redirect(url_for("static", filename="img/favicon.svg"), 301)
+
+
 @bp.get("/health")
 def health():
     """JSON with the state of the database, Redis, storage and jobs; 503 when any is unusable.
