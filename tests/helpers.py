@@ -13,10 +13,12 @@ from PIL import Image
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# A page whose only action is a script's (a passkey button) carries the token on the button.
+SCRIPT_CSRF_RE = re.compile(r'data-csrf="([^"]+)"')
 
 
 def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
+    match = CSRF_RE.search(html) or SCRIPT_CSRF_RE.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1)
 

@@ -15,7 +15,7 @@ from app.core import timeutil
 from app.core.audit import AuditEntry
 from app.extensions import db
 from tests.factories import make_user
-from tests.helpers import csrf_from, login, post_form
+from tests.helpers import PASSWORD, csrf_from, login, post_form
 from tests.passkey_helpers import SoftAuthenticator, b64
 
 
@@ -203,6 +203,33 @@ def test_passkey_serves_as_second_factor_after_the_password(app, client, member_
     assert _signed_in(client)
     row = db.session.scalar(select(SignInSession).where(SignInSession.user_id == user.id))
     assert row.second_factor is True and row.method.endswith("+passkey")
+
+
+def test_a_passkey_only_second_step_asks_for_the_passkey_not_a_code(client, member_with_passkey):
+    assert login(client, "passkey@example.org").headers["Location"].endswith("/auth/2fa")
+    page = client.get("/auth/2fa").get_data(as_text=True)
+    assert "passkey-second-factor-button" in page and "Use your passkey to finish" in page
+    assert 'name="code"' not in page
+
+
+def test_confirming_with_only_a_passkey_offers_the_password_beside_it(
+    app, client, member_with_passkey, monkeypatch
+):
+    _user, authenticator = member_with_passkey
+    assert _sign_in(client, app, authenticator).status_code == 200
+    later = timeutil.utcnow() + timedelta(minutes=11)
+    monkeypatch.setattr(timeutil, "clock", lambda: later)
+    page = client.get("/auth/confirm?next=/account/security").get_data(as_text=True)
+    assert 'name="password"' in page and "passkey-second-factor-button" in page
+    assert 'name="code"' not in page
+    confirmed = post_form(
+        client,
+        "/auth/confirm?next=/account/security",
+        {"password": PASSWORD},
+        page_url="/auth/confirm?next=/account/security",
+    )
+    assert confirmed.status_code == 302
+    assert confirmed.headers["Location"].endswith("/account/security")
 
 
 def test_second_factor_refuses_another_users_passkey(app, client, member_with_passkey):

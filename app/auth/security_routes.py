@@ -73,7 +73,9 @@ def second_factor():
                 if kind == "recovery":
                     flash(_("You used a recovery code; each works once."), "warning")
                 return login_flow.finish_second_factor(user, method=kind)
-    return render_template("auth/second_factor.html", form=form), 422 if form.errors else 200
+    uses_code = user.totp_confirmed_at is not None  # else a passkey is the second factor
+    page = render_template("auth/second_factor.html", form=form, uses_code=uses_code)
+    return page, 422 if form.errors else 200
 
 
 @bp.route("/auth/confirm", methods=["GET", "POST"])
@@ -82,10 +84,14 @@ def second_factor():
 def confirm():
     """Prove it is you again: a second factor when you have one, else the password."""
     target = login_flow.safe_next()
-    uses_code = has_second_factor(current_user)
+    # A code from the app when TOTP is on; else the password, and a passkey beside either.
+    uses_code = current_user.totp_confirmed_at is not None
     if not uses_code and not has_password(current_user):
         # An account made by single sign-on has no password: a second factor is the way.
-        return render_template("auth/confirm.html", form=None, uses_code=False)
+        passkey_only = has_second_factor(current_user)
+        return render_template(
+            "auth/confirm.html", form=None, uses_code=False, passkey_only=passkey_only
+        )
     form = CodeForm() if uses_code else PasswordConfirmForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
