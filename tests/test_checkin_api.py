@@ -454,3 +454,24 @@ def test_registration_model_is_untouched_by_a_wrong_event_scan(client, door):
     row = db.session.get(Registration, door.registration.id)
     db.session.refresh(row)
     assert row.checked_in_at is None
+
+
+def test_a_check_in_is_one_statement_with_its_door_check_and_scan_log(app, client, door):
+    """The hot path (PostgreSQL): the open-door check, the check-in and its scan-log row in one
+    statement; the event's public key comes from the process cache after the first scan."""
+    from tests.helpers import StatementCounter
+
+    other = make_registration(door.event, make_user(email="warm@example.org"))
+    db.session.commit()
+    code, event_id = door.registration.ticket_code, door.event.id
+    assert scan(client, door.key, other.ticket_code, event_id).get_json()["status"] == "ok"
+    with StatementCounter(app) as counter:
+        answer = scan(client, door.key, code, event_id)
+    assert answer.get_json()["status"] == "ok"
+    touching = [
+        s for s in counter.statements if any(t in s for t in ("events", "registrations", "scans"))
+    ]
+    if db.engine.dialect.name == "postgresql":
+        assert len(touching) == 1 and "EXISTS (SELECT 1 FROM events" in touching[0]
+    else:  # SQLite: the door check, the conditional UPDATE and the scan-log row apart
+        assert len(touching) >= 3
