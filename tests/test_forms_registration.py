@@ -282,3 +282,27 @@ def test_a_rush_with_answers_keeps_the_seats_and_saves_each_answer_once(app, liv
             select(Response.registration_id, func.count()).group_by(Response.registration_id)
         ).all()
         assert len(per_registration) == 20 and {n for _r, n in per_registration} == {1}
+
+
+def test_a_duplicated_event_asks_the_same_questions_without_the_answers(app, setup):
+    from app.events import services as event_services
+    from app.forms.models import Form
+
+    assert _register(app, setup, _good_answers(setup))[2].status_code == 303
+    diet = setup.qs["Diet"]
+    services.remove_question(setup.qs["Arrival date"])  # answered: kept, marked removed
+    db.session.commit()
+
+    copy = event_services.duplicate(setup.event, setup.organiser, "Data camp again")
+    db.session.commit()
+
+    form = db.session.scalar(select(Form).where(Form.event_id == copy.id))
+    original = [q.text("en") for q in setup.form.active_questions]
+    assert [q.text("en") for q in form.active_questions] == original
+    assert "Arrival date" not in original and form.status == "open"
+    copied_diet = next(q for q in form.questions if q.text("en") == "Diet")
+    assert [o.label("en") for o in copied_diet.options] == [o.label("en") for o in diet.options]
+    assert copied_diet.id != diet.id and copied_diet.required
+    assert form.questions[0].text("da") == "DA Your nickname"
+    responses = select(func.count(Response.id)).where(Response.form_id == form.id)
+    assert db.session.scalar(responses) == 0

@@ -32,6 +32,7 @@ from app.events.tasks import (
 from app.events.text import plain_text
 from app.events.tickets import new_key_pair
 from app.extensions import db
+from app.forms.services import copy_event_questions
 
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
@@ -276,7 +277,8 @@ def cancel(event: Event) -> None:
 
 
 def duplicate(event: Event, actor, title: str) -> Event:
-    """A draft copy with the same details and terms, a new signing key and no registrations."""
+    """A draft copy with the same details, terms and registration questions, a new signing key
+    and no registrations (nor answers)."""
     data = EventFields.from_event(event)
     data.title = title[:200]
     data.slug = None
@@ -286,6 +288,7 @@ def duplicate(event: Event, actor, title: str) -> Event:
     copy.image_detail_key = event.image_detail_key
     copy.description_html = event.description_html
     copy.description_markdown = event.description_markdown
+    copy_event_questions(event, copy, actor)
     audit.record("event.duplicated", "event", copy.id, before={"from": event.id})
     return copy
 

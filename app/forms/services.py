@@ -135,6 +135,49 @@ def create_form(kind: str, settings: FormSettings, actor, event: Event | None = 
     return form
 
 
+def copy_event_questions(source: Event, target: Event, actor) -> Form | None:
+    """The registration questions of `source` asked again by `target` (a duplicated event):
+    the texts and the questions and options as they are asked now (removed ones stay behind),
+    in the same state (an open form asks as soon as the copy is published); no answers."""
+    original = db.session.scalar(select(Form).where(Form.event_id == source.id))
+    if original is None:
+        return None
+    form = Form(
+        kind="event",
+        status="draft" if original.status == "closed" else original.status,
+        texts=dict(original.texts or {}),
+        audience="users",
+        anonymous=False,
+        event_id=target.id,
+        slug=_unique_slug(f"event-{target.id}-questions"),
+        created_by_id=getattr(actor, "id", None),
+    )
+    for position, asked in enumerate(original.active_questions, start=1):
+        copy = Question(
+            position=position,
+            kind=asked.kind,
+            required=asked.required,
+            texts=dict(asked.texts or {}),
+            min_value=asked.min_value,
+            max_value=asked.max_value,
+        )
+        copy.options = [
+            Option(position=n, labels=dict(option.labels or {}))
+            for n, option in enumerate(asked.active_options)
+        ]
+        form.questions.append(copy)
+    db.session.add(form)
+    db.session.flush()
+    audit.record(
+        "form.created",
+        "form",
+        form.id,
+        after={"kind": "event", "copied_from": original.id},
+        actor_id=form.created_by_id,
+    )
+    return form
+
+
 def update_settings(form: Form, settings: FormSettings) -> Form:
     """Change the texts and, for surveys and intake forms, the audience and address."""
     _apply_settings(form, settings)
