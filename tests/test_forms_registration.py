@@ -306,3 +306,19 @@ def test_a_duplicated_event_asks_the_same_questions_without_the_answers(app, set
     assert form.questions[0].text("da") == "DA Your nickname"
     responses = select(func.count(Response.id)).where(Response.form_id == form.id)
     assert db.session.scalar(responses) == 0
+
+
+def test_the_registrant_reads_their_own_answers_on_the_event_page(app, setup):
+    client, _page, response = _register(app, setup, _good_answers(setup))
+    assert response.status_code == 303
+    page = client.get(_event_url(setup.event)).get_data(as_text=True)
+    mine = re.search(
+        r'<dl class="small registration-my-answers" id="my-answers">(.*?)</dl>', page, re.S
+    )
+    assert mine is not None
+    pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", mine.group(1), re.S)
+    assert ("Your nickname", "Gunna") in pairs and ("Diet", "Fish") in pairs
+    assert ("Topics", "Python; Statistics") in pairs and ("Need a parking space", "No") in pairs
+    other = app.test_client()
+    login(other, setup.organiser.email)
+    assert "my-answers" not in other.get(_event_url(setup.event)).get_data(as_text=True)

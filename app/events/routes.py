@@ -32,6 +32,7 @@ from app.events.text import plain_text
 from app.events.tickets import ticket_png
 from app.extensions import db
 from app.forms.answers import InvalidAnswers, event_form, from_formdata
+from app.forms.results import question_label, registration_answers
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 tickets_bp = Blueprint("tickets", __name__)
@@ -122,6 +123,12 @@ def _detail_page(event: Event, answers: dict | None = None, errors: dict | None 
         problem = eligibility.user_problem(event, current_user)
     image_key = event.image_detail_key or event.image_key
     storage = get_storage()
+    locale = str(get_locale() or "da")
+    my_answers = []
+    if registration is not None and registration.state in ("confirmed", "waiting"):
+        questions, given = registration_answers(event.id, [registration.id], locale)
+        mine = given.get(registration.id, {})
+        my_answers = [(question_label(q, locale), mine[q.id]) for q in questions if q.id in mine]
     return render_template(
         "events/detail.html",
         event=event,
@@ -137,7 +144,8 @@ def _detail_page(event: Event, answers: dict | None = None, errors: dict | None 
         questions=event_form(event.id),
         answers=answers or {},
         answer_errors=errors or {},
-        locale=str(get_locale() or "da"),
+        my_answers=my_answers,
+        locale=locale,
     ), (422 if errors else 200)
 
 

@@ -100,6 +100,11 @@ def test_build_attach_register_with_answers_and_export(app, page, phone_page):
     age.fill("34")
     phone_page.locator("form[action$='/register'] button[type=submit]").click()
     phone_page.wait_for_selector(".alert-success")
+    # Back on the event page the member reads their own answers, in Icelandic.
+    expect(phone_page.locator("#my-answers")).to_contain_text("Fiskur")
+    expect(phone_page.locator("#my-answers")).to_contain_text("34")
+    phone_page.locator("#my-answers").scroll_into_view_if_needed()
+    screenshot(phone_page, "forms-registration-my-answers-phone")
 
     # The organiser sees the answers in the list and in the CSV export.
     page.goto(f"/staff/events/{event_id}/")
