@@ -322,3 +322,22 @@ def test_the_registrant_reads_their_own_answers_on_the_event_page(app, setup):
     other = app.test_client()
     login(other, setup.organiser.email)
     assert "my-answers" not in other.get(_event_url(setup.event)).get_data(as_text=True)
+
+
+def test_staff_adding_a_person_by_hand_are_asked_the_questions(app, setup):
+    client = app.test_client()
+    login(client, setup.organiser.email)
+    url = f"/staff/events/{setup.event.id}/registrations/add"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="registration-questions"' in page and "Your nickname" in page
+    person = {"name": "Eva Hand", "email": "eva@example.org", "locale": "da"}
+    refused = client.post(url, data={"csrf_token": csrf_from(page), **person})
+    assert refused.status_code == 422 and "Answer this question." in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Registration.id))) == 0
+
+    data = {"csrf_token": csrf_from(page), **person, **_good_answers(setup)}
+    assert client.post(url, data=data).status_code == 302
+    registration = db.session.scalar(select(Registration).where(Registration.name == "Eva Hand"))
+    saved = db.session.scalar(select(Response).where(Response.registration_id == registration.id))
+    values = {a.question.text("en"): a.value for a in saved.answers}
+    assert values["Your nickname"] == "Gunna" and values["Years of experience"] == 7

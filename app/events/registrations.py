@@ -228,8 +228,13 @@ def register(
     return registration
 
 
-def add_by_hand(event: Event, name: str, email: str, locale: str, actor) -> Registration:
-    """Staff add a person (with or without an account); seats and waiting list still apply."""
+def add_by_hand(
+    event: Event, name: str, email: str, locale: str, actor, answers: Mapping | None = None
+) -> Registration:
+    """Staff add a person (with or without an account); seats and waiting list still apply.
+
+    `answers` answer the event's registration questions as on the member's own registration
+    (checked first, saved with it); None (the command line, old callers) asks nothing."""
     name, email = (name or "").strip(), normalise_email(email)
     if not name:
         raise DomainError(_l("Give the person's name."), field="name")
@@ -237,6 +242,8 @@ def add_by_hand(event: Event, name: str, email: str, locale: str, actor) -> Regi
         raise DomainError(_l("Give a valid e-mail address."), field="email")
     if event.status == "cancelled":
         raise refuse("cancelled")
+    questions = event_form(event.id) if answers is not None else None
+    values = validate(questions, answers) if questions is not None else {}
     user = find_user_by_email(email)
     if user is None:
         duplicate = db.session.scalar(
@@ -263,6 +270,8 @@ def add_by_hand(event: Event, name: str, email: str, locale: str, actor) -> Regi
         ) from None
     registration.added_by_id = getattr(actor, "id", None)
     _place(registration, event, allow_waiting=True)
+    if questions is not None:
+        save_for_registration(questions, registration, values)
     audit.record(
         "registration.added",
         "registration",

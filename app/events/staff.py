@@ -20,6 +20,7 @@ from app.events import registrations, roster, services
 from app.events.forms import ActionForm, AddRegistrationForm, EventForm, MessageForm
 from app.events.models import EVENT_STATUSES, Event, EventMessage, Registration
 from app.extensions import db
+from app.forms.answers import InvalidAnswers, event_form, from_formdata
 from app.forms.results import question_label, registration_answers
 
 # Nested under the staff blueprint by the factory: /staff/events/...
@@ -266,11 +267,17 @@ def event_registrations_csv(event_id: int, fmt: str):
 def registration_add(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = AddRegistrationForm()
+    questions = event_form(event.id)
+    shown, answer_errors = {}, {}
     if form.validate_on_submit():
+        raw, shown = from_formdata(questions, request.form) if questions else (None, {})
         try:
             registration = registrations.add_by_hand(
-                event, form.name.data, form.email.data, form.locale.data, current_user
+                event, form.name.data, form.email.data, form.locale.data, current_user, raw
             )
+        except InvalidAnswers as exc:
+            db.session.rollback()
+            answer_errors = exc.errors
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)
@@ -290,7 +297,16 @@ def registration_add(event_id: int):
                     "info",
                 )
             return redirect(url_for("staff.events.event_registrations", event_id=event.id))
-    return render_template("staff/events/add.html", form=form, event=event)
+    page = render_template(
+        "staff/events/add.html",
+        form=form,
+        event=event,
+        questions=questions,
+        answers=shown,
+        answer_errors=answer_errors,
+        locale=str(get_locale() or "da"),
+    )
+    return page, 422 if (form.errors or answer_errors) else 200
 
 
 def _registration_action(event_id: int, registration_id: int, action, message: str):

@@ -87,6 +87,11 @@ def test_build_attach_register_with_answers_and_export(app, page, phone_page):
     _login(phone_page, "sigga@example.is")
     phone_page.goto(event_path)
     expect(phone_page.locator("#registration-questions")).to_contain_text("Mataræði")
+    # Nothing chosen for the diet: the summary names the question once, not each choice.
+    phone_page.locator("form[action$='/register'] button[type=submit]").click()
+    summary = phone_page.locator(".error-summary li")
+    expect(summary.filter(has_text="Mataræði")).to_have_count(1)
+    expect(summary.filter(has_text="Fiskur")).to_have_count(0)
     phone_page.get_by_label("Fiskur").check()
     age = phone_page.locator("#registration-questions input[inputmode=decimal]")
     age.fill("200")

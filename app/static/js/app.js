@@ -22,10 +22,20 @@ function errorSummary() {
   box.appendChild(title);
   const list = document.createElement("ul");
   list.className = "mb-0";
+  const groups = new Set();
   for (const field of invalid) {
     if (!field.id) continue;
-    const label = document.querySelector(`label[for="${CSS.escape(field.id)}"]`);
-    const error = document.getElementById(`${field.id}-error`);
+    // A question answered by choices is one entry, named by its legend (not one per choice).
+    const group = field.closest("fieldset.form-question");
+    if (group && groups.has(group)) continue;
+    if (group) groups.add(group);
+    const label = group
+      ? group.querySelector("legend")
+      : document.querySelector(`label[for="${CSS.escape(field.id)}"]`);
+    const errorId = group
+      ? (group.getAttribute("aria-describedby") || "").split(/\s+/).find((id) => id.endsWith("-error"))
+      : `${field.id}-error`;
+    const error = errorId && document.getElementById(errorId);
     const link = document.createElement("a");
     link.href = `#${field.id}`;
     link.textContent = [label && labelText(label), error && error.textContent.trim()]
