@@ -86,3 +86,19 @@ def test_an_application_starts_in_the_organisations_country(app, client, ctx, mo
     html = client.get("/members/apply").get_data(as_text=True)
     assert html.count('<option selected value="DK">') == 2  # address and national ID
     assert '<option selected value="IS">' not in html
+
+
+def test_the_demo_writes_the_footer_pages_the_migration_left_empty(app, ctx):
+    from app.demo import seed
+    from app.news import pages
+
+    pages.ensure_pages()  # as the migration leaves them: titles, no text
+    about = pages.get_page("about")
+    pages.save_page_text(about, "en", "About", "Written by our staff.", None)
+    db.session.commit()
+    seed(member_count=3)
+    db.session.commit()
+    for slug in pages.FOOTER_PAGES:
+        texts = {t.locale: t.body for t in pages.get_page(slug).texts}
+        assert all(texts.get(locale) for locale in ("da", "en", "is")), slug
+    assert {t.locale: t.body for t in pages.get_page("about").texts}["en"] == "Written by our staff."

@@ -22,6 +22,29 @@ PAGE_TEXTS = {
         "en": ("Privacy policy", "We keep your name and e-mail address to run your account."),
         "is": ("Persónuverndarstefna", "Við geymum nafn þitt og netfang til að reka aðganginn."),
     },
+    "statutes": {
+        "da": (
+            "Vedtægter",
+            "## § 1 Navn\n\nForeningens navn er Félag.\n\n"
+            "## § 2 Formål\n\nForeningen samler sine medlemmer om arrangementer og fællesskab.",
+        ),
+        "en": (
+            "Statutes",
+            "## § 1 Name\n\nThe association's name is Félag.\n\n"
+            "## § 2 Purpose\n\nThe association brings its members together for events and "
+            "fellowship.",
+        ),
+        "is": (
+            "Lög félagsins",
+            "## 1. gr. Nafn\n\nFélagið heitir Félag.\n\n"
+            "## 2. gr. Tilgangur\n\nFélagið sameinar félagsmenn sína um viðburði og samveru.",
+        ),
+    },
+    "contact-details": {
+        "da": ("Kontaktoplysninger", "Skriv til os via kontaktformularen, så svarer vi snarest."),
+        "en": ("Contact details", "Write to us through the contact form and we answer soon."),
+        "is": ("Samskiptaupplýsingar", "Skrifaðu okkur á samskiptaforminu og við svörum fljótt."),
+    },
 }
 
 POSTS = [
@@ -34,6 +57,12 @@ POSTS = [
 def seed_news(editor) -> None:
     """Pages with texts, three published posts (the first also in English) and a scheduled one."""
     pages.ensure_pages(PAGE_TEXTS)
+    # The migration makes the pages with titles only: fill the ones nobody has written yet.
+    for page in pages.all_pages():
+        written = {text.locale: text.body for text in page.texts}
+        for locale, (title, body) in PAGE_TEXTS.get(page.slug, {}).items():
+            if not written.get(locale):
+                pages.save_page_text(page, locale, title, body, editor)
     now = utcnow()
     for title, summary, categories, days_ago in POSTS:
         post = services.create_post(
