@@ -274,3 +274,37 @@ def test_production_cookies_carry_the_host_prefix(app, client, member):
             assert "HttpOnly" in cookie
     finally:
         app.config.update(saved)
+
+
+def test_one_remember_cookie_sent_six_times_at_once_starts_one_session(
+    app, client, member, postgres, live_server
+):
+    """PostgreSQL, real concurrent requests: the remember key is replaced by a conditional
+    UPDATE, so of six requests presenting the same key at once one signs in, the others are
+    sent to log in (no server error, no second session)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    _login_remembered(client)
+    key = _cookie(client, REMEMBER)
+    before = len(_rows(member.id, "session"))
+    db.session.remove()
+    browsers = []
+    for _ in range(6):
+        browser = requests.Session()
+        browser.cookies.set(REMEMBER, key)
+        browsers.append(browser)
+    barrier = threading.Barrier(len(browsers))
+
+    def visit(browser):
+        barrier.wait()
+        return browser.get(f"{live_server}/account", allow_redirects=False, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        answers = list(pool.map(visit, browsers))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 302, 302, 302, 302, 302]
+    assert all("/auth/login" in a.headers["Location"] for a in answers if a.status_code == 302)
+    assert len(_rows(member.id, "session")) == before + 1
