@@ -308,3 +308,13 @@ def test_one_remember_cookie_sent_six_times_at_once_starts_one_session(
     assert statuses == [200, 302, 302, 302, 302, 302]
     assert all("/auth/login" in a.headers["Location"] for a in answers if a.status_code == 302)
     assert len(_rows(member.id, "session")) == before + 1
+
+
+def test_static_files_do_not_send_the_session_cookie_again(app, client, member):
+    login(client, "session@example.org")
+    page = client.get("/account")
+    assert "session=" in page.headers.get("Set-Cookie", "")  # refreshed with each page
+    for path in ("/static/css/app.css", "/static/img/favicon.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path
+    assert client.get("/account").status_code == 200  # still signed in

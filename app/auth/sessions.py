@@ -14,7 +14,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -272,9 +273,25 @@ def _load_from_remember_cookie(_request) -> User | None:
     return user
 
 
+STATIC_ENDPOINTS = ("static", "bootstrap.static")
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, not sent again with static files: a stylesheet or an icon
+    has nothing to say about the session, and a response to it could otherwise put back a cookie
+    the browser dropped meanwhile (a logout in another tab)."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if has_request_context() and request.endpoint in STATIC_ENDPOINTS:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def init_app(app) -> None:
     """Sessions behind Flask-Login; the remember cookie set or cleared after a request."""
     from app.extensions import login
+
+    app.session_interface = SessionCookies()
 
     login.session_protection = None  # the session row is the protection
     login.user_loader(load_session_user)
@@ -284,7 +301,7 @@ def init_app(app) -> None:
     def _load_signed_in_user():
         # Before the view's own work, so the loader's writes (last seen, an ended or restored
         # session) commit alone; static files skip it.
-        if request.endpoint in ("static", "bootstrap.static"):
+        if request.endpoint in STATIC_ENDPOINTS:
             return
         if "_user_id" in session or app.config["REMEMBER_KEY_COOKIE"] in request.cookies:
             current_user._get_current_object()

@@ -12,6 +12,7 @@ from tests.helpers import PASSWORD, screenshot
 
 
 def _login(page, email):
+    page.wait_for_load_state("networkidle")  # no answer still on its way to set a cookie again
     page.context.clear_cookies()
     page.goto("/auth/login")
     page.locator("#email").fill(email)
