@@ -341,3 +341,16 @@ def test_staff_adding_a_person_by_hand_are_asked_the_questions(app, setup):
     saved = db.session.scalar(select(Response).where(Response.registration_id == registration.id))
     values = {a.question.text("en"): a.value for a in saved.answers}
     assert values["Your nickname"] == "Gunna" and values["Years of experience"] == 7
+
+
+def test_a_registration_reads_the_event_questions_once(app, setup):
+    from tests.helpers import StatementCounter
+
+    client = app.test_client()
+    login(client, setup.member.email)
+    page = client.get(_event_url(setup.event)).get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page), **_good_answers(setup)}
+    with StatementCounter(app) as counter:
+        answer = client.post(f"/events/{setup.event.id}/register", data=data)
+    assert answer.status_code == 303
+    assert sum("FROM forms" in statement for statement in counter.statements) == 1

@@ -32,6 +32,7 @@ from app.events.tasks import make_ticket
 from app.events.tickets import make_code, short_code
 from app.extensions import db
 from app.forms.answers import event_form, save_for_registration, validate
+from app.forms.models import Form
 from app.webhooks.services import emit
 
 ACTIVE_STATES = ("confirmed", "waiting")
@@ -199,13 +200,22 @@ def _place(registration: Registration, event: Event, allow_waiting: bool) -> Non
         raise refuse("full")
 
 
+_NOT_READ = object()
+
+
 def register(
-    event_id: int, user, accepted_terms: bool, answers: Mapping | None = None
+    event_id: int,
+    user,
+    accepted_terms: bool,
+    answers: Mapping | None = None,
+    questions: Form | None | object = _NOT_READ,
 ) -> Registration:
     """Register a person: confirmed while seats remain, else on the waiting list, else refused.
 
     `answers` ({question id: value}) answer the event's registration questions; they are checked
-    before anything is written and saved with the registration, in the same transaction.
+    before anything is written and saved with the registration, in the same transaction. A
+    caller that has read the questions already (the web form, to read the answers from the
+    posted fields) passes them as `questions`, so they are not read twice.
     """
     event = db.session.get(Event, event_id)
     if event is None or event.status == "draft":
@@ -216,7 +226,8 @@ def register(
     terms = event.current_terms
     if terms is not None and terms.text.strip() and not accepted_terms:
         raise DomainError(_l("Accept the registration terms to register."), field="accept_terms")
-    questions = event_form(event.id)
+    if questions is _NOT_READ:
+        questions = event_form(event.id)
     values = validate(questions, answers) if questions is not None else {}
     registration = _reserve_row(event, user, user.name, user.email, None)
     if terms is not None and terms.text.strip():

@@ -166,7 +166,7 @@ def register(event_id: int):
     raw, shown = from_formdata(questions, request.form) if questions else (None, {})
     try:
         registration = registrations.register(
-            event.id, current_user, form.accept_terms.data, answers=raw
+            event.id, current_user, form.accept_terms.data, answers=raw, questions=questions
         )
     except InvalidAnswers as exc:
         db.session.rollback()
