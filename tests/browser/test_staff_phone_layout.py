@@ -15,7 +15,7 @@ def test_a_table_with_a_hidden_header_does_not_widen_the_page(app, phone_page, p
     page = phone_page
     with app.app_context():
         admin = make_user(email="ragna@example.dk", roles=["admin"], locale="da")
-        create_token(admin, "Scanner ved indgangen")  # a list with a row (an empty one has no table)
+        create_token(admin, "Scanner ved indgangen")  # an empty list has no table
         db.session.commit()
     page.goto("/auth/login")
     page.locator("#email").fill("ragna@example.dk")
