@@ -278,3 +278,22 @@ def timed_clients(clients: int, seconds: float, request: Callable[[int], int | N
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
     }
+
+
+def time_served(app) -> dict:
+    """Time each request inside the app's WSGI call (the test client's own work, building the
+    request and keeping cookies, is the client's): the returned dict holds the last request's
+    wall and CPU seconds."""
+    served = {"wall": 0.0, "cpu": 0.0}
+    inner = app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return inner(environ, start_response)
+        finally:
+            served["wall"] = time.perf_counter() - wall
+            served["cpu"] = time.process_time() - cpu
+
+    app.wsgi_app = wsgi_app
+    return served

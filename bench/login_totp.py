@@ -72,6 +72,7 @@ def main() -> None:
 
 
 def run(url: str, rounds: int) -> None:
+    import events_common as common
     import pyotp
 
     from app import create_app
@@ -93,20 +94,8 @@ def run(url: str, rounds: int) -> None:
             "STORAGE_DIR": tempfile.mkdtemp(),
         },
     )
-    # Server time is measured inside the WSGI call: the test client's own work (building the
-    # request, its cookie jar) is the client's, not the server's.
-    served = {"wall": 0.0, "cpu": 0.0}
-    inner = app.wsgi_app
-
-    def timed_wsgi_app(environ, start_response):
-        start, cpu = time.perf_counter(), time.process_time()
-        try:
-            return inner(environ, start_response)
-        finally:
-            served["wall"] = time.perf_counter() - start
-            served["cpu"] = time.process_time() - cpu
-
-    app.wsgi_app = timed_wsgi_app
+    # Server time is measured inside the WSGI call: the test client's work is not the server's.
+    served = common.time_served(app)
     clock = {"now": datetime.now(UTC)}
     timeutil.clock = lambda: clock["now"]
     with app.app_context():

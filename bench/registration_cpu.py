@@ -17,25 +17,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import events_common as common
-
-
-def timed(app) -> dict:
-    """Wrap the app's WSGI call; the dict holds the CPU time of the last request."""
-    served = {"cpu": 0.0}
-    inner = app.wsgi_app
-
-    def wsgi_app(environ, start_response):
-        began = time.process_time()
-        try:
-            return inner(environ, start_response)
-        finally:
-            served["cpu"] = time.process_time() - began
-
-    app.wsgi_app = wsgi_app
-    return served
 
 
 def main() -> None:
@@ -50,12 +33,12 @@ def main() -> None:
         event_id = common.make_event(app, args.people + 100)
         sessions = common.signed_sessions(app, people)
         cookie_name = app.config["SESSION_COOKIE_NAME"]
-        served = timed(app)
+        served = common.time_served(app)
         client = app.test_client()
         sys.path.insert(0, os.path.dirname(__file__))
         from hello_app import app as hello
 
-        hello_served = timed(hello)
+        hello_served = common.time_served(hello)
         hello_client = hello.test_client()
         costs, floor = [], []
         for n, (cookie, token) in enumerate(sessions):

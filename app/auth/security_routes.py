@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import access, account_deletion, email_change, login_flow, services, sessions, totp
-from app.auth.factors import has_second_factor
+from app.auth.factors import has_passkey
 from app.auth.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -88,7 +88,7 @@ def confirm():
     uses_code = current_user.totp_confirmed_at is not None
     if not uses_code and not has_password(current_user):
         # An account made by single sign-on has no password: a second factor is the way.
-        passkey_only = has_second_factor(current_user)
+        passkey_only = has_passkey(current_user)
         return render_template(
             "auth/confirm.html", form=None, uses_code=False, passkey_only=passkey_only
         )

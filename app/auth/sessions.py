@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, has_request_context, request, session
+from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import delete, or_, select, update
@@ -282,7 +282,7 @@ class SessionCookies(SecureCookieSessionInterface):
     the browser dropped meanwhile (a logout in another tab)."""
 
     def should_set_cookie(self, app, session) -> bool:
-        if has_request_context() and request.endpoint in STATIC_ENDPOINTS:
+        if request.endpoint in STATIC_ENDPOINTS:  # saving a session happens in a request
             return False
         return super().should_set_cookie(app, session)
 

@@ -240,12 +240,19 @@ def register(
 
 
 def add_by_hand(
-    event: Event, name: str, email: str, locale: str, actor, answers: Mapping | None = None
+    event: Event,
+    name: str,
+    email: str,
+    locale: str,
+    actor,
+    answers: Mapping | None = None,
+    questions: Form | None = None,
 ) -> Registration:
     """Staff add a person (with or without an account); seats and waiting list still apply.
 
-    `answers` answer the event's registration questions as on the member's own registration
-    (checked first, saved with it); None (the command line, old callers) asks nothing."""
+    `answers` answer the registration `questions` the staff member was asked (the event's open
+    form, read by the caller), checked first and saved with the registration as on the member's
+    own registration; without questions nothing is asked (the command line, old callers)."""
     name, email = (name or "").strip(), normalise_email(email)
     if not name:
         raise DomainError(_l("Give the person's name."), field="name")
@@ -253,7 +260,6 @@ def add_by_hand(
         raise DomainError(_l("Give a valid e-mail address."), field="email")
     if event.status == "cancelled":
         raise refuse("cancelled")
-    questions = event_form(event.id) if answers is not None else None
     values = validate(questions, answers) if questions is not None else {}
     user = find_user_by_email(email)
     if user is None:

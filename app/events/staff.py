@@ -273,7 +273,13 @@ def registration_add(event_id: int):
         raw, shown = from_formdata(questions, request.form) if questions else (None, {})
         try:
             registration = registrations.add_by_hand(
-                event, form.name.data, form.email.data, form.locale.data, current_user, raw
+                event,
+                form.name.data,
+                form.email.data,
+                form.locale.data,
+                current_user,
+                raw,
+                questions,
             )
         except InvalidAnswers as exc:
             db.session.rollback()
