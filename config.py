@@ -155,6 +155,9 @@ class Config:
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     # How long a worker trusts a token it has read (app/api/services.token_user); 0: never.
     API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
+    # How long a process serves a visitor's public page again without rendering it
+    # (app/core/page_cache.py); 0: never.
+    PUBLIC_PAGE_CACHE_SECONDS = float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "10"))
     # App tokens (app/api/app_tokens.py): JWT access tokens signed with JWT_SIGNING_KEYS
     # ("kid:secret,kid2:secret2": the first signs, all verify, so a key is rotated by putting a
     # new one first and dropping the old one after APP_ACCESS_TOKEN_SECONDS). Unset: one key
@@ -228,6 +231,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = True
     SERVER_NAME = None
+    PUBLIC_PAGE_CACHE_SECONDS = 0  # tests/test_core_page_cache.py turns it on
 
 
 class ProductionConfig(Config):

@@ -68,7 +68,7 @@ def _configure_services(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core import i18n, jobs, ratelimit, relay, security, storage
+    from app.core import i18n, jobs, page_cache, ratelimit, relay, security, storage
     from app.extensions import babel, bootstrap, csrf, db, login, mail, rq
 
     db.init_app(app)  # Flask-Migrate (alembic) is set up by `flask db` only: app/cli.py
@@ -86,6 +86,7 @@ def _init_extensions(app: Flask) -> None:
     relay.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    page_cache.init_app(app)
 
     from flask_babel import lazy_gettext as _l
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app.core import relay
 from app.core.i18n import LANGUAGE_COOKIE
+from app.core.page_cache import public_page
 from app.core.security import is_safe_next
 from app.core.storage import get_storage
 from app.extensions import db, rq
@@ -48,6 +49,7 @@ def branding_css():
 
 
 @bp.get("/")
+@public_page
 def home():
     """The front page: welcome, call to action, events, news and polls, as staff chose."""
     return render_template("core/home.html", front=front_page(current_user, str(get_locale())))

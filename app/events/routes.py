@@ -21,6 +21,7 @@ from sqlalchemy import select
 from app.core import dates
 from app.core.errors import DomainError
 from app.core.jobs import commit
+from app.core.page_cache import public_page
 from app.core.security import has_role
 from app.core.storage import get_storage
 from app.core.timeutil import utcnow
@@ -75,6 +76,7 @@ def _visible_event(event_id: int) -> Event:
 
 
 @bp.get("/")
+@public_page
 def index():
     """Upcoming events, soonest first."""
     now = utcnow()
@@ -88,6 +90,7 @@ def index():
 
 
 @bp.get("/past")
+@public_page
 def past():
     """Events that have ended, latest first."""
     now = utcnow()
@@ -107,6 +110,7 @@ def short(event_id: int):
 
 
 @bp.get("/<int:event_id>/<slug>")
+@public_page
 def detail(event_id: int, slug: str):
     """The event page; an old (or wrong) slug redirects to the current address."""
     event = _visible_event(event_id)
@@ -135,8 +139,10 @@ def _detail_page(event: Event, answers: dict | None = None, errors: dict | None 
         registration=registration,
         problem=problem,
         reasons=eligibility.REASONS,
-        form=RegisterForm(),
-        action_form=ActionForm(),
+        # A form makes a CSRF token, which a visitor's session would carry in a cookie: forms
+        # for people signed in only (the page shows a visitor a link to log in).
+        form=RegisterForm() if current_user.is_authenticated else None,
+        action_form=ActionForm() if current_user.is_authenticated else None,
         canonical=event_url(event),
         image_url=storage.url("public", image_key) if image_key else None,
         description_text=event.summary or plain_text(event.description_html)[:300],

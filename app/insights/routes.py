@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, render_template
 
 from app.core.exports import FORMATS, table_response
+from app.core.page_cache import public_page
 from app.insights import public
 from app.insights.charts import BY_KEY, build_public, period_text
 from app.insights.periods import default_period
@@ -11,6 +12,7 @@ bp = Blueprint("insights", __name__, url_prefix="/stats")
 
 
 @bp.get("/")
+@public_page
 def index():
     # One fixed period: a period chosen by the reader would let two answers be subtracted.
     period = default_period()

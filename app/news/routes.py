@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.http import absolute_url
 from app.core.markdown import markdown_to_text, render_markdown
+from app.core.page_cache import public_page
 from app.core.security import has_role
 from app.core.storage import get_storage
 from app.core.timeutil import utcnow
@@ -59,6 +60,7 @@ def _label(model, slug: str | None):
 
 
 @bp.get("/")
+@public_page
 def index():
     """Published posts, newest first; filter by category and tag."""
     category = _label(Category, request.args.get("category", "")[:80])
@@ -79,6 +81,7 @@ def index():
 
 
 @bp.get("/<slug>")
+@public_page
 def detail(slug: str):
     """A post in the reader's language (else its original); an old slug redirects."""
     post, moved = services.find_post(slug[:120], drafts=has_role(current_user, "editor"))
@@ -143,6 +146,7 @@ def _epoch():
 
 
 @pages_bp.get("/<slug>")
+@public_page
 def page(slug: str):
     """A staff-editable page in the reader's language (else Danish, else any)."""
     if slug not in FOOTER_PAGES:

@@ -1,0 +1,110 @@
+"""Public pages for visitors, kept briefly in memory.
+
+A visitor who is not signed in (no session cookie, no remember cookie) sees the same front page,
+events list, event page or news as every other visitor in their language. So each process keeps
+such a page, rendered, for PUBLIC_PAGE_CACHE_SECONDS (10 by default; 0 turns it off) and serves
+it again without its queries and templates: a rush on an event's page costs one rendering per
+process every few seconds. A change committed in this process empties the cache at once; other
+processes follow within the seconds (as the e-mail layout's cache does, app/core/mail_layout.py).
+
+Only what is safe to share is kept: a 200 HTML answer to a GET of a view marked `@public_page`,
+for a request without cookies of the session, that set no cookie and left the session empty.
+The answer goes through the after-request hooks like any other (security headers, no cookie).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
+
+_pages: OrderedDict[tuple, tuple[float, bytes, str]] = OrderedDict()
+
+
+def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose answer to a visitor depends only on its address and language."""
+    view.public_page = True  # type: ignore[attr-defined]
+    return view
+
+
+def forget() -> None:
+    """Empty this process's cache (after a committed change)."""
+    _pages.clear()
+
+
+def _key() -> tuple | None:
+    """The cache key of this request, or None when its answer must not be shared."""
+    config = current_app.config
+    if request.method not in ("GET", "HEAD") or not config["PUBLIC_PAGE_CACHE_SECONDS"]:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not getattr(view, "public_page", False):
+        return None
+    cookies = request.cookies
+    if config["SESSION_COOKIE_NAME"] in cookies or config["REMEMBER_KEY_COOKIE"] in cookies:
+        return None
+    from flask_babel import get_locale
+
+    return (request.host, request.full_path, str(get_locale()))
+
+
+def _serve_cached() -> Response | None:
+    key = _key()
+    if key is None:
+        return None
+    found = _pages.get(key)
+    if found is not None:
+        expires, body, mimetype = found
+        if time.monotonic() < expires:
+            return Response(body, 200, mimetype=mimetype)
+        _pages.pop(key, None)
+    g.public_page_key = key
+    return None
+
+
+def _keep(response: Response) -> Response:
+    key = g.pop("public_page_key", None)
+    if (
+        key is None
+        or request.method != "GET"
+        or response.status_code != 200
+        or response.mimetype != "text/html"
+        or response.direct_passthrough
+        or "Set-Cookie" in response.headers
+        or session.modified
+        or session
+    ):
+        return response
+    _pages[key] = (
+        time.monotonic() + current_app.config["PUBLIC_PAGE_CACHE_SECONDS"],
+        response.get_data(),
+        response.mimetype,
+    )
+    while len(_pages) > MAX_PAGES:
+        _pages.popitem(last=False)
+    return response
+
+
+def _note_changes(session_: Session, flush_context) -> None:
+    session_.info["changed"] = True
+
+
+def _forget_after_commit(session_: Session) -> None:
+    if session_.info.pop("changed", False):
+        forget()
+
+
+def init_app(app: Flask) -> None:
+    """Serve and keep public pages (before any other hook, so a kept page skips them)."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _serve_cached)
+    app.after_request(_keep)
+    if not event.contains(Session, "after_flush", _note_changes):
+        event.listen(Session, "after_flush", _note_changes)
+        event.listen(Session, "after_commit", _forget_after_commit)

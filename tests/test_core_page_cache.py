@@ -1,0 +1,107 @@
+"""Visitors' public pages are kept briefly per process (app/core/page_cache.py, issue 13)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import page_cache
+from app.extensions import db
+from tests.factories import make_event, make_user
+from tests.helpers import StatementCounter, login
+
+
+@pytest.fixture
+def cached(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_PAGE_CACHE_SECONDS", 10)
+    page_cache.forget()
+    yield
+    page_cache.forget()
+
+
+def _visitor(app, lang: str = "en"):
+    client = app.test_client()
+    client.set_cookie("lang", lang)
+    return client
+
+
+def test_a_visitor_gets_the_kept_page_without_a_query(app, ctx, cached):
+    make_event("Harbour walk")
+    db.session.commit()
+    first = _visitor(app).get("/events/")
+    with StatementCounter(app) as counter:
+        again = _visitor(app).get("/events/")
+    assert again.status_code == 200 and "Harbour walk" in again.get_data(as_text=True)
+    assert again.get_data() == first.get_data()
+    assert counter.statements == []
+    assert again.headers["X-Frame-Options"] == "DENY"  # the after-request hooks still run
+    assert "Set-Cookie" not in again.headers
+
+
+def test_a_change_committed_here_shows_at_once(app, ctx, cached):
+    event = make_event("Harbour walk")
+    db.session.commit()
+    _visitor(app).get("/events/")
+    event.title = "Harbour walk at dusk"
+    db.session.commit()
+    assert "Harbour walk at dusk" in _visitor(app).get("/events/").get_data(as_text=True)
+
+
+def test_a_kept_page_runs_out(app, ctx, cached, monkeypatch):
+    make_event("Harbour walk")
+    db.session.commit()
+    _visitor(app).get("/")
+    with StatementCounter(app) as counter:
+        _visitor(app).get("/")
+    assert counter.statements == []
+    later = page_cache.time.monotonic() + 11
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
+    with StatementCounter(app) as counter:
+        assert _visitor(app).get("/").status_code == 200
+    assert counter.statements, "an expired page is rendered again"
+
+
+def test_each_language_has_its_own_copy(app, ctx, cached):
+    make_event("Harbour walk")
+    db.session.commit()
+    english = _visitor(app, "en").get("/events/").get_data(as_text=True)
+    danish = _visitor(app, "da").get("/events/").get_data(as_text=True)
+    icelandic = _visitor(app, "is").get("/events/").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert '<html lang="da">' in danish
+    assert '<html lang="is">' in icelandic
+
+
+def test_people_signed_in_never_get_or_fill_the_visitors_copy(app, client, ctx, cached):
+    member = make_user("kept@example.org", name="Kept Member")
+    make_event("Harbour walk")
+    db.session.commit()
+    _visitor(app).get("/")
+    login(client, member.email)
+    signed_in = client.get("/").get_data(as_text=True)
+    assert "Kept Member" in signed_in and "Log out" in signed_in
+    visitor = _visitor(app).get("/").get_data(as_text=True)
+    assert "Kept Member" not in visitor and "Log out" not in visitor
+
+
+def test_only_marked_pages_are_kept(app, ctx, cached):
+    _visitor(app).get("/auth/login")
+    with StatementCounter(app) as counter:
+        response = _visitor(app).get("/health")
+    assert response.status_code in (200, 503)
+    assert counter.statements, "the health page is never kept"
+    assert all(key[1].split("?")[0] != "/auth/login" for key in page_cache._pages)
+
+
+def test_a_missing_event_is_not_kept(app, ctx, cached):
+    assert _visitor(app).get("/events/999999/nothing").status_code == 404
+    assert not page_cache._pages
+
+
+def test_a_visitors_event_page_sets_no_cookie(app, ctx):
+    """No form (and so no CSRF token in a session cookie) on an event page for a visitor."""
+    event = make_event("Harbour walk")
+    db.session.commit()
+    response = _visitor(app).get(f"/events/{event.id}/{event.slug}")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Log in to register for this event." in response.get_data(as_text=True)
