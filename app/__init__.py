@@ -105,7 +105,10 @@ def _init_extensions(app: Flask) -> None:
         if session:
             session.permanent = True
 
+    from app.core import fragments
     from app.core.http import remembered_url_for
+
+    fragments.init_app(app)
 
     app.jinja_env.globals["url_for"] = remembered_url_for(app)
 
@@ -113,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
     def template_globals():
         from flask_babel import get_locale
 
+        from app.core.glance import glance
         from app.core.i18n import LANGUAGE_NAMES
         from app.core.security import ROLE_LABELS, has_role
 
@@ -120,6 +124,7 @@ def _init_extensions(app: Flask) -> None:
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "has_role": has_role,
             "get_locale": get_locale,
+            "glance": glance,
             "has_endpoint": lambda name: name in app.view_functions,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "organisation": app.config["ORGANISATION_NAME"],

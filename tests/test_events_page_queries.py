@@ -85,3 +85,6 @@ def test_account_page_queries_do_not_grow_with_tickets(app, client, ctx):
     assert "You have 6 tickets for upcoming events." in html
 
     assert len(many) == len(few), many
+    # The sign-in session with its user, then every number the page shows in one statement
+    # (tickets, polls waiting, unread conversations, membership: app/core/glance.py).
+    assert len(many) == 2, many

@@ -17,7 +17,7 @@ from datetime import timedelta
 from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import SignInSession, User
@@ -124,10 +124,12 @@ def _alive(row: SignInSession, now) -> bool:
     return row.kind == "remember" or now - row.last_seen_at <= idle
 
 
+# Built once: a signed-in request only binds the key's hash.
 _SESSION_USER = (
     select(SignInSession, User)
     .join(User, User.id == SignInSession.user_id)
     .options(joinedload(User.roles))
+    .where(SignInSession.key_hash == bindparam("key_hash"), SignInSession.kind == "session")
 )
 
 
@@ -135,11 +137,7 @@ def load_session_user(key: str) -> User | None:
     """The user of a live session key (Flask-Login's user_loader); ends a dead one."""
     now = utcnow()
     found = (
-        db.session.execute(
-            _SESSION_USER.where(
-                SignInSession.key_hash == hash_key(key), SignInSession.kind == "session"
-            )
-        )
+        db.session.execute(_SESSION_USER, {"key_hash": hash_key(key)})
         .unique()
         .first()
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ScalarSelect, and_, func, or_, select
 
-from app.events.models import Registration
+from app.core import glance
+from app.events.models import Event, Registration
 from app.extensions import db
 
 
@@ -53,3 +54,18 @@ def state_counts(event_id: int) -> dict[str, int]:
         )
     )
     return counts
+
+
+@glance.item("upcoming_tickets")
+def upcoming_tickets(user_id, now) -> ScalarSelect:
+    """My confirmed registrations for events not over yet (my page's tickets card)."""
+    return (
+        select(func.count(Registration.id))
+        .join(Event)
+        .where(
+            Registration.user_id == user_id,
+            Registration.state == "confirmed",
+            Event.ends_at > now,
+        )
+        .scalar_subquery()
+    )

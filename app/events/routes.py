@@ -306,23 +306,3 @@ def show(code: str):
 def short_link(code: str):
     """The short form in the QR code: opens the ticket page."""
     return redirect(url_for("tickets.show", code=code))
-
-
-@tickets_bp.app_context_processor
-def ticket_count():
-    def upcoming_tickets() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        from sqlalchemy import func
-
-        return db.session.scalar(
-            select(func.count(Registration.id))
-            .join(Event)
-            .where(
-                Registration.user_id == current_user.id,
-                Registration.state == "confirmed",
-                Event.ends_at > utcnow(),
-            )
-        )
-
-    return {"upcoming_tickets": upcoming_tickets}

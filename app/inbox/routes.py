@@ -23,7 +23,6 @@ bp = Blueprint("inbox", __name__)
 def unread_counts():
     # Callables: a page pays for the count only where the navigation shows it.
     return {
-        "inbox_unread": lambda: services.person_unread_count(current_user.id),
         "inbox_staff_unread": services.staff_unread_count,
     }
 

@@ -8,10 +8,10 @@ import secrets
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ScalarSelect, Select, func, or_, select
 
 from app.auth.models import User, UserRole
-from app.core import audit
+from app.core import audit, glance
 from app.core.errors import DomainError
 from app.core.http import absolute_url
 from app.core.mail import queue_mail
@@ -308,12 +308,15 @@ def opened_by_person(conversation: Conversation) -> None:
 # --- Reading -----------------------------------------------------------------------------------
 
 
-def person_unread_count(user_id: int) -> int:
-    """Conversations with a reply the person has not read (one indexed count)."""
-    return db.session.scalar(
+@glance.item("unread_conversations")
+def person_unread_count(user_id, now=None) -> ScalarSelect:
+    """Conversations with a reply the person has not read (one indexed count; the navigation's
+    badge, read with the other numbers of app/core/glance.py)."""
+    return (
         select(func.count())
         .select_from(Conversation)
         .where(Conversation.user_id == user_id, Conversation.unread_by_person.is_(True))
+        .scalar_subquery()
     )
 
 

@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 
-from app.core import audit
+from app.core import audit, glance
 from app.core.errors import Conflict, DomainError
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -66,6 +66,17 @@ def membership_of(user) -> Membership | None:
     if user is None or getattr(user, "id", None) is None:
         return None
     return db.session.scalar(select(Membership).where(Membership.user_id == user.id))
+
+
+@glance.item("membership_status")
+def membership_status(user_id, now=None) -> ScalarSelect:
+    """My membership's status, None without one (my page's membership card)."""
+    return select(Membership.status).where(Membership.user_id == user_id).scalar_subquery()
+
+
+@glance.item("membership_joined_on")
+def membership_joined_on(user_id, now=None) -> ScalarSelect:
+    return select(Membership.joined_on).where(Membership.user_id == user_id).scalar_subquery()
 
 
 def find_by_national_id(value: str) -> Membership | None:

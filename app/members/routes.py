@@ -64,11 +64,7 @@ def record_values(form) -> dict:
 
 @bp.app_context_processor
 def membership_globals():
-    """`my_membership()` for templates (the account page's membership card)."""
     return {
-        "my_membership": lambda: (
-            membership_of(current_user) if current_user.is_authenticated else None
-        ),
         "membership_status_label": lambda status: lifecycle.STATUS_LABELS.get(status, status),
         "country_name": country_name,
         "gender_label": lambda code: dict(GENDER_CHOICES).get(code, code) if code else "",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import ScalarSelect, exists, func, select
 
+from app.core import glance
 from app.core.security import has_role
 from app.extensions import db
 from app.polls.electorate import eligible
@@ -40,14 +41,16 @@ def results_visible(poll: Poll, user) -> bool:
     return poll.results_mode == "live" and eligible(poll, user)
 
 
-def polls_waiting_for(user) -> int:
-    """How many open polls this person may vote in and has not voted in yet."""
-    voted = exists().where(Participation.poll_id == Poll.id, Participation.user_id == user.id)
-    return db.session.scalar(
+@glance.item("polls_waiting")
+def polls_waiting_for(user_id, now=None) -> ScalarSelect:
+    """How many open polls this person may vote in and has not voted in yet (my page's card)."""
+    voted = exists().where(Participation.poll_id == Poll.id, Participation.user_id == user_id)
+    return (
         select(func.count())
         .select_from(Poll)
         .join(Elector, Elector.poll_id == Poll.id)
-        .where(Elector.user_id == user.id, Poll.status == "open", ~voted)
+        .where(Elector.user_id == user_id, Poll.status == "open", ~voted)
+        .scalar_subquery()
     )
 
 

@@ -12,7 +12,7 @@ from app.extensions import db
 
 # mixing: imported for its periodic job (the factory imports this module, in the worker too).
 from app.polls import bp, mixing  # noqa: F401
-from app.polls.access import option_label, polls_waiting_for, results_visible, voter_polls
+from app.polls.access import option_label, results_visible, voter_polls
 from app.polls.ballots import (
     BallotError,
     InvalidBallot,
@@ -32,7 +32,6 @@ from app.polls.tally import poll_results
 def poll_helpers():
     return {
         "option_label": option_label,
-        "polls_waiting_for_me": lambda: polls_waiting_for(current_user),
     }
 
 
