@@ -88,3 +88,27 @@ def test_account_page_queries_do_not_grow_with_tickets(app, client, ctx):
     # The sign-in session with its user, then every number the page shows in one statement
     # (tickets, polls waiting, unread conversations, membership: app/core/glance.py).
     assert len(many) == 2, many
+
+
+def test_a_registration_post_runs_a_fixed_handful_of_statements(app, client, ctx):
+    """Session, event with its terms, questions, the row, the seat, the short code's check, the
+    confirmation and the ticket job: no statement per registration already made (issue 13)."""
+    from tests.helpers import csrf_from
+
+    [event] = _events_with_images(1, 0, people=20)
+    member = make_user("counted@example.org")
+    db.session.commit()
+    login(client, member.email)
+    page_url, register_url = f"/events/{event.id}/{event.slug}", f"/events/{event.id}/register"
+    page = client.get(page_url).get_data(as_text=True)
+    with StatementCounter(app) as counter:
+        answer = client.post(register_url, data={"csrf_token": csrf_from(page)})
+    assert answer.status_code == 303
+    statements = [
+        s
+        for s in counter.statements
+        # the webhook subscriptions, read again when their per-process copy runs out
+        if not counter.BOOKKEEPING.search(s) and "FROM webhook_endpoints" not in s
+    ]
+    assert len(statements) <= 8, [s[:90] for s in statements]
+    assert sum("FROM registration_terms" in s for s in statements) == 0, "read with the event"

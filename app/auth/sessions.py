@@ -136,11 +136,7 @@ _SESSION_USER = (
 def load_session_user(key: str) -> User | None:
     """The user of a live session key (Flask-Login's user_loader); ends a dead one."""
     now = utcnow()
-    found = (
-        db.session.execute(_SESSION_USER, {"key_hash": hash_key(key)})
-        .unique()
-        .first()
-    )
+    found = db.session.execute(_SESSION_USER, {"key_hash": hash_key(key)}).unique().first()
     if found is None:
         return None
     row, user = found

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Update, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.services import find_user_by_email, normalise_email
@@ -43,15 +43,26 @@ def _seat_condition():
     return or_(Event.capacity.is_(None), Event.confirmed_count < Event.capacity)
 
 
-def take_seat(event_id: int) -> bool:
-    """Take one seat with a single conditional UPDATE; False when none is free."""
-    row = db.session.execute(
+def _take_seat_statement(condition) -> Update:
+    return (
         update(Event)
-        .where(Event.id == event_id, _seat_condition())
+        .where(Event.id == bindparam("seat_event_id"), condition)
         .values(confirmed_count=Event.confirmed_count + 1)
         .returning(Event.confirmed_count)
         .execution_options(synchronize_session=False)
-    ).first()
+    )
+
+
+# Built once: a registration only binds the event's id.
+_GUARD = _seat_condition
+_TAKE_SEAT = _take_seat_statement(_seat_condition())
+
+
+def take_seat(event_id: int) -> bool:
+    """Take one seat with a single conditional UPDATE; False when none is free."""
+    swapped = _seat_condition is not _GUARD  # a test took the guard out
+    statement = _take_seat_statement(_seat_condition()) if swapped else _TAKE_SEAT
+    row = db.session.execute(statement, {"seat_event_id": event_id}).first()
     _expire_count(event_id)
     return row is not None
 
@@ -72,18 +83,25 @@ def _expire_count(event_id: int) -> None:
         db.session.expire(event, ["confirmed_count"])
 
 
+_SHORT_CODE_TAKEN = (
+    select(Registration.id)
+    .where(
+        Registration.event_id == bindparam("event_id"),
+        Registration.short_code == bindparam("code"),
+        Registration.id != bindparam("own_id"),
+    )
+    .limit(1)
+)
+
+
 def _free_short_code(registration: Registration, event_id: int) -> str:
     """The ticket's short code, or another made from its code when the event already has it
     (the unique constraint stays the last line)."""
     with db.session.no_autoflush:
         for attempt in range(10):
             candidate = short_code(registration.ticket_code, attempt)
-            taken = select(Registration.id).where(
-                Registration.event_id == event_id, Registration.short_code == candidate
-            )
-            if registration.id is not None:
-                taken = taken.where(Registration.id != registration.id)
-            if db.session.scalar(taken.limit(1)) is None:
+            params = {"event_id": event_id, "code": candidate, "own_id": registration.id or 0}
+            if db.session.scalar(_SHORT_CODE_TAKEN, params) is None:
                 return candidate
     return candidate
 

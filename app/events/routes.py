@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.core import dates
 from app.core.errors import DomainError
@@ -69,7 +70,8 @@ def _is_organiser() -> bool:
 
 def _visible_event(event_id: int) -> Event:
     """A published or cancelled event; drafts only for organisers (a preview)."""
-    event = db.get_or_404(Event, event_id)
+    # With its terms (a handful of versions): the page and a registration read the current one.
+    event = db.get_or_404(Event, event_id, options=[joinedload(Event.terms)])
     if event.status == "draft" and not _is_organiser():
         abort(404)
     return event
