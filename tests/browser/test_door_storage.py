@@ -118,6 +118,9 @@ def test_logging_out_with_unsent_scans_asks_first(page, door_event):
     _log_in(page)
     page.goto(f"/door/{door_event}")
     expect(page.locator("#door[data-ready='true']")).to_be_attached()
+    # Offline, so the door cannot send the queued scan on its own before the click (it would,
+    # and then nothing is left to ask about: the test raced the door's sending).
+    page.context.set_offline(True)
     page.evaluate(
         f"""() => localStorage.setItem('felag-door-queue-{door_event}',
             JSON.stringify([{{code: 'x', nonce: 'n1', scanned_at: new Date().toISOString()}}]))"""
