@@ -95,3 +95,34 @@ def test_development_default_writes_eml_files(ctx, app, tmp_path, monkeypatch):
     send_outbox_message(message.id)
     [eml] = list(tmp_path.glob("*.eml"))
     assert b"dev@example.org" in eml.read_bytes()
+
+
+def test_an_e_mail_is_written_with_one_statement(app, ctx):
+    """One INSERT ... ON CONFLICT DO NOTHING; a key written before costs a read as well, and
+    gives that row back."""
+    from sqlalchemy import func
+
+    from tests.helpers import StatementCounter
+
+    def write(name):
+        return queue_mail(
+            "c@example.org",
+            "verify_email",
+            "en",
+            {"name": name, "link": "l"},
+            key="counted",
+            send=False,
+        )
+
+    with StatementCounter(app) as counter:
+        first = write("First")
+    [insert] = [s for s in counter.statements if not counter.BOOKKEEPING.search(s)]
+    assert insert.lstrip().startswith("INSERT INTO outbox_messages")
+    assert (first.state, first.attempts, first.context["name"]) == ("queued", 0, "First")
+    with StatementCounter(app) as counter:
+        again = write("Again")
+    assert counter.count == 2 and again is first
+    commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.key == "counted")) == 1
+    assert db.session.get(OutboxMessage, first.id).context["name"] == "First"

@@ -249,15 +249,41 @@ def backoff(attempts: int) -> float:
     return min(base, config["JOBS_BACKOFF_MAX_SECONDS"]) * random.uniform(0.75, 1.25)
 
 
+def _done(job_id: int):
+    return (
+        update(Job)
+        .where(Job.id == job_id)
+        .values(state="done", finished_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish_running_job() -> None:
+    """Record the job being run as done in the current transaction, whose commit is its last.
+
+    For a job's very last write (the `sent` mark of its e-mail): the job's done is committed
+    with it, and `run_job` needs no commit of its own afterwards. Outside `run_job`, nothing.
+    """
+    session = db.session()
+    job_id = session.info.get("running_job")
+    if job_id is not None:
+        session.execute(_done(job_id))
+        session.info["finished_job"] = job_id
+
+
 def run_job(job_id: int) -> str:
     """Run one job row: claim it, call its function, record done, failed (with back-off) or dead."""
     claimed = _claim(job_id)
     if claimed is None:
         return "skipped"
     kind, args, attempts, max_attempts = claimed
+    info = db.session().info
+    info["running_job"] = job_id
     try:
         result = _load(kind)(*args)
     except Exception as exc:
+        info.pop("running_job", None)
+        info.pop("finished_job", None)
         db.session.rollback()
         dead = attempts >= max_attempts
         now = utcnow()
@@ -283,13 +309,11 @@ def run_job(job_id: int) -> str:
             type(exc).__name__,
         )
         return "dead" if dead else "failed"
-    db.session.execute(
-        update(Job)
-        .where(Job.id == job_id)
-        .values(state="done", finished_at=utcnow(), last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    info.pop("running_job", None)
+    if info.pop("finished_job", None) != job_id or db.session().in_transaction():
+        # Not recorded by the job's last commit (or the job left writes uncommitted): here.
+        db.session.execute(_done(job_id))
+        db.session.commit()
     dispatch()  # jobs the job asked for and committed without `commit()`
     return result if isinstance(result, str) else "done"
 

@@ -8,19 +8,32 @@ import secrets
 import threading
 import time
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from app.core.http import absolute_url
-from app.core.jobs import enqueue_after_commit
+from app.core.jobs import enqueue_after_commit, finish_running_job
 from app.core.timeutil import UTCDateTime, utcnow
-from app.core.unique import add_once
 from app.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -108,6 +121,72 @@ def queue_mail(
     names the batch a message is part of, for counting its progress. With send=False no send job
     is asked for: the caller sends the rows itself with `send_outbox_batch` (one SMTP connection).
     """
+    message, _written = _queue(
+        to,
+        template,
+        locale,
+        context,
+        key=key,
+        user_id=user_id,
+        attachments=attachments,
+        headers=headers,
+        bulk=bulk,
+        batch_key=batch_key,
+        send=send,
+    )
+    return message
+
+
+def queue_mail_to_send_now(
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any] | None = None,
+    *,
+    key: str,
+    user_id: int | None = None,
+    attachments: list[dict] | None = None,
+) -> tuple[int, OutboxMessage | None]:
+    """Write an outbox row already claimed by the caller, a job that sends it itself at once.
+
+    Returns the row's id and, when it was written now, a copy of it (outside the session) to
+    give `send_claimed` right after the commit: the row is committed as `sending` (one attempt),
+    so no second worker takes it and a worker that dies leaves it for the stale-time retry, as
+    after `_claim`. When the key was written before (a rerun of the job) the copy is None: send
+    the row with `send_outbox_message`, which claims it and sends it only if it was not sent.
+    """
+    message, written = _queue(
+        to,
+        template,
+        locale,
+        context,
+        key=key,
+        user_id=user_id,
+        attachments=attachments,
+        claimed=True,
+    )
+    if not written:
+        return message.id, None
+    db.session.expunge(message)  # a copy: the commit must not expire it (nothing reloads it)
+    return message.id, message
+
+
+def _queue(
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any] | None,
+    *,
+    key: str | None,
+    user_id: int | None,
+    attachments: list[dict] | None,
+    headers: dict[str, str] | None = None,
+    bulk: bool = False,
+    batch_key: str | None = None,
+    send: bool = False,
+    claimed: bool = False,
+) -> tuple[OutboxMessage, bool]:
+    """queue_mail's work; also says whether the row was written now. claimed: as `sending`."""
     key = key or f"{template}:{secrets.token_hex(12)}"
     context = dict(context or {})
     headers = dict(headers or {})
@@ -116,10 +195,10 @@ def queue_mail(
         context["unsubscribe_url"] = link
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    existing = db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
-    if existing is not None:
-        return existing
-    message = OutboxMessage(
+    values = {}
+    if claimed:
+        values = {"state": "sending", "claimed_at": utcnow(), "attempts": 1}
+    message, written = _write_once(
         key=key,
         to_address=to,
         user_id=user_id,
@@ -129,13 +208,66 @@ def queue_mail(
         attachments=attachments or [],
         headers=headers,
         batch_key=batch_key,
+        **values,
     )
-    if not add_once(message):
-        # The same message written meanwhile by a concurrent request (a double submit).
-        return db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
-    if send:
+    if send and written:
         enqueue_after_commit(send_outbox_message, message.id, queue="mail")
-    return message
+    return message, written
+
+
+# Written by `_write_once` (the others start empty). A text statement: SQLAlchemy compiles
+# the dialects' INSERT ... ON CONFLICT constructs again on every execution (they are not
+# cached), about as much client CPU as the statement's round trip; this one is compiled once.
+_WRITTEN_COLUMNS = (
+    "key",
+    "to_address",
+    "user_id",
+    "locale",
+    "template",
+    "context",
+    "attachments",
+    "headers",
+    "batch_key",
+    "state",
+    "attempts",
+    "claimed_at",
+    "created_at",
+)
+
+
+@cache
+def _insert_once():
+    table = OutboxMessage.__table__
+    names = ", ".join(f'"{name}"' for name in _WRITTEN_COLUMNS)
+    binds = ", ".join(f":{name}" for name in _WRITTEN_COLUMNS)
+    return (
+        text(
+            f"INSERT INTO {table.name} ({names}) VALUES ({binds})"
+            ' ON CONFLICT ("key") DO NOTHING RETURNING id'
+        )
+        .bindparams(*(bindparam(name, type_=table.c[name].type) for name in _WRITTEN_COLUMNS))
+        .columns(table.c.id)
+    )
+
+
+def _write_once(**values: Any) -> tuple[OutboxMessage, bool]:
+    """The outbox row under values["key"]: written now (True) or the one already there (False).
+
+    One `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` (PostgreSQL and SQLite): a row
+    written meanwhile by a concurrent transaction (a double submit) makes the insert wait for it
+    and then do nothing, and the existing row is read instead. The written row becomes an
+    object of the session as if it had been loaded (no SELECT after the insert).
+    """
+    values = {"state": "queued", "attempts": 0, "claimed_at": None, **values}
+    values.setdefault("created_at", utcnow())
+    written = db.session.execute(_insert_once(), values).scalar()
+    if written is None:
+        existing = db.session.scalar(select(OutboxMessage).filter_by(key=values["key"]))
+        return existing, False
+    message = OutboxMessage(id=written, subject=None, error=None, sent_at=None, **values)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    return message, True
 
 
 def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
@@ -304,22 +436,32 @@ def send_outbox_message(message_id: int) -> str:
         raise MessageBusy(f"outbox message {message_id} is being sent by another worker")
     if claim == "done":
         return "skipped"
+    return send_claimed(message)
+
+
+def send_claimed(message: OutboxMessage) -> str:
+    """Send a message this worker has claimed (committed as `sending`) and record the result.
+
+    The `sent` mark is the last write of the job that sends it: the job is recorded done in
+    the same commit (`jobs.finish_running_job`). A failure is recorded and re-raised for a retry.
+    """
     try:
         msg = build_message(message)
         deliver(msg, message.id)
     except Exception as exc:
         db.session.rollback()
-        _mark(message_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
-        log.warning("E-mail %s failed on attempt %s", message_id, message.attempts)
+        _mark(message.id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+        log.warning("E-mail %s failed on attempt %s", message.id, message.attempts)
         raise
+    finish_running_job()
     _mark(
-        message_id,
+        message.id,
         state="sent",
         sent_at=utcnow(),
         error=None,
         subject=(message.subject or "")[:300],
     )
-    log.info("E-mail %s sent (%s)", message_id, message.template)
+    log.info("E-mail %s sent (%s)", message.id, message.template)
     return "sent"
 
 

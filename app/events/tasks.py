@@ -14,10 +14,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.auth.models import User
 from app.core.http import absolute_url
 from app.core.images import make_display_sizes
 from app.core.jobs import commit, enqueue_after_commit
-from app.core.mail import queue_mail, send_outbox_message
+from app.core.mail import (
+    queue_mail,
+    queue_mail_to_send_now,
+    send_claimed,
+    send_outbox_message,
+)
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
 from app.events.ics import address, calendar_bytes, event_url
@@ -118,7 +124,11 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
     registration = db.session.get(
         Registration,
         registration_id,
-        options=[joinedload(Registration.event), joinedload(Registration.user)],
+        # The user for their language; their roles (loaded with a user by default) not needed.
+        options=[
+            joinedload(Registration.event),
+            joinedload(Registration.user).lazyload(User.roles),
+        ],
     )
     if registration is None or registration.state != "confirmed" or not registration.ticket_code:
         return "stale"
@@ -136,7 +146,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
         "short_code": registration.short_code,
         "promoted": bool(promoted),
     }
-    message = queue_mail(
+    message_id, claimed = queue_mail_to_send_now(
         registration.email,
         "ticket",
         locale_of(registration),
@@ -158,14 +168,15 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
                 "content_type": "text/calendar",
             },
         ],
-        send=False,  # sent below by this job: no second job per ticket
     )
     if registration.ticket_mailed_at is None:
         registration.ticket_mailed_at = utcnow()
-    message_id = message.id  # read before the commit expires it
     commit()
-    # The outbox row is committed first, so the e-mail goes once: a rerun of this job (SMTP
-    # down, the worker killed) finds the row by its key and sends it only if it was not sent.
+    # The outbox row is committed first (already claimed by this job when it is new), so the
+    # e-mail goes once: a rerun of this job (SMTP down, the worker killed) finds the row by its
+    # key and sends it only if it was not sent.
+    if claimed is not None:
+        return send_claimed(claimed)
     return send_outbox_message(message_id)
 
 
