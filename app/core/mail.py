@@ -279,10 +279,13 @@ def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
     context.setdefault("organisation", layout.name)
     context.update(layout=layout, on_colour=text_colour_on(layout.colour))
     with force_locale(message.locale):
+        # The text template is rendered once: its module is the text and sets the subject.
+        text_context = dict(context)
+        current_app.update_template_context(text_context)  # as render_template does
         text_template = current_app.jinja_env.get_template(f"emails/{message.template}.txt")
-        module = text_template.make_module(context)
+        module = text_template.make_module(text_context)
         subject = str(getattr(module, "subject", "")).strip()
-        text = render_template(f"emails/{message.template}.txt", **context)
+        text = str(module)
         html = render_template(f"emails/{message.template}.html", subject=subject, **context)
     return subject, text, inline_css(html)
 
