@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     event,
     inspect,
     or_,
@@ -221,22 +222,36 @@ def stale_before() -> datetime:
     return utcnow() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
 
 
+# The claim and the done mark, built once: building the claim's UPDATE took about as much CPU
+# as running it.
+_CLAIM = (
+    update(Job)
+    .where(
+        Job.id == bindparam("job_id"),
+        or_(
+            Job.state == "pending",
+            (Job.state == "failed") & (Job.run_at <= bindparam("due_before")),
+            (Job.state == "running") & (Job.claimed_at < bindparam("stale_before")),
+        ),
+    )
+    .values(state="running", claimed_at=bindparam("now"), attempts=Job.attempts + 1)
+    .returning(Job.kind, Job.args, Job.attempts, Job.max_attempts)
+    .execution_options(synchronize_session=False)
+)
+_DONE = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"))
+    .values(state="done", finished_at=bindparam("now"), last_error=None)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _claim(job_id: int) -> tuple[str, list, int, int] | None:
     """Take a job for running unless it is done, dead, waiting for a retry or running elsewhere."""
     now = utcnow()
     row = db.session.execute(
-        update(Job)
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.state == "pending",
-                (Job.state == "failed") & (Job.run_at <= now),
-                (Job.state == "running") & (Job.claimed_at < stale_before()),
-            ),
-        )
-        .values(state="running", claimed_at=now, attempts=Job.attempts + 1)
-        .returning(Job.kind, Job.args, Job.attempts, Job.max_attempts)
-        .execution_options(synchronize_session=False)
+        _CLAIM,
+        {"job_id": job_id, "due_before": now, "stale_before": stale_before(), "now": now},
     ).first()
     db.session.commit()
     return tuple(row) if row is not None else None
@@ -249,15 +264,6 @@ def backoff(attempts: int) -> float:
     return min(base, config["JOBS_BACKOFF_MAX_SECONDS"]) * random.uniform(0.75, 1.25)
 
 
-def _done(job_id: int):
-    return (
-        update(Job)
-        .where(Job.id == job_id)
-        .values(state="done", finished_at=utcnow(), last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def finish_running_job() -> None:
     """Record the job being run as done in the current transaction, whose commit is its last.
 
@@ -267,7 +273,7 @@ def finish_running_job() -> None:
     session = db.session()
     job_id = session.info.get("running_job")
     if job_id is not None:
-        session.execute(_done(job_id))
+        session.execute(_DONE, {"job_id": job_id, "now": utcnow()})
         session.info["finished_job"] = job_id
 
 
@@ -312,7 +318,7 @@ def run_job(job_id: int) -> str:
     info.pop("running_job", None)
     if info.pop("finished_job", None) != job_id or db.session().in_transaction():
         # Not recorded by the job's last commit (or the job left writes uncommitted): here.
-        db.session.execute(_done(job_id))
+        db.session.execute(_DONE, {"job_id": job_id, "now": utcnow()})
         db.session.commit()
     dispatch()  # jobs the job asked for and committed without `commit()`
     return result if isinstance(result, str) else "done"

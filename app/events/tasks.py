@@ -10,7 +10,7 @@ import hashlib
 import logging
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -68,6 +68,26 @@ def _ticket_link(code: str) -> str:
     return absolute_url("tickets.show", code=code)
 
 
+_STORE_QR = (  # built once (building an UPDATE costs about as much CPU as running it)
+    update(Registration)
+    .where(
+        Registration.id == bindparam("registration_id"),
+        Registration.ticket_code == bindparam("code"),
+        Registration.ticket_qr_key.is_(None),
+    )
+    # The e-mail is queued in this same transaction, so it is marked here too.
+    .values(
+        ticket_qr_key=bindparam("key"),
+        ticket_mailed_at=func.coalesce(
+            Registration.ticket_mailed_at,
+            bindparam("now", type_=Registration.__table__.c.ticket_mailed_at.type),
+        ),
+    )
+    .returning(Registration.ticket_mailed_at)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _ensure_qr(registration: Registration) -> str | None:
     """The stored QR image for the current code; made once even when two jobs race.
 
@@ -81,19 +101,7 @@ def _ensure_qr(registration: Registration) -> str | None:
     key = new_key("tickets", "png")
     storage.save("private", key, qr_png(code), "image/png")
     stored = db.session.execute(
-        update(Registration)
-        .where(
-            Registration.id == registration.id,
-            Registration.ticket_code == code,
-            Registration.ticket_qr_key.is_(None),
-        )
-        # The e-mail is queued in this same transaction, so it is marked here too.
-        .values(
-            ticket_qr_key=key,
-            ticket_mailed_at=func.coalesce(Registration.ticket_mailed_at, utcnow()),
-        )
-        .returning(Registration.ticket_mailed_at)
-        .execution_options(synchronize_session=False)
+        _STORE_QR, {"registration_id": registration.id, "code": code, "key": key, "now": utcnow()}
     ).first()
     if stored is None:  # another run stored its image first (or the code changed): use that
         storage.delete("private", key)
