@@ -490,7 +490,7 @@ def test_a_ticket_whose_worker_died_after_writing_its_e_mail_is_mailed_once(
 
     job_id = _ticket_job("died@example.org")
     with monkeypatch.context() as patch:
-        patch.setattr(tasks, "send_claimed", lambda message: "the worker died here")
+        patch.setattr(tasks, "send_claimed", lambda message, files: "the worker died here")
         tasks.make_ticket(db.session.get(Job, job_id).args[0])
     message = db.session.scalar(db.select(OutboxMessage))
     assert (message.state, message.attempts) == ("sending", 1) and not mailbox.messages

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.policy
 import logging
 import secrets
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -337,11 +338,28 @@ class _Message(Message):
     def _message(self):
         msg = super()._message()
         msg.policy = OUTPUT_POLICY
+        parts = list(msg.walk())
+        # Each multipart's boundary made here as the generator makes it ("=" * 15, 19 random
+        # digits, "=="), without the generator's check that the boundary is nowhere in the
+        # message (a regular expression compiled and run over the whole text, per multipart):
+        # base64, which every part here is, never holds a run of "=".
+        if all(p.is_multipart() or p["Content-Transfer-Encoding"] == "base64" for p in parts):
+            for part in parts:
+                if part.is_multipart() and part.get_boundary() is None:
+                    part.set_boundary(_new_boundary())
         return msg
 
 
-def build_message(message: OutboxMessage) -> Message:
-    """The Flask-Mail message for an outbox row, with its attachments read from storage."""
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+
+def _new_boundary() -> str:
+    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
+
+
+def build_message(message: OutboxMessage, files: dict | None = None) -> Message:
+    """The Flask-Mail message for an outbox row, with its attachments read from storage (or
+    taken from `files`, by area and key, when the caller has their bytes at hand)."""
     from app.core.storage import get_storage
 
     subject, text, html = render_mail(message)
@@ -354,7 +372,9 @@ def build_message(message: OutboxMessage) -> Message:
         extra_headers=dict(message.headers or {}),
     )
     for item in message.attachments or []:
-        data = get_storage().read(item["area"], item["key"])
+        data = (files or {}).get((item["area"], item["key"]))
+        if data is None:
+            data = get_storage().read(item["area"], item["key"])
         headers = {"Content-ID": f"<{item['cid']}>"} if item.get("cid") else None
         msg.attach(
             item["filename"],
@@ -450,14 +470,15 @@ _SENT = (  # built once (building an UPDATE costs about as much CPU as running i
 )
 
 
-def send_claimed(message: OutboxMessage) -> str:
+def send_claimed(message: OutboxMessage, files: dict | None = None) -> str:
     """Send a message this worker has claimed (committed as `sending`) and record the result.
 
     The `sent` mark is the last write of the job that sends it: the job is recorded done in
     the same commit (`jobs.finish_running_job`). A failure is recorded and re-raised for a retry.
+    `files`: attachments the caller has at hand, by area and key (not read back from storage).
     """
     try:
-        msg = build_message(message)
+        msg = build_message(message, files)
         deliver(msg, message.id)
     except Exception as exc:
         db.session.rollback()

@@ -88,18 +88,20 @@ _STORE_QR = (  # built once (building an UPDATE costs about as much CPU as runni
 )
 
 
-def _ensure_qr(registration: Registration) -> str | None:
+def _ensure_qr(registration: Registration, files: dict | None = None) -> str | None:
     """The stored QR image for the current code; made once even when two jobs race.
 
     The conditional UPDATE keeps the first image stored: a second run waits on the row, finds
     the key set, deletes its own file and uses the stored one. None when the code changed.
+    An image made here is also put in `files` (by area and key), for the e-mail.
     """
     if registration.ticket_qr_key:
         return registration.ticket_qr_key
     code = registration.ticket_code
     storage = get_storage()
     key = new_key("tickets", "png")
-    storage.save("private", key, qr_png(code), "image/png")
+    png = qr_png(code)
+    storage.save("private", key, png, "image/png")
     stored = db.session.execute(
         _STORE_QR, {"registration_id": registration.id, "code": code, "key": key, "now": utcnow()}
     ).first()
@@ -109,21 +111,35 @@ def _ensure_qr(registration: Registration) -> str | None:
         return registration.ticket_qr_key if registration.ticket_code == code else None
     set_committed_value(registration, "ticket_qr_key", key)
     set_committed_value(registration, "ticket_mailed_at", stored[0])
+    if files is not None:
+        files["private", key] = png
     return key
 
 
-_calendars_written: set[str] = set()
+# The .ics of the events this process mailed tickets for lately (about a kilobyte each), so a
+# ticket e-mail does not read it back from storage each time.
+_calendars: dict[str, bytes] = {}
+CALENDARS_KEPT = 64
 
 
-def _calendar_key(event: Event) -> str:
-    """The event's .ics in the private area, written once per version of the event."""
+def _calendar_key(event: Event, files: dict | None = None) -> str:
+    """The event's .ics in the private area, written once per version of the event; its bytes
+    also go in `files` (by area and key), for the e-mail."""
     version = int(event.updated_at.timestamp()) if event.updated_at else 0
     key = f"calendars/event-{event.id}-{version}.ics"
-    if key not in _calendars_written:
+    data = _calendars.get(key)
+    if data is None:
         storage = get_storage()
-        if not storage.exists("private", key):
-            storage.save("private", key, calendar_bytes(event), "text/calendar")
-        _calendars_written.add(key)
+        if storage.exists("private", key):
+            data = storage.read("private", key)
+        else:
+            data = calendar_bytes(event)
+            storage.save("private", key, data, "text/calendar")
+        while len(_calendars) >= CALENDARS_KEPT:
+            _calendars.pop(next(iter(_calendars)))
+        _calendars[key] = data
+    if files is not None:
+        files["private", key] = data
     return key
 
 
@@ -144,7 +160,8 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
     if event.status == "cancelled":
         return "cancelled"
     code = registration.ticket_code
-    qr_key = _ensure_qr(registration)
+    files: dict[tuple[str, str], bytes] = {}  # attachments made or read here: no read-back
+    qr_key = _ensure_qr(registration, files)
     if not qr_key:
         return "stale"
     context = {
@@ -171,7 +188,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
             },
             {
                 "area": "private",
-                "key": _calendar_key(event),
+                "key": _calendar_key(event, files),
                 "filename": "event.ics",
                 "content_type": "text/calendar",
             },
@@ -184,7 +201,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
     # e-mail goes once: a rerun of this job (SMTP down, the worker killed) finds the row by its
     # key and sends it only if it was not sent.
     if claimed is not None:
-        return send_claimed(claimed)
+        return send_claimed(claimed, files)
     return send_outbox_message(message_id)
 
 
