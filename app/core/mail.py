@@ -329,7 +329,24 @@ def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
 # policy, which parses every header again to refold it: half the cost of writing out a ticket
 # e-mail, and a URL in List-Unsubscribe (one long word) came out as encoded words that mail
 # programs do not read as a link.
-OUTPUT_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+class _OutputPolicy(email.policy.Compat32):
+    """compat32, with a plain header written as it is: compat32 folds every header through
+    email.header.Header, which gives such a header back unchanged after a pure-Python split."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isprintable()  # no line breaks or tabs
+            and value == value.strip()
+            and "  " not in value
+            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+OUTPUT_POLICY = _OutputPolicy(linesep="\r\n", max_line_length=998)
 
 
 class _Message(Message):
