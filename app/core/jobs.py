@@ -284,11 +284,11 @@ def run_job(job_id: int) -> str:
         return "skipped"
     kind, args, attempts, max_attempts = claimed
     info = db.session().info
+    info.pop("finished_job", None)
     info["running_job"] = job_id
     try:
         result = _load(kind)(*args)
     except Exception as exc:
-        info.pop("running_job", None)
         info.pop("finished_job", None)
         db.session.rollback()
         dead = attempts >= max_attempts
@@ -315,7 +315,8 @@ def run_job(job_id: int) -> str:
             type(exc).__name__,
         )
         return "dead" if dead else "failed"
-    info.pop("running_job", None)
+    finally:
+        info.pop("running_job", None)  # whatever happened: no later write finishes this job
     if info.pop("finished_job", None) != job_id or db.session().in_transaction():
         # Not recorded by the job's last commit (or the job left writes uncommitted): here.
         db.session.execute(_DONE, {"job_id": job_id, "now": utcnow()})
