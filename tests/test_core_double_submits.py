@@ -223,12 +223,18 @@ def test_resigning_twice_at_once(app, live_server, postgres, monkeypatch, guarde
 @pytest.mark.parametrize("guarded", [True, False])
 def test_the_same_e_mail_queued_twice_at_once(app, postgres, monkeypatch, guarded):
     """Two requests writing the same keyed e-mail (say, a double-clicked step): one row, no
-    error; each request gets that row back."""
+    error; each request gets that row back. The guard is the outbox's INSERT ... ON CONFLICT
+    (key) DO NOTHING; the unguarded run writes the row with a plain insert."""
     from app.core import mail
 
+    def naive_write(**values):
+        row = OutboxMessage(**values)
+        naive_add(row)
+        return row, True
+
     if not guarded:
-        monkeypatch.setattr(mail, "add_once", naive_add)
-    hold_both(monkeypatch, mail, "add_once", before=True)
+        monkeypatch.setattr(mail, "_write_once", naive_write)
+    hold_both(monkeypatch, mail, "_write_once", before=True)
 
     def write():
         with app.app_context():

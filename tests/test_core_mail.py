@@ -95,3 +95,59 @@ def test_development_default_writes_eml_files(ctx, app, tmp_path, monkeypatch):
     send_outbox_message(message.id)
     [eml] = list(tmp_path.glob("*.eml"))
     assert b"dev@example.org" in eml.read_bytes()
+
+
+def test_an_e_mail_is_written_with_one_statement(app, ctx):
+    """One INSERT ... ON CONFLICT DO NOTHING; a key written before costs a read as well, and
+    gives that row back."""
+    from sqlalchemy import func
+
+    from tests.helpers import StatementCounter
+
+    def write(name):
+        return queue_mail(
+            "c@example.org",
+            "verify_email",
+            "en",
+            {"name": name, "link": "l"},
+            key="counted",
+            send=False,
+        )
+
+    with StatementCounter(app) as counter:
+        first = write("First")
+    [insert] = [s for s in counter.statements if not counter.BOOKKEEPING.search(s)]
+    assert insert.lstrip().startswith("INSERT INTO outbox_messages")
+    assert (first.state, first.attempts, first.context["name"]) == ("queued", 0, "First")
+    with StatementCounter(app) as counter:
+        again = write("Again")
+    assert counter.count == 2 and again is first
+    commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(OutboxMessage.key == "counted")) == 1
+    assert db.session.get(OutboxMessage, first.id).context["name"] == "First"
+
+
+def test_e_mails_are_written_out_as_compat32_writes_them(ctx):
+    """The output policy's shortcut for plain headers changes no byte of a message."""
+    import email.policy
+
+    from app.core.mail import OUTPUT_POLICY, _Message
+
+    reference = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+    message = _Message(
+        subject="Din billet: Sommerfest på Nørrebro =?utf-8?q?not-a-word?=",
+        recipients=["Åse Ø <aase@example.org>", "plain@example.org"],
+        body="Hej\n\nhttp://example.org/t/1.a.b\n",
+        html="<p>Hej</p>",
+        extra_headers={
+            "List-Unsubscribe": "<http://example.org/unsubscribe/" + "x" * 120 + ">",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "X-Spaces": "two  spaces and\ta tab ",
+        },
+    )
+    message.attach("ticket-qr.png", "image/png", b"\x89PNG" * 50, "inline", {"Content-ID": "<qr>"})
+    message.attach("event.ics", "text/calendar", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    mime = message._message()
+    assert mime.policy is OUTPUT_POLICY
+    assert mime.as_bytes() == mime.as_bytes(policy=reference)

@@ -421,3 +421,90 @@ def test_demo_seed_adds_events_with_a_nearly_full_one_and_a_waiting_list(ctx, mo
     for event in published:
         confirmed = roster.state_counts(event.id)["confirmed"]
         assert confirmed == event.confirmed_count
+
+
+def _ticket_job(registration_email: str):
+    from app.core.jobs import Job
+
+    event = make_event(capacity=5)
+    registrations.register(event.id, make_user(email=registration_email), True)
+    db.session.commit()  # the job row, not handed to RQ: run below by hand
+    return db.session.scalar(db.select(Job.id).where(Job.kind == "app.events.tasks:make_ticket"))
+
+
+def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
+    """The job's claim; the registration read, its QR key and the outbox row written already
+    claimed for sending; then the e-mail's `sent` mark with the job's `done`."""
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    from app.core.jobs import Job, run_job
+    from tests.helpers import StatementCounter
+
+    job_id = _ticket_job("counted@example.org")
+    commits = []
+
+    def count_commit(session):
+        commits.append(session)
+
+    sa_event.listen(Session, "after_commit", count_commit)
+    try:
+        with StatementCounter(app) as counter:
+            assert run_job(job_id) == "sent"
+    finally:
+        sa_event.remove(Session, "after_commit", count_commit)
+    # Left out: the test's savepoints (its commits) and the e-mail layout's cached row.
+    kinds = [
+        " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
+    ]
+    assert kinds == [
+        "UPDATE jobs SET",
+        "SELECT registrations.id AS",
+        "UPDATE registrations SET",
+        "INSERT INTO outbox_messages",
+        "UPDATE jobs SET",
+        "UPDATE outbox_messages SET",
+    ], counter.statements
+    assert len(commits) == 3
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).state == "done"
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert (message.state, message.attempts, message.subject) == (
+        "sent",
+        1,
+        subject(mailbox.to("counted@example.org")[0]),
+    )
+    assert len(mailbox.to("counted@example.org")) == 1
+
+
+def test_a_ticket_whose_worker_died_after_writing_its_e_mail_is_mailed_once(
+    app, ctx, mailbox, monkeypatch
+):
+    """The outbox row is committed already claimed (`sending`) before the send: a worker that
+    dies right then leaves it to a rerun of the job after the stale time, which sends it once."""
+    from datetime import timedelta
+
+    from app.core.jobs import Job, run_job
+    from app.core.mail import MessageBusy
+    from app.events import tasks
+
+    job_id = _ticket_job("died@example.org")
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "send_claimed", lambda message, files: "the worker died here")
+        tasks.make_ticket(db.session.get(Job, job_id).args[0])
+    message = db.session.scalar(db.select(OutboxMessage))
+    assert (message.state, message.attempts) == ("sending", 1) and not mailbox.messages
+
+    registration_id = db.session.get(Job, job_id).args[0]
+    with pytest.raises(MessageBusy):  # not stale yet: another worker may still be sending it
+        tasks.make_ticket(registration_id)
+    stale = utcnow() - timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
+    db.session.execute(db.update(OutboxMessage).values(claimed_at=stale))
+    db.session.execute(db.update(Job).values(state="running", claimed_at=stale))
+    db.session.commit()
+    assert run_job(job_id) == "sent"
+    assert run_job(job_id) == "skipped"  # done
+    assert tasks.make_ticket(registration_id) == "skipped"  # sent already
+    assert len(mailbox.to("died@example.org")) == 1
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).attempts == 2

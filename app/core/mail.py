@@ -5,22 +5,36 @@ from __future__ import annotations
 import email.policy
 import logging
 import secrets
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from app.core.http import absolute_url
-from app.core.jobs import enqueue_after_commit
+from app.core.jobs import enqueue_after_commit, finish_running_job
 from app.core.timeutil import UTCDateTime, utcnow
-from app.core.unique import add_once
 from app.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -108,6 +122,72 @@ def queue_mail(
     names the batch a message is part of, for counting its progress. With send=False no send job
     is asked for: the caller sends the rows itself with `send_outbox_batch` (one SMTP connection).
     """
+    message, _written = _queue(
+        to,
+        template,
+        locale,
+        context,
+        key=key,
+        user_id=user_id,
+        attachments=attachments,
+        headers=headers,
+        bulk=bulk,
+        batch_key=batch_key,
+        send=send,
+    )
+    return message
+
+
+def queue_mail_to_send_now(
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any] | None = None,
+    *,
+    key: str,
+    user_id: int | None = None,
+    attachments: list[dict] | None = None,
+) -> tuple[int, OutboxMessage | None]:
+    """Write an outbox row already claimed by the caller, a job that sends it itself at once.
+
+    Returns the row's id and, when it was written now, a copy of it (outside the session) to
+    give `send_claimed` right after the commit: the row is committed as `sending` (one attempt),
+    so no second worker takes it and a worker that dies leaves it for the stale-time retry, as
+    after `_claim`. When the key was written before (a rerun of the job) the copy is None: send
+    the row with `send_outbox_message`, which claims it and sends it only if it was not sent.
+    """
+    message, written = _queue(
+        to,
+        template,
+        locale,
+        context,
+        key=key,
+        user_id=user_id,
+        attachments=attachments,
+        claimed=True,
+    )
+    if not written:
+        return message.id, None
+    db.session.expunge(message)  # a copy: the commit must not expire it (nothing reloads it)
+    return message.id, message
+
+
+def _queue(
+    to: str,
+    template: str,
+    locale: str,
+    context: dict[str, Any] | None,
+    *,
+    key: str | None,
+    user_id: int | None,
+    attachments: list[dict] | None,
+    headers: dict[str, str] | None = None,
+    bulk: bool = False,
+    batch_key: str | None = None,
+    send: bool = False,
+    claimed: bool = False,
+) -> tuple[OutboxMessage, bool]:
+    """queue_mail's work; also says whether the row was written now. claimed: as `sending`."""
     key = key or f"{template}:{secrets.token_hex(12)}"
     context = dict(context or {})
     headers = dict(headers or {})
@@ -116,10 +196,10 @@ def queue_mail(
         context["unsubscribe_url"] = link
         headers["List-Unsubscribe"] = f"<{link}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    existing = db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
-    if existing is not None:
-        return existing
-    message = OutboxMessage(
+    values = {}
+    if claimed:
+        values = {"state": "sending", "claimed_at": utcnow(), "attempts": 1}
+    message, written = _write_once(
         key=key,
         to_address=to,
         user_id=user_id,
@@ -129,13 +209,66 @@ def queue_mail(
         attachments=attachments or [],
         headers=headers,
         batch_key=batch_key,
+        **values,
     )
-    if not add_once(message):
-        # The same message written meanwhile by a concurrent request (a double submit).
-        return db.session.scalar(db.select(OutboxMessage).filter_by(key=key))
-    if send:
+    if send and written:
         enqueue_after_commit(send_outbox_message, message.id, queue="mail")
-    return message
+    return message, written
+
+
+# Written by `_write_once` (the others start empty). A text statement: SQLAlchemy compiles
+# the dialects' INSERT ... ON CONFLICT constructs again on every execution (they are not
+# cached), about as much client CPU as the statement's round trip; this one is compiled once.
+_WRITTEN_COLUMNS = (
+    "key",
+    "to_address",
+    "user_id",
+    "locale",
+    "template",
+    "context",
+    "attachments",
+    "headers",
+    "batch_key",
+    "state",
+    "attempts",
+    "claimed_at",
+    "created_at",
+)
+
+
+@cache
+def _insert_once():
+    table = OutboxMessage.__table__
+    names = ", ".join(f'"{name}"' for name in _WRITTEN_COLUMNS)
+    binds = ", ".join(f":{name}" for name in _WRITTEN_COLUMNS)
+    return (
+        text(
+            f"INSERT INTO {table.name} ({names}) VALUES ({binds})"
+            ' ON CONFLICT ("key") DO NOTHING RETURNING id'
+        )
+        .bindparams(*(bindparam(name, type_=table.c[name].type) for name in _WRITTEN_COLUMNS))
+        .columns(table.c.id)
+    )
+
+
+def _write_once(**values: Any) -> tuple[OutboxMessage, bool]:
+    """The outbox row under values["key"]: written now (True) or the one already there (False).
+
+    One `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` (PostgreSQL and SQLite): a row
+    written meanwhile by a concurrent transaction (a double submit) makes the insert wait for it
+    and then do nothing, and the existing row is read instead. The written row becomes an
+    object of the session as if it had been loaded (no SELECT after the insert).
+    """
+    values = {"state": "queued", "attempts": 0, "claimed_at": None, **values}
+    values.setdefault("created_at", utcnow())
+    written = db.session.execute(_insert_once(), values).scalar()
+    if written is None:
+        existing = db.session.scalar(select(OutboxMessage).filter_by(key=values["key"]))
+        return existing, False
+    message = OutboxMessage(id=written, subject=None, error=None, sent_at=None, **values)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    return message, True
 
 
 def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
@@ -147,10 +280,13 @@ def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
     context.setdefault("organisation", layout.name)
     context.update(layout=layout, on_colour=text_colour_on(layout.colour))
     with force_locale(message.locale):
+        # The text template is rendered once: its module is the text and sets the subject.
+        text_context = dict(context)
+        current_app.update_template_context(text_context)  # as render_template does
         text_template = current_app.jinja_env.get_template(f"emails/{message.template}.txt")
-        module = text_template.make_module(context)
+        module = text_template.make_module(text_context)
         subject = str(getattr(module, "subject", "")).strip()
-        text = render_template(f"emails/{message.template}.txt", **context)
+        text = str(module)
         html = render_template(f"emails/{message.template}.html", subject=subject, **context)
     return subject, text, inline_css(html)
 
@@ -193,7 +329,24 @@ def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
 # policy, which parses every header again to refold it: half the cost of writing out a ticket
 # e-mail, and a URL in List-Unsubscribe (one long word) came out as encoded words that mail
 # programs do not read as a link.
-OUTPUT_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+class _OutputPolicy(email.policy.Compat32):
+    """compat32, with a plain header written as it is: compat32 folds every header through
+    email.header.Header, which gives such a header back unchanged after a pure-Python split."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isprintable()  # no line breaks or tabs
+            and value == value.strip()
+            and "  " not in value
+            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+OUTPUT_POLICY = _OutputPolicy(linesep="\r\n", max_line_length=998)
 
 
 class _Message(Message):
@@ -202,11 +355,28 @@ class _Message(Message):
     def _message(self):
         msg = super()._message()
         msg.policy = OUTPUT_POLICY
+        parts = list(msg.walk())
+        # Each multipart's boundary made here as the generator makes it ("=" * 15, 19 random
+        # digits, "=="), without the generator's check that the boundary is nowhere in the
+        # message (a regular expression compiled and run over the whole text, per multipart):
+        # base64, which every part here is, never holds a run of "=".
+        if all(p.is_multipart() or p["Content-Transfer-Encoding"] == "base64" for p in parts):
+            for part in parts:
+                if part.is_multipart() and part.get_boundary() is None:
+                    part.set_boundary(_new_boundary())
         return msg
 
 
-def build_message(message: OutboxMessage) -> Message:
-    """The Flask-Mail message for an outbox row, with its attachments read from storage."""
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+
+def _new_boundary() -> str:
+    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
+
+
+def build_message(message: OutboxMessage, files: dict | None = None) -> Message:
+    """The Flask-Mail message for an outbox row, with its attachments read from storage (or
+    taken from `files`, by area and key, when the caller has their bytes at hand)."""
     from app.core.storage import get_storage
 
     subject, text, html = render_mail(message)
@@ -219,7 +389,9 @@ def build_message(message: OutboxMessage) -> Message:
         extra_headers=dict(message.headers or {}),
     )
     for item in message.attachments or []:
-        data = get_storage().read(item["area"], item["key"])
+        data = (files or {}).get((item["area"], item["key"]))
+        if data is None:
+            data = get_storage().read(item["area"], item["key"])
         headers = {"Content-ID": f"<{item['cid']}>"} if item.get("cid") else None
         msg.attach(
             item["filename"],
@@ -304,22 +476,38 @@ def send_outbox_message(message_id: int) -> str:
         raise MessageBusy(f"outbox message {message_id} is being sent by another worker")
     if claim == "done":
         return "skipped"
+    return send_claimed(message)
+
+
+_SENT = (  # built once (building an UPDATE costs about as much CPU as running it)
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("message_id"))
+    .values(state="sent", sent_at=bindparam("now"), error=None, subject=bindparam("subject"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def send_claimed(message: OutboxMessage, files: dict | None = None) -> str:
+    """Send a message this worker has claimed (committed as `sending`) and record the result.
+
+    The `sent` mark is the last write of the job that sends it: the job is recorded done in
+    the same commit (`jobs.finish_running_job`). A failure is recorded and re-raised for a retry.
+    `files`: attachments the caller has at hand, by area and key (not read back from storage).
+    """
     try:
-        msg = build_message(message)
+        msg = build_message(message, files)
         deliver(msg, message.id)
     except Exception as exc:
         db.session.rollback()
-        _mark(message_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
-        log.warning("E-mail %s failed on attempt %s", message_id, message.attempts)
+        _mark(message.id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+        log.warning("E-mail %s failed on attempt %s", message.id, message.attempts)
         raise
-    _mark(
-        message_id,
-        state="sent",
-        sent_at=utcnow(),
-        error=None,
-        subject=(message.subject or "")[:300],
+    finish_running_job()
+    db.session.execute(
+        _SENT, {"message_id": message.id, "now": utcnow(), "subject": (message.subject or "")[:300]}
     )
-    log.info("E-mail %s sent (%s)", message_id, message.template)
+    db.session.commit()
+    log.info("E-mail %s sent (%s)", message.id, message.template)
     return "sent"
 
 

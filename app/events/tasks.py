@@ -10,14 +10,20 @@ import hashlib
 import logging
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.auth.models import User
 from app.core.http import absolute_url
 from app.core.images import make_display_sizes
 from app.core.jobs import commit, enqueue_after_commit
-from app.core.mail import queue_mail, send_outbox_message
+from app.core.mail import (
+    queue_mail,
+    queue_mail_to_send_now,
+    send_claimed,
+    send_outbox_message,
+)
 from app.core.storage import get_storage, new_key
 from app.core.timeutil import utcnow
 from app.events.ics import address, calendar_bytes, event_url
@@ -62,32 +68,42 @@ def _ticket_link(code: str) -> str:
     return absolute_url("tickets.show", code=code)
 
 
-def _ensure_qr(registration: Registration) -> str | None:
+_STORE_QR = (  # built once (building an UPDATE costs about as much CPU as running it)
+    update(Registration)
+    .where(
+        Registration.id == bindparam("registration_id"),
+        Registration.ticket_code == bindparam("code"),
+        Registration.ticket_qr_key.is_(None),
+    )
+    # The e-mail is queued in this same transaction, so it is marked here too.
+    .values(
+        ticket_qr_key=bindparam("key"),
+        ticket_mailed_at=func.coalesce(
+            Registration.ticket_mailed_at,
+            bindparam("now", type_=Registration.__table__.c.ticket_mailed_at.type),
+        ),
+    )
+    .returning(Registration.ticket_mailed_at)
+    .execution_options(synchronize_session=False)
+)
+
+
+def _ensure_qr(registration: Registration, files: dict | None = None) -> str | None:
     """The stored QR image for the current code; made once even when two jobs race.
 
     The conditional UPDATE keeps the first image stored: a second run waits on the row, finds
     the key set, deletes its own file and uses the stored one. None when the code changed.
+    An image made here is also put in `files` (by area and key), for the e-mail.
     """
     if registration.ticket_qr_key:
         return registration.ticket_qr_key
     code = registration.ticket_code
     storage = get_storage()
     key = new_key("tickets", "png")
-    storage.save("private", key, qr_png(code), "image/png")
+    png = qr_png(code)
+    storage.save("private", key, png, "image/png")
     stored = db.session.execute(
-        update(Registration)
-        .where(
-            Registration.id == registration.id,
-            Registration.ticket_code == code,
-            Registration.ticket_qr_key.is_(None),
-        )
-        # The e-mail is queued in this same transaction, so it is marked here too.
-        .values(
-            ticket_qr_key=key,
-            ticket_mailed_at=func.coalesce(Registration.ticket_mailed_at, utcnow()),
-        )
-        .returning(Registration.ticket_mailed_at)
-        .execution_options(synchronize_session=False)
+        _STORE_QR, {"registration_id": registration.id, "code": code, "key": key, "now": utcnow()}
     ).first()
     if stored is None:  # another run stored its image first (or the code changed): use that
         storage.delete("private", key)
@@ -95,21 +111,35 @@ def _ensure_qr(registration: Registration) -> str | None:
         return registration.ticket_qr_key if registration.ticket_code == code else None
     set_committed_value(registration, "ticket_qr_key", key)
     set_committed_value(registration, "ticket_mailed_at", stored[0])
+    if files is not None:
+        files["private", key] = png
     return key
 
 
-_calendars_written: set[str] = set()
+# The .ics of the events this process mailed tickets for lately (about a kilobyte each), so a
+# ticket e-mail does not read it back from storage each time.
+_calendars: dict[str, bytes] = {}
+CALENDARS_KEPT = 64
 
 
-def _calendar_key(event: Event) -> str:
-    """The event's .ics in the private area, written once per version of the event."""
+def _calendar_key(event: Event, files: dict | None = None) -> str:
+    """The event's .ics in the private area, written once per version of the event; its bytes
+    also go in `files` (by area and key), for the e-mail."""
     version = int(event.updated_at.timestamp()) if event.updated_at else 0
     key = f"calendars/event-{event.id}-{version}.ics"
-    if key not in _calendars_written:
+    data = _calendars.get(key)
+    if data is None:
         storage = get_storage()
-        if not storage.exists("private", key):
-            storage.save("private", key, calendar_bytes(event), "text/calendar")
-        _calendars_written.add(key)
+        if storage.exists("private", key):
+            data = storage.read("private", key)
+        else:
+            data = calendar_bytes(event)
+            storage.save("private", key, data, "text/calendar")
+        while len(_calendars) >= CALENDARS_KEPT:
+            _calendars.pop(next(iter(_calendars)))
+        _calendars[key] = data
+    if files is not None:
+        files["private", key] = data
     return key
 
 
@@ -118,7 +148,11 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
     registration = db.session.get(
         Registration,
         registration_id,
-        options=[joinedload(Registration.event), joinedload(Registration.user)],
+        # The user for their language; their roles (loaded with a user by default) not needed.
+        options=[
+            joinedload(Registration.event),
+            joinedload(Registration.user).lazyload(User.roles),
+        ],
     )
     if registration is None or registration.state != "confirmed" or not registration.ticket_code:
         return "stale"
@@ -126,7 +160,8 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
     if event.status == "cancelled":
         return "cancelled"
     code = registration.ticket_code
-    qr_key = _ensure_qr(registration)
+    files: dict[tuple[str, str], bytes] = {}  # attachments made or read here: no read-back
+    qr_key = _ensure_qr(registration, files)
     if not qr_key:
         return "stale"
     context = {
@@ -136,7 +171,7 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
         "short_code": registration.short_code,
         "promoted": bool(promoted),
     }
-    message = queue_mail(
+    message_id, claimed = queue_mail_to_send_now(
         registration.email,
         "ticket",
         locale_of(registration),
@@ -153,19 +188,20 @@ def make_ticket(registration_id: int, promoted: bool = False, mail_key: str | No
             },
             {
                 "area": "private",
-                "key": _calendar_key(event),
+                "key": _calendar_key(event, files),
                 "filename": "event.ics",
                 "content_type": "text/calendar",
             },
         ],
-        send=False,  # sent below by this job: no second job per ticket
     )
     if registration.ticket_mailed_at is None:
         registration.ticket_mailed_at = utcnow()
-    message_id = message.id  # read before the commit expires it
     commit()
-    # The outbox row is committed first, so the e-mail goes once: a rerun of this job (SMTP
-    # down, the worker killed) finds the row by its key and sends it only if it was not sent.
+    # The outbox row is committed first (already claimed by this job when it is new), so the
+    # e-mail goes once: a rerun of this job (SMTP down, the worker killed) finds the row by its
+    # key and sends it only if it was not sent.
+    if claimed is not None:
+        return send_claimed(claimed, files)
     return send_outbox_message(message_id)
 
 

@@ -153,6 +153,8 @@ def ticket_url(code: str) -> str:
 # A fixed mask: qrcode otherwise draws the symbol eight times to score each mask (three
 # quarters of a ticket's QR time); every mask gives a valid code that phones read.
 QR_MASK_PATTERN = 4
+# A row of modules as bytes is 1 for dark and 0 for light: black (0) and white (255) pixels.
+_MODULE_GREY = bytes([255, 0]) + bytes(254)
 
 
 def qr_png(code: str, box_size: int = 8) -> bytes:
@@ -172,7 +174,7 @@ def qr_png(code: str, box_size: int = 8) -> bytes:
     # module as a rectangle in Python.
     matrix = qr.get_matrix()
     size = len(matrix)
-    modules = bytes(0 if dark else 255 for row in matrix for dark in row)
+    modules = b"".join(bytes(row) for row in matrix).translate(_MODULE_GREY)
     image = Image.frombytes("L", (size, size), modules)
     image = image.resize((size * box_size, size * box_size), Image.Resampling.NEAREST)
     out = io.BytesIO()
