@@ -115,6 +115,12 @@ class Config:
     SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
     REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", "30"))
     REMEMBER_KEY_COOKIE = "felag_remember"
+    # argon2id's cost (app/auth/passwords.py): passes, memory in KiB, lanes. The default is
+    # RFC 9106's second recommendation; production refuses less than OWASP's minimum (2 passes
+    # over 19 MiB). Stored hashes made with other costs are made again at the next sign-in.
+    PASSWORD_HASH_TIME_COST = int(os.environ.get("PASSWORD_HASH_TIME_COST", "3"))
+    PASSWORD_HASH_MEMORY_KIB = int(os.environ.get("PASSWORD_HASH_MEMORY_KIB", "65536"))
+    PASSWORD_HASH_PARALLELISM = int(os.environ.get("PASSWORD_HASH_PARALLELISM", "4"))
     # Sensitive actions ask for the password or a second factor again after this long.
     REAUTH_MINUTES = int(os.environ.get("REAUTH_MINUTES", "10"))
     # Staff roles need a second factor (on in production; the development demo leaves it off).
@@ -232,6 +238,11 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = True
     SERVER_NAME = None
     PUBLIC_PAGE_CACHE_SECONDS = 0  # tests/test_core_page_cache.py turns it on
+    # The cheapest argon2id: the tests make and check thousands of passwords, each taking most of
+    # a second at the production cost on a small machine (still argon2id, still salted).
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 1024
+    PASSWORD_HASH_PARALLELISM = 1
 
 
 class ProductionConfig(Config):
@@ -265,6 +276,11 @@ class ProductionConfig(Config):
             )
         if not env_list("TRUSTED_HOSTS"):
             problems.append("TRUSTED_HOSTS is empty; list the host names the site answers to.")
+        if cls.PASSWORD_HASH_TIME_COST < 2 or cls.PASSWORD_HASH_MEMORY_KIB < 19456:
+            problems.append(
+                "PASSWORD_HASH_TIME_COST and PASSWORD_HASH_MEMORY_KIB are below the minimum for"
+                " argon2id (2 passes over 19456 KiB)."
+            )
         return problems
 
 

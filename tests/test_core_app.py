@@ -100,6 +100,40 @@ def test_production_starts_when_configured(monkeypatch):
         importlib.reload(config)
 
 
+def test_production_refuses_a_cheap_password_hash(monkeypatch):
+    import importlib
+
+    import config
+
+    for name, value in {
+        "SECRET_KEY": "x" * 48,
+        "TRUSTED_HOSTS": "felag.example.org",
+        "FIELD_ENCRYPTION_KEY": "2D8ctxY8R8H9mXb2qLkPzB5pJc9nQ3vW4yT6uA1eF0g=",
+        "FIELD_HASH_KEY": "h" * 40,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+    }.items():
+        monkeypatch.setenv(name, value)
+    reloaded = importlib.reload(config)
+    try:
+        assert any("PASSWORD_HASH" in p for p in reloaded.ProductionConfig.check())
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)
+
+
+def test_passwords_are_hashed_at_the_configured_cost(app, ctx, monkeypatch):
+    from app.auth.passwords import hash_password, needs_rehash, verify_password
+
+    cheap = hash_password("correct horse battery")
+    assert cheap.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # TestingConfig's cost
+    assert verify_password(cheap, "correct horse battery")
+    for name, value in {"TIME_COST": 3, "MEMORY_KIB": 65536, "PARALLELISM": 4}.items():
+        monkeypatch.setitem(app.config, f"PASSWORD_HASH_{name}", value)
+    assert needs_rehash(cheap)  # made again at the next sign-in
+    assert hash_password("x" * 12).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_cli_creates_a_user_with_roles(app, ctx):
     runner = app.test_cli_runner()
     result = runner.invoke(

@@ -2,18 +2,34 @@
 
 from functools import lru_cache
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
 
-@lru_cache(maxsize=1)
+def _cost() -> tuple[int, int, int]:
+    """(passes, memory in KiB, lanes) from the configuration (config.py), else the defaults."""
+    config = current_app.config if has_app_context() else {}
+    return (
+        config.get("PASSWORD_HASH_TIME_COST", 3),
+        config.get("PASSWORD_HASH_MEMORY_KIB", 65536),
+        config.get("PASSWORD_HASH_PARALLELISM", 4),
+    )
+
+
 def _hasher():
+    return _hasher_for(_cost())
+
+
+@lru_cache(maxsize=4)
+def _hasher_for(cost: tuple[int, int, int]):
     # argon2 is imported on the first sign-in or sign-up, not by every web worker at start.
     from argon2 import PasswordHasher
 
-    return PasswordHasher()
+    time_cost, memory_cost, parallelism = cost
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def hash_password(password: str) -> str:
@@ -31,14 +47,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher().hash("not-a-real-password-at-all")
+@lru_cache(maxsize=4)
+def _dummy_hash(cost: tuple[int, int, int]) -> str:
+    return _hasher_for(cost).hash("not-a-real-password-at-all")
 
 
 def verify_against_dummy(password: str) -> None:
     """Spend the time of a real check, so unknown accounts cannot be told apart by timing."""
-    verify_password(_dummy_hash(), password)
+    verify_password(_dummy_hash(_cost()), password)
 
 
 def needs_rehash(password_hash: str) -> bool:
