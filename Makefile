@@ -55,7 +55,7 @@ run: migrate
 	FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) $(BIN)/flask run
 
 test: install-dev
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n auto tests
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench config.py wsgi.py
