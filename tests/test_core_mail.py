@@ -132,7 +132,7 @@ def test_e_mails_are_written_out_as_compat32_writes_them(ctx):
     """The output policy's shortcut for plain headers changes no byte of a message."""
     import email.policy
 
-    from app.core.mail import OUTPUT_POLICY, _Message
+    from app.core.mail_message import OUTPUT_POLICY, _Message
 
     reference = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
     message = _Message(

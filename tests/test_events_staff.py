@@ -23,7 +23,7 @@ FORM = {
     "summary": "Hele foreningen samles",
     # Markdown: paragraphs, bold and lists become HTML; tags and javascript: links do not.
     "description": "Velkommen!\n\n**Kom** og vær med:\n\n- mad\n- musik\n\n"
-    '<script>alert(1)</script> <img src=x onerror=alert(3)> [link](javascript:alert(2))',
+    "<script>alert(1)</script> <img src=x onerror=alert(3)> [link](javascript:alert(2))",
     "starts_at": "2031-06-05T18:00",
     "ends_at": "2031-06-05T21:30",
     "venue_name": "Folkets Hus",

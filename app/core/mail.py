@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import email.policy
 import logging
 import secrets
-import sys
-import threading
-import time
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
-from flask_babel import force_locale
-from flask_mail import Message
+from flask import current_app
 from sqlalchemy import (
     JSON,
     ForeignKey,
@@ -34,6 +27,8 @@ from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from app.core.http import absolute_url
 from app.core.jobs import enqueue_after_commit, finish_running_job
+from app.core.mail_delivery import close_connection, deliver
+from app.core.mail_message import build_message
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db, mail
 
@@ -271,26 +266,6 @@ def _write_once(**values: Any) -> tuple[OutboxMessage, bool]:
     return message, True
 
 
-def render_mail(message: OutboxMessage) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of a message, in its recipient's language."""
-    from app.core.mail_layout import current_layout, inline_css, text_colour_on
-
-    layout = current_layout()
-    context = dict(message.context or {})
-    context.setdefault("organisation", layout.name)
-    context.update(layout=layout, on_colour=text_colour_on(layout.colour))
-    with force_locale(message.locale):
-        # The text template is rendered once: its module is the text and sets the subject.
-        text_context = dict(context)
-        current_app.update_template_context(text_context)  # as render_template does
-        text_template = current_app.jinja_env.get_template(f"emails/{message.template}.txt")
-        module = text_template.make_module(text_context)
-        subject = str(getattr(module, "subject", "")).strip()
-        text = str(module)
-        html = render_template(f"emails/{message.template}.html", subject=subject, **context)
-    return subject, text, inline_css(html)
-
-
 def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
     """Take the message for sending: ("claimed", the row), ("done", None) or ("busy", None).
 
@@ -322,151 +297,6 @@ def _claim(message_id: int) -> tuple[str, OutboxMessage | None]:
     if row is not None:
         return "claimed", OutboxMessage(**row._asdict())
     return ("busy" if state == "sending" else "done"), None
-
-
-# How a message is written out: the headers as Flask-Mail made them (encoded words where they
-# need them), CRLF line ends, lines up to RFC 5322's 998 characters. Flask-Mail sets the SMTP
-# policy, which parses every header again to refold it: half the cost of writing out a ticket
-# e-mail, and a URL in List-Unsubscribe (one long word) came out as encoded words that mail
-# programs do not read as a link.
-class _OutputPolicy(email.policy.Compat32):
-    """compat32, with a plain header written as it is: compat32 folds every header through
-    email.header.Header, which gives such a header back unchanged after a pure-Python split."""
-
-    def _fold(self, name, value, sanitize):
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and value.isprintable()  # no line breaks or tabs
-            and value == value.strip()
-            and "  " not in value
-            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
-        ):
-            return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
-
-
-OUTPUT_POLICY = _OutputPolicy(linesep="\r\n", max_line_length=998)
-
-
-class _Message(Message):
-    """Flask-Mail's message, written out with OUTPUT_POLICY."""
-
-    def _message(self):
-        msg = super()._message()
-        msg.policy = OUTPUT_POLICY
-        parts = list(msg.walk())
-        # Each multipart's boundary made here as the generator makes it ("=" * 15, 19 random
-        # digits, "=="), without the generator's check that the boundary is nowhere in the
-        # message (a regular expression compiled and run over the whole text, per multipart):
-        # base64, which every part here is, never holds a run of "=".
-        if all(p.is_multipart() or p["Content-Transfer-Encoding"] == "base64" for p in parts):
-            for part in parts:
-                if part.is_multipart() and part.get_boundary() is None:
-                    part.set_boundary(_new_boundary())
-        return msg
-
-
-_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
-
-
-def _new_boundary() -> str:
-    return f"{'=' * 15}{secrets.randbelow(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
-
-
-def build_message(message: OutboxMessage, files: dict | None = None) -> Message:
-    """The Flask-Mail message for an outbox row, with its attachments read from storage (or
-    taken from `files`, by area and key, when the caller has their bytes at hand)."""
-    from app.core.storage import get_storage
-
-    subject, text, html = render_mail(message)
-    message.subject = subject[:300]
-    msg = _Message(
-        subject=subject,
-        recipients=[message.to_address],
-        body=text,
-        html=html,
-        extra_headers=dict(message.headers or {}),
-    )
-    for item in message.attachments or []:
-        data = (files or {}).get((item["area"], item["key"]))
-        if data is None:
-            data = get_storage().read(item["area"], item["key"])
-        headers = {"Content-ID": f"<{item['cid']}>"} if item.get("cid") else None
-        msg.attach(
-            item["filename"],
-            item["content_type"],
-            data,
-            disposition="inline" if item.get("cid") else "attachment",
-            headers=headers,
-        )
-    return msg
-
-
-# A worker keeps its SMTP connection open between messages: a rush of tickets costs one
-# handshake (and one TLS negotiation) instead of one per e-mail. After a second idle the
-# connection is checked with NOOP before it is used; after SMTP_KEEP_SECONDS it is replaced.
-SMTP_KEEP_SECONDS = 30
-_kept = threading.local()
-
-
-def send_over_smtp(msg: Message) -> None:
-    """Send over this worker's kept SMTP connection; a failed one is closed, not reused."""
-    connection = _kept_connection()
-    try:
-        connection.send(msg)
-    except Exception:
-        _drop_kept_connection()
-        raise
-    _kept.used = time.monotonic()
-
-
-def _kept_connection():
-    state = current_app.extensions["mail"]
-    settings = (id(state), state.server, state.port, state.username, state.use_tls, state.use_ssl)
-    connection = getattr(_kept, "connection", None)
-    if connection is not None:
-        idle = time.monotonic() - _kept.used
-        if (
-            _kept.settings != settings
-            or idle > SMTP_KEEP_SECONDS
-            or (idle > 1 and not _still_open(connection))
-        ):
-            _drop_kept_connection()
-            connection = None
-    if connection is None:
-        connection = mail.connect().__enter__()
-        _kept.connection, _kept.settings, _kept.used = connection, settings, time.monotonic()
-    return connection
-
-
-def _still_open(connection) -> bool:
-    try:
-        return connection.host is None or connection.host.noop()[0] == 250
-    except Exception:  # the server closed it while it was idle
-        return False
-
-
-def _drop_kept_connection() -> None:
-    connection = getattr(_kept, "connection", None)
-    _kept.connection = None
-    if connection is not None:
-        try:
-            connection.__exit__(None, None, None)
-        except Exception:  # already broken: nothing left to close
-            pass
-
-
-def deliver(msg: Message, message_id: int) -> None:
-    """Send over SMTP when configured; otherwise write an .eml file to the outbox folder."""
-    if current_app.config.get("MAIL_SERVER"):
-        send_over_smtp(msg)
-        return
-    folder = Path(current_app.config["MAIL_OUTBOX_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{message_id:06d}.eml"
-    path.write_bytes(msg.as_bytes())
-    log.info("E-mail %s written to %s", message_id, path)
 
 
 def send_outbox_message(message_id: int) -> str:
@@ -587,7 +417,7 @@ def send_outbox_batch(message_ids: list[int]) -> str:
                 _mark(message_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
                 failed += 1
                 if opened is not None:  # the connection may be broken: a new one for the rest
-                    _close(opened)
+                    close_connection(opened)
                     connection, opened = None, None
                 continue
             _mark(
@@ -600,15 +430,8 @@ def send_outbox_batch(message_ids: list[int]) -> str:
             sent += 1
     finally:
         if opened is not None:
-            _close(opened)
+            close_connection(opened)
     log.info("E-mail batch: %s sent, %s failed, %s busy", sent, failed, busy)
     if failed or busy:
         raise BatchFailed(f"{failed} failed and {busy} busy in the batch; they are tried again")
     return f"sent {sent}"
-
-
-def _close(opened) -> None:
-    try:
-        opened.__exit__(None, None, None)
-    except Exception:  # the server went away: nothing left to close
-        log.warning("Closing the SMTP connection failed", exc_info=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
 
-_pages: OrderedDict[tuple, tuple[float, bytes, str]] = OrderedDict()
+_pages: OrderedDict[tuple, tuple[float, bytes]] = OrderedDict()  # key: (expiry, HTML)
 
 
 def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,9 +61,9 @@ def _serve_cached() -> Response | None:
         return None
     found = _pages.get(key)
     if found is not None:
-        expires, body, mimetype = found
+        expires, body = found
         if time.monotonic() < expires:
-            return Response(body, 200, mimetype=mimetype)
+            return Response(body, 200, mimetype="text/html")
         _pages.pop(key, None)
     g.public_page_key = key
     return None
@@ -85,7 +85,6 @@ def _keep(response: Response) -> Response:
     _pages[key] = (
         time.monotonic() + current_app.config["PUBLIC_PAGE_CACHE_SECONDS"],
         response.get_data(),
-        response.mimetype,
     )
     while len(_pages) > MAX_PAGES:
         _pages.popitem(last=False)

@@ -13,7 +13,8 @@ from app.core.errors import DomainError
 from app.core.forms import apply_error
 from app.core.i18n import LANGUAGE_NAMES
 from app.core.jobs import commit
-from app.core.mail import OutboxMessage, render_mail
+from app.core.mail import OutboxMessage
+from app.core.mail_message import render_mail
 from app.core.security import roles_required
 from app.events.models import Event
 from app.extensions import db
