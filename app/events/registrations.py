@@ -26,6 +26,7 @@ from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import utcnow
+from app.core.unique import insert_unless_taken
 from app.events.eligibility import Refused, refuse, user_problem, window_problem
 from app.events.models import Event, Registration
 from app.events.tasks import make_ticket
@@ -132,19 +133,20 @@ def registration_event(registration: Registration) -> dict:
     }
 
 
+_ROW_COLUMNS = tuple(column.name for column in Registration.__table__.c if column.name != "id")
+_ROW_DEFAULTS = dict.fromkeys(_ROW_COLUMNS)
+# Built once: the row comes back as the session's Registration, as if it had been loaded.
+_INSERT_ROW = select(Registration).from_statement(
+    insert_unless_taken(Registration.__table__, _ROW_COLUMNS, ("event_id", "user_id"))
+)
+
+
 def _insert_waiting_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
     """Insert the row, or None when the person already has one (unique event_id, user_id)."""
     values = {"event_id": event.id, "user_id": user_id, "state": "waiting", **values}
-    if db.session.get_bind().dialect.name == "postgresql" and user_id is not None:
-        from sqlalchemy.dialects.postgresql import insert
-
+    if user_id is not None:
         # One round trip; a concurrent double click waits on the index and gets nothing back.
-        return db.session.scalar(
-            insert(Registration)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-            .returning(Registration)
-        )
+        return db.session.scalar(_INSERT_ROW, {**_ROW_DEFAULTS, **values})
     try:
         with db.session.begin_nested():
             registration = Registration(**values)
