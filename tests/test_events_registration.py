@@ -508,3 +508,35 @@ def test_a_ticket_whose_worker_died_after_writing_its_e_mail_is_mailed_once(
     assert len(mailbox.to("died@example.org")) == 1
     db.session.expire_all()
     assert db.session.get(OutboxMessage, message.id).attempts == 2
+
+
+@pytest.mark.live  # its own SQLite app: the shared PostgreSQL session is not swapped in
+def test_on_sqlite_a_second_registration_of_one_person_is_refused(tmp_path):
+    """The row's INSERT ... ON CONFLICT DO NOTHING is plain SQL that SQLite speaks too."""
+    from app import create_app
+    from app.core.errors import DomainError
+    from config import DevelopmentConfig
+
+    dev = create_app(
+        DevelopmentConfig,
+        {
+            "REDIS_URL": "",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        },
+    )
+    with dev.test_request_context():
+        db.create_all()
+        event = make_event("SQLite", capacity=5)
+        user = make_user(email="sqlite@example.org")
+        db.session.commit()
+        first = registrations.register(event.id, user, accepted_terms=True)
+        db.session.commit()
+        assert (first.state, first.user_id, first.email) == ("confirmed", user.id, user.email)
+        with pytest.raises(DomainError):
+            registrations.register(event.id, user, accepted_terms=True)
+        db.session.rollback()
+        assert db.session.query(Registration).filter_by(event_id=event.id).count() == 1
+        db.session.remove()
