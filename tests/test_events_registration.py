@@ -114,6 +114,25 @@ def test_full_event_puts_people_on_the_waiting_list_with_a_position(client, ctx)
     assert sorted(states) == ["confirmed", "waiting", "waiting"]
 
 
+def test_a_row_written_confirmed_whose_seat_went_meanwhile_waits_without_a_ticket(ctx, monkeypatch):
+    """The row is written confirmed when a seat looks free; when another registration takes
+    that seat first, it goes on the waiting list: no ticket code, no ticket job."""
+    from app.core.jobs import Job
+
+    event = make_event(capacity=1)
+    user = make_user()
+    db.session.commit()
+    monkeypatch.setattr(registrations, "take_seat", lambda event_id: False)
+    registration = registrations.register(event.id, user, True)
+    db.session.commit()
+    db.session.expire_all()
+    assert registration.state == "waiting"
+    assert (registration.ticket_code, registration.short_code) == (None, None)
+    assert registration.confirmed_at is None
+    assert registration.waiting_since == registration.created_at
+    assert db.session.scalar(db.select(db.func.count(Job.id)).where(Job.queue == "tickets")) == 0
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [

@@ -39,21 +39,24 @@ def add_once(row: object) -> bool:
 
 @cache
 def insert_unless_taken(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]):
-    """`INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING` the row, for `table`, built once.
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING` the row, for `table`, built once.
 
     Written as text: SQLAlchemy compiles its dialects' ON CONFLICT constructs again on every
     execution (they have no cache key), which costs about as much client CPU as the statement's
     round trip; a text statement is compiled once. PostgreSQL and SQLite (3.35+) both speak it.
-    Bind one value per column by name; nothing comes back when the conflicting row exists.
+    Bind one value per column by name; nothing comes back when a conflicting row exists (on
+    the `conflict` columns' unique index, or on any unique constraint when `conflict` is empty).
     """
-    names = ", ".join(f'"{name}"' for name in columns)
+
+    def quoted(names) -> str:
+        return ", ".join(f'"{name}"' for name in names)
+
     binds = ", ".join(f":{name}" for name in columns)
-    targets = ", ".join(f'"{name}"' for name in conflict)
-    returned = ", ".join(f'"{column.name}"' for column in table.c)
+    targets = f" ({quoted(conflict)})" if conflict else ""
     return (
         text(
-            f"INSERT INTO {table.name} ({names}) VALUES ({binds})"
-            f" ON CONFLICT ({targets}) DO NOTHING RETURNING {returned}"
+            f"INSERT INTO {table.name} ({quoted(columns)}) VALUES ({binds})"
+            f" ON CONFLICT{targets} DO NOTHING RETURNING {quoted(c.name for c in table.c)}"
         )
         .bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
         .columns(*table.c)

@@ -119,8 +119,32 @@ def _confirm(registration: Registration, event: Event, promoted: bool = False) -
     registration.ticket_qr_key = None
     registration.ticket_mailed_at = None
     db.session.flush()
+    _announce(registration, promoted)
+
+
+def _announce(registration: Registration, promoted: bool = False) -> None:
+    """A confirmed registration: the ticket job and the webhook."""
     enqueue_after_commit(make_ticket, registration.id, promoted, queue="tickets")
     emit("registration.confirmed", registration_event(registration))
+
+
+def _ticket_values(code: str, attempt: int, now) -> dict:
+    """A confirmed row's columns, written with the row itself (see `_reserve_row`)."""
+    return {
+        "state": "confirmed",
+        "confirmed_at": now,
+        "waiting_since": None,
+        "ticket_code": code,
+        "short_code": short_code(code, attempt),
+    }
+
+
+def _back_to_waiting(registration: Registration) -> None:
+    """A row written confirmed whose seat went to someone else meanwhile: it waits instead."""
+    registration.state = "waiting"
+    registration.waiting_since = registration.created_at
+    registration.confirmed_at = None
+    registration.ticket_code = None  # and its short code (see the model)
 
 
 def registration_event(registration: Registration) -> dict:
@@ -136,13 +160,15 @@ def registration_event(registration: Registration) -> dict:
 _ROW_COLUMNS = tuple(column.name for column in Registration.__table__.c if column.name != "id")
 _ROW_DEFAULTS = dict.fromkeys(_ROW_COLUMNS)
 # Built once: the row comes back as the session's Registration, as if it had been loaded.
+# Any unique constraint: the person's row (event_id, user_id), or the short code in the event.
 _INSERT_ROW = select(Registration).from_statement(
-    insert_unless_taken(Registration.__table__, _ROW_COLUMNS, ("event_id", "user_id"))
+    insert_unless_taken(Registration.__table__, _ROW_COLUMNS, ())
 )
 
 
-def _insert_waiting_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
-    """Insert the row, or None when the person already has one (unique event_id, user_id)."""
+def _insert_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
+    """Insert the row, or None when a unique constraint says no: the person's row exists
+    (event_id, user_id), or, rarely, the ticket's short code is taken in the event."""
     values = {"event_id": event.id, "user_id": user_id, "state": "waiting", **values}
     if user_id is not None:
         # One round trip; a concurrent double click waits on the index and gets nothing back.
@@ -157,9 +183,33 @@ def _insert_waiting_row(event: Event, user_id: int | None, values: dict) -> Regi
         return None
 
 
-def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) -> Registration:
-    """The person's registration row in state 'waiting' (reusing a cancelled one).
+def _has_row(event_id: int, user_id: int | None) -> bool:
+    if user_id is None:
+        return False
+    return (
+        db.session.scalar(
+            select(Registration.id).where(
+                Registration.event_id == event_id, Registration.user_id == user_id
+            )
+        )
+        is not None
+    )
 
+
+def _reserve_row(
+    event: Event,
+    user,
+    name: str,
+    email: str,
+    locale: str | None,
+    extra: Mapping | None = None,
+    ticketed: bool = False,
+) -> tuple[Registration, bool]:
+    """The person's registration row and whether it was written confirmed with its ticket.
+
+    A new row is written in state 'waiting', or, with `ticketed` (a seat looked free), already
+    confirmed with its ticket code: the seat is taken right after (`_place`), and a row whose
+    seat went meanwhile goes back to waiting. A cancelled row is taken up again as 'waiting'.
     A second, simultaneous request for the same person fails here: on the unique constraint
     for a new row, or on the conditional UPDATE for a cancelled one.
     """
@@ -171,24 +221,38 @@ def _reserve_row(event: Event, user, name: str, email: str, locale: str | None) 
         "locale": locale,
         "waiting_since": now,
         "created_at": now,
+        **(extra or {}),
     }
-    registration = _insert_waiting_row(event, user_id, values)
-    if registration is None:
-        # The person has a row: only a cancelled one may be taken up again, and only once.
-        registration = db.session.scalar(
-            update(Registration)
-            .where(
-                Registration.event_id == event.id,
-                Registration.user_id == user_id,
-                Registration.state == "cancelled",
-            )
-            .values(state="waiting", cancelled_at=None, **values)
-            .returning(Registration)
-            .execution_options(synchronize_session=False, populate_existing=True)
+    has_row = False
+    if ticketed:
+        code = make_code(event.id, event.signing_key_encrypted)
+        for attempt in range(10):  # another short code when the event has this one already
+            written = {**values, **_ticket_values(code, attempt, now)}
+            registration = _insert_row(event, user_id, written)
+            if registration is not None:
+                return registration, True
+            has_row = _has_row(event.id, user_id)
+            if has_row:
+                break
+    if not has_row:
+        registration = _insert_row(event, user_id, values)
+        if registration is not None:
+            return registration, False
+    # The person has a row: only a cancelled one may be taken up again, and only once.
+    registration = db.session.scalar(
+        update(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.user_id == user_id,
+            Registration.state == "cancelled",
         )
-        if registration is None:
-            raise refuse("already_registered")
-    return registration
+        .values(state="waiting", cancelled_at=None, **values)
+        .returning(Registration)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    if registration is None:
+        raise refuse("already_registered")
+    return registration, False
 
 
 def lock_event_row(event_id: int) -> None:
@@ -201,23 +265,29 @@ def lock_event_row(event_id: int) -> None:
     db.session.execute(select(Event.id).where(Event.id == event_id).with_for_update(key_share=True))
 
 
-def _place(registration: Registration, event: Event, allow_waiting: bool) -> None:
+def _place(
+    registration: Registration, event: Event, allow_waiting: bool, ticketed: bool = False
+) -> None:
     """Confirm when a seat is free, else leave on the waiting list, else refuse.
 
     When the event looks full, look again holding the event row: a cancellation running at the
     same moment could not see this (uncommitted) row to promote it, so it freed the seat
     instead; that seat is taken here rather than left empty while this person waits.
+    A `ticketed` row was written confirmed with its ticket: it only needs its seat.
     """
-    if take_seat(event.id):
-        _confirm(registration, event)
-        return
-    lock_event_row(event.id)
-    if take_seat(event.id):
-        _confirm(registration, event)
-    elif allow_waiting:
-        db.session.flush()
+    if not take_seat(event.id):
+        lock_event_row(event.id)
+        if not take_seat(event.id):
+            if not allow_waiting:
+                raise refuse("full")
+            if ticketed:
+                _back_to_waiting(registration)
+            db.session.flush()
+            return
+    if ticketed:
+        _announce(registration)
     else:
-        raise refuse("full")
+        _confirm(registration, event)
 
 
 _NOT_READ = object()
@@ -249,11 +319,16 @@ def register(
     if questions is _NOT_READ:
         questions = event_form(event.id)
     values = validate(questions, answers) if questions is not None else {}
-    registration = _reserve_row(event, user, user.name, user.email, None)
+    accepted = {}
     if terms is not None and terms.text.strip():
-        registration.terms_id = terms.id
-        registration.terms_accepted_at = utcnow()
-    _place(registration, event, event.waiting_list_enabled)
+        accepted = {"terms_id": terms.id, "terms_accepted_at": utcnow()}
+    # Written confirmed with its ticket when a seat looks free: the row, the seat and the
+    # ticket job, without a second write of the row (the seat may still go meanwhile).
+    seat_free = event.capacity is None or event.confirmed_count < event.capacity
+    registration, ticketed = _reserve_row(
+        event, user, user.name, user.email, None, accepted, ticketed=seat_free
+    )
+    _place(registration, event, event.waiting_list_enabled, ticketed)
     if questions is not None:
         save_for_registration(questions, registration, values)
     return registration
@@ -298,7 +373,7 @@ def add_by_hand(
                 field="email",
             )
     try:
-        registration = _reserve_row(
+        registration, _ticketed = _reserve_row(
             event, user, user.name if user else name, email, None if user else locale
         )
     except Refused as exc:

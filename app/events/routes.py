@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.core import dates
@@ -33,7 +33,8 @@ from app.events.models import Event, Registration
 from app.events.text import plain_text
 from app.events.tickets import ticket_png
 from app.extensions import db
-from app.forms.answers import InvalidAnswers, event_form, from_formdata
+from app.forms.answers import InvalidAnswers, from_formdata
+from app.forms.models import Form
 from app.forms.results import question_label, registration_answers
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -72,9 +73,31 @@ def _visible_event(event_id: int) -> Event:
     """A published or cancelled event; drafts only for organisers (a preview)."""
     # With its terms (a handful of versions): the page and a registration read the current one.
     event = db.get_or_404(Event, event_id, options=[joinedload(Event.terms)])
+    return _shown(event)
+
+
+def _shown(event: Event) -> Event:
     if event.status == "draft" and not _is_organiser():
         abort(404)
     return event
+
+
+# Built once: the event with its terms and the registration questions it asks now (its open
+# form, as event_form reads it), in one statement.
+_EVENT_AND_QUESTIONS = (
+    select(Event, Form)
+    .outerjoin(Form, (Form.event_id == Event.id) & (Form.status == "open"))
+    .where(Event.id == bindparam("event_id"))
+    .options(joinedload(Event.terms))
+)
+
+
+def _visible_event_and_questions(event_id: int) -> tuple[Event, Form | None]:
+    """`_visible_event` and `event_form` in one statement."""
+    row = db.session.execute(_EVENT_AND_QUESTIONS, {"event_id": event_id}).unique().first()
+    if row is None:
+        abort(404)
+    return _shown(row[0]), row[1]
 
 
 @bp.get("/")
@@ -115,13 +138,15 @@ def short(event_id: int):
 @public_page
 def detail(event_id: int, slug: str):
     """The event page; an old (or wrong) slug redirects to the current address."""
-    event = _visible_event(event_id)
+    event, questions = _visible_event_and_questions(event_id)
     if slug != event.slug:
         return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 301)
-    return _detail_page(event)
+    return _detail_page(event, questions)
 
 
-def _detail_page(event: Event, answers: dict | None = None, errors: dict | None = None):
+def _detail_page(
+    event: Event, questions: Form | None, answers: dict | None = None, errors: dict | None = None
+):
     """The event page; after refused answers, with what was sent and the errors beside it."""
     registration = roster.registration_for(event.id, current_user)
     problem = eligibility.window_problem(event)
@@ -149,7 +174,7 @@ def _detail_page(event: Event, answers: dict | None = None, errors: dict | None 
         image_url=storage.url("public", image_key) if image_key else None,
         description_text=event.summary or plain_text(event.description_html)[:300],
         now=utcnow(),
-        questions=event_form(event.id),
+        questions=questions,
         answers=answers or {},
         answer_errors=errors or {},
         my_answers=my_answers,
@@ -168,9 +193,8 @@ def register(event_id: int):
     form = RegisterForm()
     if not form.validate_on_submit():
         abort(400)
-    event = _visible_event(event_id)
+    event, questions = _visible_event_and_questions(event_id)
     back = _back_to(event)  # built now: after the commit the event would be read again
-    questions = event_form(event.id)
     raw, shown = from_formdata(questions, request.form) if questions else (None, {})
     try:
         registration = registrations.register(
@@ -178,7 +202,8 @@ def register(event_id: int):
         )
     except InvalidAnswers as exc:
         db.session.rollback()
-        return _detail_page(_visible_event(event_id), shown, exc.errors)
+        event, questions = _visible_event_and_questions(event_id)
+        return _detail_page(event, questions, shown, exc.errors)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
