@@ -63,6 +63,21 @@ def test_savepoint_rollback_drops_only_the_work_asked_for_inside_it(ctx):
     assert rq.get_queue("default").count == 1
 
 
+def test_the_jobs_of_one_commit_reach_redis_in_one_round_trip(ctx, monkeypatch):
+    from redis.client import Pipeline
+
+    sent = []
+    real = Pipeline.execute
+    monkeypatch.setattr(
+        Pipeline, "execute", lambda self, *a, **k: sent.append(1) or real(self, *a, **k)
+    )
+    for name in ("one", "two", "three"):
+        jobs.enqueue_after_commit(counting_job, name)
+    jobs.commit()
+    assert len(sent) == 1
+    assert rq.get_queue("default").count == 3
+
+
 def test_real_worker_runs_the_job_once_and_marks_it_done(ctx, run_jobs):
     jobs.enqueue_after_commit(counting_job, "counter")
     jobs.commit()

@@ -164,26 +164,31 @@ def dispatch() -> list[int]:
     if inline():
         run_inline([job_id for job_id, _queue in ready])
         return [job_id for job_id, _queue in ready]
-    handed = []
-    for job_id, queue in ready:
-        try:
-            hand_to_rq(job_id, queue)
-            handed.append(job_id)
-        except Exception as exc:  # Redis down: the row stays pending and the relay hands it later
-            log.warning(
-                "Job %s not handed to RQ now (%s); the relay will", job_id, type(exc).__name__
-            )
-            break
-    return handed
+    try:
+        # One round trip to Redis for every job the transaction asked for.
+        with rq.get_queue(ready[0][1]).connection.pipeline() as pipeline:
+            for job_id, queue in ready:
+                hand_to_rq(job_id, queue, pipeline)
+            pipeline.execute()
+    except Exception as exc:  # Redis down: the rows stay pending and the relay hands them later
+        log.warning(
+            "Jobs %s not handed to RQ now (%s); the relay will",
+            [job_id for job_id, _queue in ready],
+            type(exc).__name__,
+        )
+        return []
+    return [job_id for job_id, _queue in ready]
 
 
-def hand_to_rq(job_id: int, queue: str) -> None:
+def hand_to_rq(job_id: int, queue: str, pipeline=None) -> None:
+    """Put the job on its RQ queue (in `pipeline`, when given: sent when it executes)."""
     rq.get_queue(queue).enqueue(
         run_job,
         job_id,
         job_timeout=current_app.config["JOBS_TIMEOUT_SECONDS"],
         result_ttl=0,
         failure_ttl=3600,
+        pipeline=pipeline,
     )
 
 
