@@ -43,6 +43,16 @@ def test_signed_in_non_member_is_asked_to_apply(client, ctx):
     assert 'href="/members/apply"' in html and 'href="/auth/register"' not in html
 
 
+def test_an_active_member_is_not_asked_to_apply(client, ctx):
+    from tests.members_helpers import make_member
+
+    member = make_member()
+    db.session.commit()
+    login(client, member.user.email)
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/members/apply"' not in html
+
+
 def test_open_polls_for_my_vote_show_on_the_front_page(client, ctx):
     voter = make_user()
     poll = make_poll(title="Valg af kasserer", status="open")

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_login import current_user
 from sqlalchemy import select
 
+from app.core.glance import glance
 from app.core.timeutil import utcnow
 from app.events.models import Event
 from app.extensions import db
@@ -72,5 +74,9 @@ def front_page(user, locale: str) -> FrontPageContent:
     if settings.show_polls:
         content.polls = _open_polls(user)
     if settings.show_call_to_action and user.is_authenticated:
-        content.is_member = is_active_member(user)
+        if user.id == current_user.id:
+            # The navigation reads the membership's status anyway: no statement of its own.
+            content.is_member = glance("membership_status") == "active"
+        else:
+            content.is_member = is_active_member(user)
     return content
