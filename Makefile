@@ -17,7 +17,8 @@ LOCK := env -u UV_INDEX -u UV_INDEX_URL -u UV_DEFAULT_INDEX -u UV_EXTRA_INDEX_UR
 	$(BIN)/uv pip compile --quiet --no-config --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock"
 
-.PHONY: run test install install-dev frontend translations migrate seed lint bench lock audit clean
+.PHONY: run test install install-dev frontend translations migrate seed lint bench lock audit clean \
+	screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,10 @@ run: migrate
 
 test: install-dev
 	$(BIN)/python -m pytest -q -n auto tests
+
+# The browser tests again, writing their screenshots to docs/screenshots (the README's pictures).
+screenshots: install-dev
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -n auto tests/browser
 
 lint: install-dev
 	$(BIN)/ruff check app tests bench config.py wsgi.py

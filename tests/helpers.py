@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
 from email.message import Message
 from pathlib import Path
 
 import zxingcpp
 from PIL import Image
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# The browser tests' screenshots, to look at after a run. `make screenshots` writes them to
+# docs/screenshots (the README's pictures); a plain test run leaves the work tree alone.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "felag-screenshots"
+)
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # A page whose only action is a script's (a passkey button) carries the token on the button.
