@@ -108,6 +108,52 @@ def decode_qr(png: bytes) -> str:
     return barcode.text
 
 
+class RedisRoundTrips:
+    """Records every Redis round trip made in this process while the `with` block is open: one
+    entry per packet sent (a pipeline's commands share one), as the list of its command names."""
+
+    def __init__(self):
+        self.trips: list[list[str]] = []
+
+    def __enter__(self):
+        import redis.connection
+
+        self._class = redis.connection.AbstractConnection
+        original = self._original = self._class.send_packed_command
+        trips = self.trips
+
+        def send(conn, command, check_health=True):
+            trips.append(_redis_command_names(command))
+            return original(conn, command, check_health)
+
+        self._class.send_packed_command = send
+        return self
+
+    def __exit__(self, *exc):
+        self._class.send_packed_command = self._original
+
+    @property
+    def commands(self) -> list[str]:
+        """The command names, one string per round trip ("GET", or "GET+EVALSHA" for a pipeline)."""
+        return ["+".join(names) for names in self.trips]
+
+
+def _redis_command_names(packed) -> list[str]:
+    """The command names in what redis-py sends (RESP arrays of bulk strings)."""
+    raw = b"".join(bytes(part) for part in ([packed] if isinstance(packed, bytes) else packed))
+    names, pos = [], 0
+    while raw.startswith(b"*", pos):
+        end = raw.index(b"\r\n", pos)
+        count, pos = int(raw[pos + 1 : end]), end + 2
+        for n in range(count):
+            end = raw.index(b"\r\n", pos)
+            length, start = int(raw[pos + 1 : end]), end + 2
+            if n == 0:
+                names.append(raw[start : start + length].decode(errors="replace").upper())
+            pos = start + length + 2
+    return names
+
+
 class StatementCounter:
     """Counts the SQL statements the app's engine runs while the `with` block is open."""
 

@@ -40,3 +40,20 @@ def test_a_proper_surrogate_pair_is_text_and_accepted(client, headers):
     response = client.patch("/api/v1/me", data='{"name": "Jón \\ud83d\\ude00"}', headers=headers)
     assert response.status_code == 200
     assert response.get_json()["name"] == "Jón 😀"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"code": "\\ud800", "event_id": 1, "nonce": "n"}'.encode("utf-16-le"),  # the escape
+        b'{"code": "\xed\xa0\x80", "event_id": 1, "nonce": "n"}',  # the surrogate's own bytes
+        '{"code": "S\u00f8ren \\udfff", "event_id": 1, "nonce": "n"}'.encode(),
+    ],
+    ids=["utf-16-escape", "utf-8-surrogate-bytes", "non-ascii-and-escape"],
+)
+def test_a_lone_surrogate_however_encoded_is_refused(client, headers, body):
+    """The refusal skips only bodies of plain ASCII without a \\u escape: a body in UTF-16, or
+    carrying a surrogate's bytes, is still read and refused."""
+    response = client.post("/api/v1/checkin", data=body, headers=headers)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["fields"] == {"code": ["Give a text."]}

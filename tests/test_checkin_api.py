@@ -475,3 +475,40 @@ def test_a_check_in_is_one_statement_with_its_door_check_and_scan_log(app, clien
         assert len(touching) == 1 and "EXISTS (SELECT 1 FROM events" in touching[0]
     else:  # SQLite: the door check, the conditional UPDATE and the scan-log row apart
         assert len(touching) >= 3
+
+
+def test_a_check_in_makes_one_redis_round_trip_and_one_statement(app, client, door, monkeypatch):
+    """With the scanner's token in the worker's cache, a check-in asks Redis once (the token
+    revocation counter is read and the scan counted against the token's limit in one script)
+    and PostgreSQL once (the door check, the check-in and its scan-log row), issue 13."""
+    from app.api import services as api_services
+    from app.core import ratelimit
+    from tests.helpers import RedisRoundTrips, StatementCounter
+
+    if not app.config["RATELIMIT_STORAGE_URI"].startswith("redis://"):
+        pytest.skip("needs a Redis server (REQUIRE_SERVICES=1 makes it a failure)")
+    # A fixed clock: no per-process cache (token, webhook subscriptions) runs out in between.
+    monkeypatch.setattr(api_services.time, "monotonic", lambda: 1000.0)
+    other = make_registration(door.event, make_user(email="warm@example.org"))
+    db.session.commit()
+    code, event_id = door.registration.ticket_code, door.event.id
+    assert scan(client, door.key, other.ticket_code, event_id).get_json()["status"] == "ok"
+    with RedisRoundTrips() as redis_trips, StatementCounter(app) as counter:
+        answer = scan(client, door.key, code, event_id)
+    assert answer.get_json()["status"] == "ok"
+    assert redis_trips.commands == ["EVALSHA"]
+    # (Which webhook events have endpoints is read every few seconds, not per check-in.)
+    statements = [
+        s
+        for s in counter.statements
+        if not counter.BOOKKEEPING.search(s) and "FROM webhook_endpoints" not in s
+    ]
+    assert len(statements) == 1, statements
+    assert "UPDATE registrations" in statements[0] and "INSERT INTO checkin_scans" in statements[0]
+    db.session.refresh(door.registration)
+    assert door.registration.checked_in_at is not None
+    # Both scans were counted against the token, in the window the rate limit reads.
+    limit = ratelimit.item(app.config["CHECKIN_RATE_LIMIT"])
+    token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == door.user.id))
+    window = ratelimit.limiter().get_window_stats(limit, "api-checkin", f"token:{token_id}")
+    assert window.remaining == limit.amount - 2

@@ -7,7 +7,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from app.api.app_tokens import access_token_caller, looks_like_jwt
-from app.api.services import ApiCaller, token_user
+from app.api.services import ApiCaller, TokenLookup, look_up_token
 from app.core import ratelimit
 from app.core.audit import record_refusal
 from app.core.errors import json_error
@@ -25,11 +25,23 @@ def _key_from_header() -> str | None:
 
 def caller_for(key: str, before_load: Callable[[], None] | None = None) -> ApiCaller | None:
     """The user behind a staff token, or behind an app's access token (a JWT)."""
+    return _look_up(key, before_load).caller
+
+
+def _look_up(
+    key: str,
+    before_load: Callable[[], None] | None = None,
+    rate_limit: tuple[str, str] | None = None,
+) -> TokenLookup:
     if looks_like_jwt(key):
         if before_load is not None:
             before_load()
-        return access_token_caller(key)
-    return token_user(key, before_load=before_load)
+        return TokenLookup(access_token_caller(key))
+    return look_up_token(key, before_load, rate_limit)
+
+
+def _address() -> str:
+    return "address:" + ratelimit.remote_address()
 
 
 def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
@@ -39,16 +51,19 @@ def resolve_caller(limit: str, scope: str) -> ApiCaller | None:
     # address is refused before any key of it is looked up: rotating made-up keys gets 429 like
     # anything else. A verified token never uses up its address's allowance (many scanners may
     # share one address behind a router).
+    # A staff token this worker holds is counted with the read of the revocation counter, in
+    # one Redis round trip (look_up_token); anything else is counted here.
     key = _key_from_header()
-    address = "address:" + ratelimit.remote_address()
-    caller = None
+    caller, counted = None, False
     if key:
-        caller = caller_for(
-            key, before_load=lambda: ratelimit.check(limit, scope, address, count=False)
+        caller, counted = _look_up(
+            key,
+            before_load=lambda: ratelimit.check(limit, scope, _address(), count=False),
+            rate_limit=(limit, scope),
         )
     if caller is None:
-        ratelimit.check(limit, scope, address)
-    else:
+        ratelimit.check(limit, scope, _address())
+    elif not counted:
         ratelimit.check(limit, scope, caller.rate_key)
     g.api_caller = caller
     return caller

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import redis
 from flask import current_app, has_app_context
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.api.models import PREFIX_LENGTH, SCOPES, ApiToken, hash_key
 from app.auth.models import User, UserRole
-from app.core import audit
+from app.core import audit, ratelimit
 from app.core.errors import DomainError, NotFound
 from app.core.security import has_role
 from app.core.timeutil import utcnow
@@ -140,7 +141,19 @@ _CALLER = (
 )
 
 
-def token_user(key: str, before_load: Callable[[], None] | None = None) -> ApiCaller | None:
+class TokenLookup(NamedTuple):
+    """A token's user (None: not a valid token), and whether the request was already counted
+    against that user's rate limit (look_up_token's rate_limit)."""
+
+    caller: ApiCaller | None
+    counted: bool = False
+
+
+def look_up_token(
+    key: str,
+    before_load: Callable[[], None] | None = None,
+    rate_limit: tuple[str, str] | None = None,
+) -> TokenLookup:
     """The active user behind a valid, unrevoked token.
 
     A worker keeps what it found for API_TOKEN_CACHE_SECONDS (a scanner sends several requests
@@ -148,15 +161,26 @@ def token_user(key: str, before_load: Callable[[], None] | None = None) -> ApiCa
     revocation counter in Redis is unchanged: a token revoked, a role removed or an account
     closed on any worker stops working on every worker at once. Unknown keys are never kept.
     `before_load` runs before the database is asked (the API's per-address rate limit).
+
+    `rate_limit` ((limit, scope)): for a token this worker holds, the counter is read and the
+    request counted against the token's rate limit in one Redis round trip, only while the
+    counter is unchanged (ratelimit.check_if_unchanged); `counted` says it was, and RateLimited
+    is raised when the limit is spent. Otherwise nothing is counted here.
     """
     key_hash = hash_key(key)
     ttl = current_app.config.get("API_TOKEN_CACHE_SECONDS", 0)
-    generation = auth_generation() if ttl else None
     cache = _token_cache()
     now = time.monotonic()
     kept = cache.get(key_hash)
+    counted = False
+    if not ttl:
+        generation = None
+    elif rate_limit is not None and kept is not None and kept[0] > now:
+        generation, counted = _generation_counting(kept[1], kept[2], rate_limit)
+    else:
+        generation = auth_generation()
     if kept is not None and generation is not None and kept[0] > now and kept[1] == generation:
-        return kept[2]
+        return TokenLookup(kept[2], counted)
     if before_load is not None:
         before_load()
     caller = _load_caller(key_hash)
@@ -166,7 +190,28 @@ def token_user(key: str, before_load: Callable[[], None] | None = None) -> ApiCa
         cache.pop(key_hash, None)
     else:
         cache[key_hash] = (now + ttl, generation, caller)
-    return caller
+    return TokenLookup(caller)
+
+
+def _generation_counting(
+    generation: bytes, caller: ApiCaller, rate_limit: tuple[str, str]
+) -> tuple[bytes | None, bool]:
+    """The revocation counter (as auth_generation reads it) and whether the request was counted
+    against the kept caller's rate limit in the same round trip (only when the counter still
+    holds `generation`, the value the caller was kept with)."""
+    client = _auth_redis()
+    if client is None:
+        return auth_generation(), False
+    limit, scope = rate_limit
+    try:
+        read = ratelimit.check_if_unchanged(
+            limit, scope, caller.rate_key, client, AUTH_GENERATION_KEY, generation
+        )
+    except redis.RedisError:
+        return None, False  # as auth_generation: trust no cached token; nothing was counted
+    if read is None:  # not in one round trip here (another Redis, limits off): apart
+        return auth_generation(), False
+    return read, read == generation
 
 
 def _token_cache() -> dict[str, tuple[float, bytes, ApiCaller]]:

@@ -119,6 +119,6 @@ def token_revoke(token_id: int):
         services.revoke_token(token_id, current_user)
     except DomainError:
         abort(404)
-    commit()  # every worker refuses the token from now on (app/api/services.token_user)
+    commit()  # every worker refuses the token from now on (app/api/services.look_up_token)
     flash(_("The token is revoked."), "success")
     return redirect(url_for("staff.tokens"))
