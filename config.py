@@ -144,6 +144,9 @@ class Config:
     # A running row whose worker died is run again after this long; longer than any job's timeout.
     JOBS_STALE_SECONDS = float(os.environ.get("JOBS_STALE_SECONDS", "600"))
     JOBS_TIMEOUT_SECONDS = int(os.environ.get("JOBS_TIMEOUT_SECONDS", "300"))
+    # Rows committed together (or due together at the relay) go to RQ as one RQ job of at most
+    # this many, each row with its own claim, context and timeout (app/core/jobs.py).
+    JOBS_BATCH_SIZE = int(os.environ.get("JOBS_BATCH_SIZE", "10"))
     JOBS_RELAY_INTERVAL = float(os.environ.get("JOBS_RELAY_INTERVAL", "2"))
     # Without Redis (development) the web process relays after a request at most this often.
     JOBS_INLINE_RELAY_SECONDS = float(os.environ.get("JOBS_INLINE_RELAY_SECONDS", "30"))

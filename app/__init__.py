@@ -68,10 +68,11 @@ def _configure_services(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.core import i18n, jobs, page_cache, ratelimit, relay, security, storage
+    from app.core import db_ping, i18n, jobs, page_cache, ratelimit, relay, security, storage
     from app.extensions import babel, bootstrap, csrf, db, login, mail, rq
 
     db.init_app(app)  # Flask-Migrate (alembic) is set up by `flask db` only: app/cli.py
+    db_ping.init_app(app)
     login.init_app(app)
     login.login_view = "auth.login"
     login.login_message_category = "info"

@@ -71,11 +71,13 @@ def test_the_jobs_of_one_commit_reach_redis_in_one_round_trip(ctx, monkeypatch):
     monkeypatch.setattr(
         Pipeline, "execute", lambda self, *a, **k: sent.append(1) or real(self, *a, **k)
     )
-    for name in ("one", "two", "three"):
-        jobs.enqueue_after_commit(counting_job, name)
+    for name, queue in (("one", "default"), ("two", "default"), ("three", "mail")):
+        jobs.enqueue_after_commit(counting_job, name, queue=queue)
     jobs.commit()
     assert len(sent) == 1
-    assert rq.get_queue("default").count == 3
+    # One RQ job per queue, holding that queue's rows.
+    assert [len(job.args[0]) for job in rq.get_queue("default").jobs] == [2]
+    assert [len(job.args[0]) for job in rq.get_queue("mail").jobs] == [1]
 
 
 def test_real_worker_runs_the_job_once_and_marks_it_done(ctx, run_jobs):
@@ -141,6 +143,84 @@ def test_job_of_a_worker_that_died_is_run_again_after_the_stale_time(ctx, run_jo
     assert _count("revived") == 1
     db.session.expire_all()
     assert [(j.state, j.attempts) for j in _job_rows()] == [("done", 2)]
+
+
+def sleeping_job(seconds: float) -> str:
+    import time
+
+    time.sleep(seconds)
+    return "woke"
+
+
+def _rq_batches(queue: str) -> list[list[int]]:
+    """The job ids each RQ job waiting in `queue` will run."""
+    return [job.args[0] for job in rq.get_queue(queue).get_jobs()]
+
+
+def test_rows_committed_together_go_to_rq_in_batches_and_each_runs_once(ctx, run_jobs, app):
+    app.config["JOBS_BATCH_SIZE"], size = 2, app.config["JOBS_BATCH_SIZE"]
+    try:
+        for n in range(5):
+            jobs.enqueue_after_commit(counting_job, f"batched-{n}")
+        jobs.enqueue_after_commit(counting_job, "mailed", queue="mail")
+        jobs.commit()
+        ids = [row.id for row in _job_rows()]
+        # One RQ job per queue and per JOBS_BATCH_SIZE rows, in the order they were written.
+        assert _rq_batches("default") == [ids[0:2], ids[2:4], ids[4:5]]
+        assert _rq_batches("mail") == [ids[5:6]]
+        jobs.hand_to_rq(ids[0:2], "default")  # a second hand-over of a batch runs nothing twice
+        run_jobs()
+    finally:
+        app.config["JOBS_BATCH_SIZE"] = size
+    assert [_count(f"batched-{n}") for n in range(5)] + [_count("mailed")] == [1] * 6
+    db.session.expire_all()
+    assert {(j.state, j.attempts) for j in _job_rows()} == {("done", 1)}
+
+
+def test_relay_hands_due_rows_over_in_batches(ctx, run_jobs, monkeypatch, app):
+    monkeypatch.setitem(app.config, "JOBS_BATCH_SIZE", 2)
+    for n in range(3):
+        jobs.enqueue_after_commit(counting_job, f"relayed-{n}")
+    db.session.commit()  # no hand-over: as if Redis refused
+    db.session.info.pop("ready_jobs", None)
+    db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert relay.relay_once() == 3  # rows, not RQ jobs
+    assert [len(batch) for batch in _rq_batches("default")] == [2, 1]
+    run_jobs()
+    assert [_count(f"relayed-{n}") for n in range(3)] == [1, 1, 1]
+
+
+def test_a_failing_row_fails_alone_and_the_rest_of_its_batch_runs(ctx, run_jobs, app):
+    jobs.enqueue_after_commit(counting_job, "before")
+    jobs.enqueue_after_commit(failing_job, "boom-in-a-batch")
+    jobs.enqueue_after_commit(counting_job, "after")
+    jobs.commit()
+    assert len(_rq_batches("default")) == 1
+    run_jobs(raise_failures=False)
+    assert (_count("before"), _count("after")) == (1, 1)
+    db.session.expire_all()
+    rows = _job_rows()
+    assert [(j.state, j.attempts) for j in rows] == [("done", 1), ("failed", 1), ("done", 1)]
+    assert "boom-in-a-batch" in rows[1].last_error
+
+
+def test_each_row_of_a_batch_has_its_own_time_limit(ctx, run_jobs, monkeypatch, app):
+    """A row past JOBS_TIMEOUT_SECONDS is stopped and failed; the batch's next row gets its own
+    limit (a batch never lets one row run on past the stale time, where it would be run twice)."""
+    monkeypatch.setitem(app.config, "JOBS_TIMEOUT_SECONDS", 1)
+    jobs.enqueue_after_commit(sleeping_job, 30)
+    jobs.enqueue_after_commit(sleeping_job, 30)  # the batch's own limit (3 s) would let it run on
+    jobs.enqueue_after_commit(counting_job, "next-row")
+    jobs.commit()
+    assert len(_rq_batches("default")) == 1
+    run_jobs(raise_failures=False)
+    assert _count("next-row") == 1
+    db.session.expire_all()
+    first, second, counter = _job_rows()
+    assert (first.state, second.state, counter.state) == ("failed", "failed", "done")
+    assert first.last_error.startswith("JobTimeoutException")
+    assert second.last_error.startswith("JobTimeoutException")
 
 
 def test_periodic_job_is_written_once_per_slot_across_workers(ctx, monkeypatch):

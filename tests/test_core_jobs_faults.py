@@ -181,6 +181,66 @@ def test_mail_is_retried_while_smtp_is_down_and_each_arrives_once(
     assert len(mailbox.messages) == 3
 
 
+class WorkerDied(BaseException):
+    """What the batch sees of a worker killed under it: nothing after this point runs."""
+
+
+def test_a_worker_that_dies_mid_batch_leaves_no_ticket_unsent_and_none_sent_twice(
+    app, ctx, mailbox, run_jobs, monkeypatch
+):
+    """Five tickets committed together are one RQ job. The worker dies at the third, its outbox
+    row committed as `sending`: the first two are sent and done, the third is left running, the
+    last two pending. The relay hands the rest on (after the lease, and the stale time for the
+    third) and each person gets one ticket."""
+    from datetime import timedelta
+
+    from app.events import tasks
+
+    event = make_event(capacity=10)
+    for n in range(5):
+        registrations.register(event.id, make_user(f"batch{n}@example.org"), True)
+    jobs.commit()
+    [batch] = [job.args[0] for job in rq.get_queue("tickets").get_jobs()]
+    assert len(batch) == 5
+    rq.get_queue("tickets").empty()  # the dying worker took the batch out of Redis
+
+    real_send = tasks.send_claimed
+    sends = []
+
+    def send_then_die(message, files):
+        sends.append(message.to_address)
+        if len(sends) == 3:
+            raise WorkerDied
+        return real_send(message, files)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "send_claimed", send_then_die)
+        with pytest.raises(WorkerDied):
+            jobs.run_batch(batch)
+    db.session.expire_all()
+    states = dict(db.session.execute(select(Job.id, Job.state).where(Job.id.in_(batch))).all())
+    assert [states[job_id] for job_id in batch] == ["done", "done", "running", "pending", "pending"]
+    assert sorted(m["To"] for m in mailbox.messages) == ["batch0@example.org", "batch1@example.org"]
+    assert relay.relay_once() == 0  # the lease and the stale time have not passed
+
+    # Time passes: the pending rows' lease and the running row's stale time.
+    stale = utcnow() - timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
+    db.session.execute(update(Job).where(Job.state == "pending").values(run_at=utcnow()))
+    db.session.execute(update(Job).where(Job.state == "running").values(claimed_at=stale))
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.state == "sending").values(claimed_at=stale)
+    )
+    db.session.commit()
+    assert relay.relay_once() == 3
+    run_jobs()
+    assert sorted(m["To"] for m in mailbox.messages) == [f"batch{n}@example.org" for n in range(5)]
+    db.session.expire_all()
+    assert {j.state for j in db.session.scalars(select(Job).where(Job.id.in_(batch)))} == {"done"}
+    assert relay.relay_once() == 0
+    run_jobs()
+    assert len(mailbox.messages) == 5
+
+
 def _worker_env(services, tmp_path) -> dict:
     env = {
         key: value
@@ -206,6 +266,8 @@ def _worker_env(services, tmp_path) -> dict:
         JOBS_LEASE_SECONDS="2",
         JOBS_TIMEOUT_SECONDS="2",
         JOBS_RELAY_INTERVAL="0.3",
+        # 24 rows are relayed as RQ jobs of 10, 10 and 4: the kill lands in the first batch.
+        JOBS_BATCH_SIZE="10",
     )
     return env
 
@@ -294,6 +356,35 @@ def test_worker_killed_mid_batch_every_ticket_is_mailed_exactly_once(
         -3000:
     ]
     assert _open_jobs(app) == 0
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(app, services):
+    """The pool's ping asks the socket first (app/core/db_ping.py): a healthy idle connection is
+    taken without a round trip; one the server ended is readable, gets the real ping, and is
+    replaced before anyone uses it."""
+    from app.core import db_ping
+
+    with app.app_context():
+        engine = db.engine
+        assert engine.pool._pre_ping and "do_ping" in vars(engine.dialect)
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            raw = conn.connection.dbapi_connection
+        assert db_ping.quiet(raw)  # back in the pool, idle: nothing to read
+        with services["admin_engine"].connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # pg_terminate_backend only signals the backend
+                gone = not admin.execute(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": pid},
+                ).scalar()
+                if gone:
+                    break
+                time.sleep(0.05)
+        assert not db_ping.quiet(raw)
+        with engine.connect() as conn:  # no error: the pool replaced the ended connection
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
 
 
 @pytest.mark.usefixtures("postgres")

@@ -150,4 +150,24 @@ def test_e_mails_are_written_out_as_compat32_writes_them(ctx):
     message.attach("event.ics", "text/calendar", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     mime = message._message()
     assert mime.policy is OUTPUT_POLICY
+    # The boundaries are made with the message (8bit text and base64 hold no run of "="): the
+    # generator does not compile and run its check for each multipart.
+    assert all(p.get_boundary() for p in mime.walk() if p.is_multipart())
     assert mime.as_bytes() == mime.as_bytes(policy=reference)
+
+
+def test_a_text_that_could_hold_a_boundary_leaves_it_to_the_generators_check(ctx):
+    from app.core.mail_message import _Message
+
+    message = _Message(
+        subject="Boundaries",
+        recipients=["plain@example.org"],
+        body="A line of them:\n" + "=" * 40 + "\n",
+        html="<p>Hej</p>",
+    )
+    mime = message._message()
+    multiparts = [p for p in mime.walk() if p.is_multipart()]
+    assert multiparts and all(p.get_boundary() is None for p in multiparts)
+    written = mime.as_bytes()  # the generator makes them, each nowhere in the text
+    assert all(p.get_boundary().encode() in written for p in multiparts)
+    assert written.count(b"=" * 40) == 1

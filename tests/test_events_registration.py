@@ -496,6 +496,55 @@ def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
     assert len(mailbox.to("counted@example.org")) == 1
 
 
+def test_a_batch_of_ticket_jobs_is_six_statements_in_three_commits_a_ticket(app, ctx, mailbox):
+    """Ticket jobs handed to RQ together run as one RQ job: each row as alone (its own claim,
+    application context and commits), nothing more for the batch."""
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    from app.core.jobs import Job, hand_to_rq, run_batch
+    from app.extensions import rq
+    from tests.helpers import StatementCounter
+
+    event = make_event(capacity=5)
+    for n in range(3):
+        registrations.register(event.id, make_user(email=f"batch{n}@example.org"), True)
+    commit()  # three rows in one commit: one RQ job for the three
+    [batch] = [job.args[0] for job in rq.get_queue("tickets").get_jobs()]
+    rows = db.session.scalars(db.select(Job.id).where(Job.kind.endswith(":make_ticket"))).all()
+    assert batch == sorted(rows) and rq.get_queue("tickets").count == 1
+    rq.get_queue("tickets").empty()
+    commits = []
+
+    def count_commit(session):
+        commits.append(session)
+
+    sa_event.listen(Session, "after_commit", count_commit)
+    try:
+        with StatementCounter(app) as counter:
+            assert run_batch(batch) == "sent 3"
+    finally:
+        sa_event.remove(Session, "after_commit", count_commit)
+    kinds = [
+        " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
+    ]
+    assert kinds == 3 * [
+        "UPDATE jobs SET",
+        "SELECT registrations.id AS",
+        "UPDATE registrations SET",
+        "INSERT INTO outbox_messages",
+        "UPDATE jobs SET",
+        "UPDATE outbox_messages SET",
+    ], counter.statements
+    assert len(commits) == 9
+    assert sorted(m["To"] for m in mailbox.messages) == [f"batch{n}@example.org" for n in range(3)]
+    hand_to_rq(batch, "tickets")  # handed again (the relay and the fast path both): no e-mail
+    from tests.helpers import run_jobs
+
+    run_jobs(app)
+    assert len(mailbox.messages) == 3
+
+
 def test_a_ticket_whose_worker_died_after_writing_its_e_mail_is_mailed_once(
     app, ctx, mailbox, monkeypatch
 ):

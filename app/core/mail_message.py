@@ -68,12 +68,30 @@ class _Message(Message):
         # Each multipart's boundary made here as the generator makes it ("=" * 15, 19 random
         # digits, "=="), without the generator's check that the boundary is nowhere in the
         # message (a regular expression compiled and run over the whole text, per multipart):
-        # base64, which every part here is, never holds a run of "=".
-        if all(p.is_multipart() or p["Content-Transfer-Encoding"] == "base64" for p in parts):
+        # when no part's headers or text hold a run of 15 "=" (base64 never does), no boundary
+        # made this way can be in them. Otherwise the generator makes and checks its own.
+        if all(_cannot_hold_a_boundary(p) for p in parts):
+            made = set()
             for part in parts:
                 if part.is_multipart() and part.get_boundary() is None:
-                    part.set_boundary(_new_boundary())
+                    boundary = _new_boundary()
+                    while boundary in made:
+                        boundary = _new_boundary()
+                    made.add(boundary)
+                    part.set_boundary(boundary)
         return msg
+
+
+_BOUNDARY_RUN = "=" * 15
+
+
+def _cannot_hold_a_boundary(part) -> bool:
+    if any(_BOUNDARY_RUN in str(value) for value in part.values()):
+        return False
+    if part.is_multipart():  # its boundaries are made above, each unlike the others
+        return part.preamble is None and part.epilogue is None
+    payload = part.get_payload()
+    return isinstance(payload, str) and _BOUNDARY_RUN not in payload
 
 
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))

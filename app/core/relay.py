@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, update
 from app.core.jobs import (
     STATES,
     Job,
+    batches,
     hand_to_rq,
     inline,
     run_inline,
@@ -74,9 +75,9 @@ def relay_once(limit: int = 200) -> int:
         return len(ids)
     handed = 0
     try:
-        for row in rows:
-            hand_to_rq(row.id, row.queue)
-            handed += 1
+        for queue, job_ids in batches([(row.id, row.queue) for row in rows]):
+            hand_to_rq(job_ids, queue)
+            handed += len(job_ids)
     except Exception as exc:
         log.warning("Relay: RQ refused a job (%s); trying again shortly", type(exc).__name__)
         if handed == 0:
