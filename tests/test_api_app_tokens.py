@@ -126,6 +126,28 @@ def test_revoke_ends_the_sign_in(client, ctx):
     assert unknown.status_code == 200
 
 
+def test_revoking_a_sign_in_ends_its_access_tokens_at_once(client, ctx):
+    make_user("signout@example.org")
+    db.session.commit()
+    phone = sign_in(client, "signout@example.org").get_json()
+    laptop = sign_in(client, "signout@example.org").get_json()
+    client.post("/api/v1/auth/revoke", json={"refresh_token": phone["refresh_token"]})
+    refused = client.get("/api/v1/me", headers=bearer(phone["access_token"]))
+    assert refused.status_code == 401  # not up to APP_ACCESS_TOKEN_SECONDS later
+    assert client.get("/api/v1/me", headers=bearer(laptop["access_token"])).status_code == 200
+
+
+def test_a_reused_refresh_token_ends_the_familys_access_tokens_at_once(client, ctx):
+    make_user("stolen@example.org")
+    db.session.commit()
+    first = sign_in(client, "stolen@example.org").get_json()
+    second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    access = second.get_json()["access_token"]
+    assert client.get("/api/v1/me", headers=bearer(access)).status_code == 200
+    client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})  # reuse
+    assert client.get("/api/v1/me", headers=bearer(access)).status_code == 401
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

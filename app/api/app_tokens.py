@@ -4,8 +4,10 @@ An app signs in with e-mail and password (and a second-factor code when the acco
 and gets an access token (a JWT, APP_ACCESS_TOKEN_SECONDS) and an opaque refresh token (stored
 hashed). A refresh uses the refresh token up and hands out a new pair of the same family; a
 refresh token used a second time means it was copied, so its whole family is revoked (OAuth 2.0
-Security Best Current Practice, refresh token rotation). The access token carries the user's
-session_version: a password change ends every access token and refresh family at once.
+Security Best Current Practice, refresh token rotation). The access token names its family and
+stops working as soon as the family is revoked (that reuse, or the app's sign-out). It also
+carries the user's session_version: a password change ends every access token and refresh
+family at once.
 
 Keys: JWT_SIGNING_KEYS ("kid:secret,kid2:secret2"; the first signs, all verify); without it one
 key is derived from SECRET_KEY under a label of its own. Verification pins HS256.
@@ -20,7 +22,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from app.api.models import RefreshToken, hash_key
 from app.api.services import ApiCaller
@@ -90,7 +92,9 @@ def _keys(configured: str, secret_key: str) -> tuple[tuple[str, bytes], ...]:
 # --- issuing -----------------------------------------------------------------------------------
 
 
-def _access_token(user_id: int, roles: set[str] | frozenset[str], session_version: int) -> str:
+def _access_token(
+    user_id: int, roles: set[str] | frozenset[str], session_version: int, family: str
+) -> str:
     import jwt  # PyJWT (with cryptography's x509) only where tokens are made or read: issue 13
 
     now = int(utcnow().timestamp())
@@ -99,6 +103,7 @@ def _access_token(user_id: int, roles: set[str] | frozenset[str], session_versio
         "sub": str(user_id),
         "roles": sorted(roles),
         "sv": session_version,
+        "fam": family,  # its sign-in: a revoked family ends its access tokens at once
         "jti": secrets.token_urlsafe(12),
         "iat": now,
         "exp": now + access_seconds(),
@@ -130,7 +135,7 @@ def _pair(user_id: int, roles, session_version: int, family: str) -> dict:
     refresh = _new_refresh_token(user_id, family, session_version)
     db.session.flush()
     return {
-        "access_token": _access_token(user_id, roles, session_version),
+        "access_token": _access_token(user_id, roles, session_version, family),
         "refresh_token": refresh,
         "token_type": "Bearer",
         "expires_in": access_seconds(),
@@ -263,6 +268,16 @@ _USER_WITH_ROLES = (
 )
 
 
+# For an access token: the same, and whether its sign-in (refresh family) was revoked since.
+# Tokens made before they carried their family ("fam") bind "" and expire as before.
+_refresh = RefreshToken.__table__
+_CALLER = _USER_WITH_ROLES.add_columns(
+    exists()
+    .where(_refresh.c.family == bindparam("family"), _refresh.c.revoked_at.is_not(None))
+    .label("revoked")
+)
+
+
 def access_token_claims(token: str) -> dict | None:
     """The claims of a genuine, unexpired access token signed with a known key; else None."""
     import jwt
@@ -291,11 +306,13 @@ def access_token_caller(token: str) -> ApiCaller | None:
     claims = access_token_claims(token)
     if claims is None:
         return None
-    rows = db.session.execute(_USER_WITH_ROLES, {"user_id": int(claims["sub"])}).all()
+    family = claims.get("fam")
+    params = {"user_id": int(claims["sub"]), "family": family if isinstance(family, str) else ""}
+    rows = db.session.execute(_CALLER, params).all()
     if not rows:
         return None
     first = rows[0]
-    if not first.is_active_account or first.session_version != claims["sv"]:
+    if not first.is_active_account or first.session_version != claims["sv"] or first.revoked:
         return None
     return ApiCaller(
         id=first.id,
