@@ -28,6 +28,7 @@ from app.checkin.gate import (
 from app.checkin.models import Scan
 from app.core.errors import Conflict, DomainError
 from app.core.timeutil import utcnow
+from app.core.unique import insert_unless_taken
 from app.events.models import Event, Registration
 from app.events.tickets import b64, clean_short_code, parse_code
 from app.extensions import db
@@ -196,14 +197,9 @@ _SCAN_COLUMNS = (
     "scanned_at",
     "created_at",
 )
-# Written as text because SQLAlchemy does not cache the compiled form of ON CONFLICT inserts,
-# and compiling it on every scan costs more than the rest of the check-in. PostgreSQL and
-# SQLite (3.35+) both speak it.
-RECORD_SCAN = text(
-    f"INSERT INTO checkin_scans ({', '.join(_SCAN_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _SCAN_COLUMNS)}) "
-    "ON CONFLICT (nonce) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c, type_=scans.c[c].type) for c in _SCAN_COLUMNS))
+# The scan's row, unless a retry of this nonce wrote it already (app/core/unique.py: an
+# INSERT ... ON CONFLICT compiled once; compiling it on every scan cost more than the rest).
+RECORD_SCAN = insert_unless_taken(scans, _SCAN_COLUMNS, ("nonce",), ("id",))
 
 
 _FAST_CHECKIN: dict[str, object] = {}

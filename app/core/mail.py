@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -20,7 +19,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
@@ -30,6 +28,7 @@ from app.core.jobs import enqueue_after_commit, finish_running_job
 from app.core.mail_delivery import close_connection, deliver
 from app.core.mail_message import build_message
 from app.core.timeutil import UTCDateTime, utcnow
+from app.core.unique import insert_unless_taken
 from app.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -211,9 +210,8 @@ def _queue(
     return message, written
 
 
-# Written by `_write_once` (the others start empty). A text statement: SQLAlchemy compiles
-# the dialects' INSERT ... ON CONFLICT constructs again on every execution (they are not
-# cached), about as much client CPU as the statement's round trip; this one is compiled once.
+# Written by `_write_once` (the others start empty), with one INSERT ... ON CONFLICT compiled
+# once (app/core/unique.py).
 _WRITTEN_COLUMNS = (
     "key",
     "to_address",
@@ -231,19 +229,8 @@ _WRITTEN_COLUMNS = (
 )
 
 
-@cache
 def _insert_once():
-    table = OutboxMessage.__table__
-    names = ", ".join(f'"{name}"' for name in _WRITTEN_COLUMNS)
-    binds = ", ".join(f":{name}" for name in _WRITTEN_COLUMNS)
-    return (
-        text(
-            f"INSERT INTO {table.name} ({names}) VALUES ({binds})"
-            ' ON CONFLICT ("key") DO NOTHING RETURNING id'
-        )
-        .bindparams(*(bindparam(name, type_=table.c[name].type) for name in _WRITTEN_COLUMNS))
-        .columns(table.c.id)
-    )
+    return insert_unless_taken(OutboxMessage.__table__, _WRITTEN_COLUMNS, ("key",), ("id",))
 
 
 def _write_once(**values: Any) -> tuple[OutboxMessage, bool]:

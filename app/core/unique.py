@@ -38,14 +38,20 @@ def add_once(row: object) -> bool:
 
 
 @cache
-def insert_unless_taken(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]):
+def insert_unless_taken(
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...] | None = None,
+):
     """`INSERT ... ON CONFLICT DO NOTHING RETURNING` the row, for `table`, built once.
 
     Written as text: SQLAlchemy compiles its dialects' ON CONFLICT constructs again on every
     execution (they have no cache key), which costs about as much client CPU as the statement's
     round trip; a text statement is compiled once. PostgreSQL and SQLite (3.35+) both speak it.
-    Bind one value per column by name; nothing comes back when a conflicting row exists (on
-    the `conflict` columns' unique index, or on any unique constraint when `conflict` is empty).
+    Bind one value per column by name. The written row's `returning` columns come back (all
+    of them by default); nothing comes back when a conflicting row exists (on the `conflict`
+    columns' unique index, or on any unique constraint when `conflict` is empty).
     """
 
     def quoted(names) -> str:
@@ -53,11 +59,12 @@ def insert_unless_taken(table: Table, columns: tuple[str, ...], conflict: tuple[
 
     binds = ", ".join(f":{name}" for name in columns)
     targets = f" ({quoted(conflict)})" if conflict else ""
+    returned = [table.c[name] for name in returning] if returning else list(table.c)
     return (
         text(
             f"INSERT INTO {table.name} ({quoted(columns)}) VALUES ({binds})"
-            f" ON CONFLICT{targets} DO NOTHING RETURNING {quoted(c.name for c in table.c)}"
+            f" ON CONFLICT{targets} DO NOTHING RETURNING {quoted(c.name for c in returned)}"
         )
         .bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
-        .columns(*table.c)
+        .columns(*returned)
     )
