@@ -189,3 +189,26 @@ class StatementCounter:
     def count(self) -> int:
         """The page's own statements (the session's bookkeeping left out)."""
         return sum(1 for s in self.statements if not self.BOOKKEEPING.search(s))
+
+
+def sqlite_dev_app(tmp_path: Path, **config):
+    """The development app on its embedded defaults (SQLite, no Redis, in-process jobs, e-mail
+    to files), in tmp_path, with its tables made: for what must work on a fresh clone too."""
+    from app import create_app
+    from app.extensions import db
+    from config import DevelopmentConfig
+
+    dev = create_app(
+        DevelopmentConfig,
+        {
+            "REDIS_URL": "",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
+            "STORAGE_DIR": str(tmp_path / "storage"),
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            **config,
+        },
+    )
+    with dev.app_context():
+        db.create_all()
+    return dev

@@ -281,24 +281,11 @@ def test_health_reports_late_and_dead_jobs_as_degraded(client, ctx, app):
 @pytest.mark.live  # its own SQLite app: the shared PostgreSQL session is not swapped in
 def test_without_redis_the_web_process_relays_a_missed_job(tmp_path):
     """Development (no REDIS_URL): a job committed without its hand-over runs after a request."""
-    from app import create_app
-    from config import DevelopmentConfig
+    from tests.helpers import sqlite_dev_app
 
-    dev = create_app(
-        DevelopmentConfig,
-        {
-            "REDIS_URL": "",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
-            "STORAGE_DIR": str(tmp_path / "storage"),
-            "MAIL_SERVER": "",
-            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-            "JOBS_INLINE_RELAY_SECONDS": 0,
-            "JOBS_LEASE_SECONDS": 0,
-        },
-    )
+    dev = sqlite_dev_app(tmp_path, JOBS_INLINE_RELAY_SECONDS=0, JOBS_LEASE_SECONDS=0)
     assert dev.config["JOBS_INLINE"]
     with dev.app_context():
-        db.create_all()
         from app.core.mail import queue_mail
 
         first = queue_mail("dev@example.org", "verify_email", "da", {"name": "D", "link": "l"})

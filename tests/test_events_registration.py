@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -451,16 +452,14 @@ def _ticket_job(registration_email: str):
     return db.session.scalar(db.select(Job.id).where(Job.kind == "app.events.tasks:make_ticket"))
 
 
-def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
-    """The job's claim; the registration read, its QR key and the outbox row written already
-    claimed for sending; then the e-mail's `sent` mark with the job's `done`."""
+@contextmanager
+def _counted(app):
+    """The statements run and the commits made inside the block."""
     from sqlalchemy import event as sa_event
     from sqlalchemy.orm import Session
 
-    from app.core.jobs import Job, run_job
     from tests.helpers import StatementCounter
 
-    job_id = _ticket_job("counted@example.org")
     commits = []
 
     def count_commit(session):
@@ -469,9 +468,20 @@ def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
     sa_event.listen(Session, "after_commit", count_commit)
     try:
         with StatementCounter(app) as counter:
-            assert run_job(job_id) == "sent"
+            yield counter, commits
     finally:
         sa_event.remove(Session, "after_commit", count_commit)
+
+
+def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
+    """The job's claim; the registration read, its QR key and the outbox row written already
+    claimed for sending; then the e-mail's `sent` mark with the job's `done`."""
+
+    from app.core.jobs import Job, run_job
+
+    job_id = _ticket_job("counted@example.org")
+    with _counted(app) as (counter, commits):
+        assert run_job(job_id) == "sent"
     # Left out: the test's savepoints (its commits) and the e-mail layout's cached row.
     kinds = [
         " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
@@ -499,12 +509,9 @@ def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
 def test_a_batch_of_ticket_jobs_is_six_statements_in_three_commits_a_ticket(app, ctx, mailbox):
     """Ticket jobs handed to RQ together run as one RQ job: each row as alone (its own claim,
     application context and commits), nothing more for the batch."""
-    from sqlalchemy import event as sa_event
-    from sqlalchemy.orm import Session
 
     from app.core.jobs import Job, hand_to_rq, run_batch
     from app.extensions import rq
-    from tests.helpers import StatementCounter
 
     event = make_event(capacity=5)
     for n in range(3):
@@ -514,17 +521,8 @@ def test_a_batch_of_ticket_jobs_is_six_statements_in_three_commits_a_ticket(app,
     rows = db.session.scalars(db.select(Job.id).where(Job.kind.endswith(":make_ticket"))).all()
     assert batch == sorted(rows) and rq.get_queue("tickets").count == 1
     rq.get_queue("tickets").empty()
-    commits = []
-
-    def count_commit(session):
-        commits.append(session)
-
-    sa_event.listen(Session, "after_commit", count_commit)
-    try:
-        with StatementCounter(app) as counter:
-            assert run_batch(batch) == "sent 3"
-    finally:
-        sa_event.remove(Session, "after_commit", count_commit)
+    with _counted(app) as (counter, commits):
+        assert run_batch(batch) == "sent 3"
     kinds = [
         " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
     ]
@@ -581,22 +579,11 @@ def test_a_ticket_whose_worker_died_after_writing_its_e_mail_is_mailed_once(
 @pytest.mark.live  # its own SQLite app: the shared PostgreSQL session is not swapped in
 def test_on_sqlite_a_second_registration_of_one_person_is_refused(tmp_path):
     """The row's INSERT ... ON CONFLICT DO NOTHING is plain SQL that SQLite speaks too."""
-    from app import create_app
     from app.core.errors import DomainError
-    from config import DevelopmentConfig
+    from tests.helpers import sqlite_dev_app
 
-    dev = create_app(
-        DevelopmentConfig,
-        {
-            "REDIS_URL": "",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.db'}",
-            "STORAGE_DIR": str(tmp_path / "storage"),
-            "MAIL_SERVER": "",
-            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-        },
-    )
+    dev = sqlite_dev_app(tmp_path)
     with dev.test_request_context():
-        db.create_all()
         event = make_event("SQLite", capacity=5)
         user = make_user(email="sqlite@example.org")
         db.session.commit()
