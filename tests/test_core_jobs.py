@@ -59,8 +59,42 @@ def test_savepoint_rollback_drops_only_the_work_asked_for_inside_it(ctx):
     db.session.flush()
     savepoint.rollback()
     jobs.commit()
-    assert [j.args for j in _job_rows()] == [["outside"]]
-    assert rq.get_queue("default").count == 1
+    [row] = _job_rows()
+    assert row.args == ["outside"]
+    assert _handed("default") == [row.id]
+
+
+def test_a_savepoint_inside_a_rolled_back_one_hands_over_nothing(ctx):
+    outer = db.session.begin_nested()
+    inner = db.session.begin_nested()
+    jobs.enqueue_after_commit(counting_job, "deep")
+    inner.commit()
+    outer.rollback()
+    kept = db.session.begin_nested()
+    jobs.enqueue_after_commit(counting_job, "kept")
+    kept.commit()
+    jobs.commit()
+    [row] = _job_rows()
+    assert row.args == ["kept"]
+    assert _handed("default") == [row.id]
+
+
+def test_a_keyed_job_is_written_once_without_a_savepoint(app, ctx):
+    from tests.helpers import StatementCounter
+
+    with StatementCounter(app) as counter:
+        first = jobs.enqueue_after_commit(counting_job, "once", key="only-one")
+        again = jobs.enqueue_after_commit(counting_job, "twice", key="only-one")
+    assert first is not None and again is None
+    assert counter.count == 2  # the two INSERTs, and no savepoint of their own
+    jobs.commit()
+    assert [j.args for j in _job_rows()] == [["once"]]
+    assert _handed("default") == [first]
+
+
+def _handed(queue: str) -> list[int]:
+    """The job rows handed to RQ, in the order of its batches."""
+    return [job_id for job in rq.get_queue(queue).jobs for job_id in job.args[0]]
 
 
 def test_the_jobs_of_one_commit_reach_redis_in_one_round_trip(ctx, monkeypatch):

@@ -41,14 +41,13 @@ from sqlalchemy import (
     Text,
     bindparam,
     event,
-    inspect,
     or_,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.timeutil import UTCDateTime, utcnow
+from app.core.unique import insert_unless_taken
 from app.extensions import db, rq
 
 log = logging.getLogger(__name__)
@@ -101,6 +100,25 @@ def inline() -> bool:
 # --- asking for work --------------------------------------------------------------------------
 
 
+# Written with one INSERT ... ON CONFLICT (key) DO NOTHING compiled once (app/core/unique.py):
+# the ORM's unit of work cost about as much CPU as the statement's round trip, and a keyed job
+# needed a savepoint around it. A row without a key never conflicts.
+_WRITTEN = (
+    "kind",
+    "args",
+    "queue",
+    "key",
+    "state",
+    "attempts",
+    "max_attempts",
+    "run_at",
+    "claimed_at",
+    "last_error",
+    "created_at",
+    "finished_at",
+)
+
+
 def enqueue_after_commit(
     func: Callable[..., Any],
     *args: Any,
@@ -108,66 +126,73 @@ def enqueue_after_commit(
     key: str | None = None,
     max_attempts: int | None = None,
     delay: float = 0,
-) -> Job | None:
+) -> int | None:
     """Write a job row in the current transaction; it is handed to RQ once that commits.
-
-    With a `key`, a job that already exists under that key is not written again (None returned).
-    """
-    session = db.session()
+    Returns the row's id; with a `key`, a job that already exists under that key is not written
+    again (None returned)."""
     config = current_app.config
-    job = Job(
-        kind=kind_of(func),
-        args=list(args),
-        queue=queue,
-        key=key,
-        state="pending",
-        attempts=0,
-        max_attempts=max_attempts or config["JOBS_MAX_ATTEMPTS"],
+    now = utcnow()
+    values = {
+        "kind": kind_of(func),
+        "args": list(args),
+        "queue": queue,
+        "key": key,
+        "state": "pending",
+        "attempts": 0,
+        "max_attempts": max_attempts or config["JOBS_MAX_ATTEMPTS"],
         # The fast path runs a new row at once; the relay only takes it over after a grace time.
-        run_at=utcnow() + timedelta(seconds=delay or config["JOBS_LEASE_SECONDS"]),
-    )
-    if key is not None:
-        try:
-            with session.begin_nested():
-                session.add(job)
-        except IntegrityError:
-            return None
-    else:
-        session.add(job)
-    if not delay:
-        session.info.setdefault("pending_jobs", []).append((job, queue))
-    return job
+        "run_at": now + timedelta(seconds=delay or config["JOBS_LEASE_SECONDS"]),
+        "claimed_at": None,
+        "last_error": None,
+        "created_at": now,
+        "finished_at": None,
+    }
+    statement = insert_unless_taken(Job.__table__, _WRITTEN, ("key",), ("id",))
+    job_id = db.session.execute(statement, values).scalar()
+    if job_id is not None and not delay:
+        hand_over_after_commit(job_id, queue)
+    return job_id
+
+
+def hand_over_after_commit(job_id: int, queue: str) -> None:
+    """Hand this job row to RQ once the current transaction commits (not if it, or the
+    savepoint it was written in, is rolled back)."""
+    session = db.session()
+    written_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault("pending_jobs", []).append((job_id, queue, written_in))
 
 
 @event.listens_for(Session, "after_commit")
 def _promote_pending(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its work waits for the commit
+        return
     pending = session.info.pop("pending_jobs", [])
     if pending:
-        session.info.setdefault("ready_jobs", []).extend(pending)
+        session.info.setdefault("ready_jobs", []).extend((j, q) for j, q, _tx in pending)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous_transaction) -> None:
-    # A savepoint's rollback drops only the rows written inside it: those objects are transient now.
+    # A savepoint's rollback drops only the rows written inside it (or in savepoints within it).
     pending = session.info.get("pending_jobs")
     if pending:
-        session.info["pending_jobs"] = [p for p in pending if not inspect(p[0]).transient]
+        session.info["pending_jobs"] = [
+            p for p in pending if not _inside(p[2], previous_transaction)
+        ]
 
 
-def _committed_ids(jobs: list[tuple[Job, str]]) -> list[tuple[int, str]]:
-    """(id, queue) of the jobs that were written; the id is read without a query."""
-    result = []
-    for job, queue in jobs:
-        state = inspect(job)
-        if state.identity is not None and not state.deleted:
-            result.append((state.identity[0], queue))
-    return result
+def _inside(transaction, ended) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def dispatch() -> list[int]:
     """Hand the jobs whose transaction has committed to RQ (or run them here when inline)."""
     session = db.session()
-    ready = _committed_ids(session.info.pop("ready_jobs", []))
+    ready = session.info.pop("ready_jobs", [])
     if not ready:
         return []
     if inline():
@@ -227,7 +252,7 @@ def run_inline(job_ids: list[int]) -> None:
         with app.app_context():
             run_job(job_id)
             session = db.session()
-            todo.extend(j for j, _q in _committed_ids(session.info.pop("ready_jobs", [])))
+            todo.extend(j for j, _q in session.info.pop("ready_jobs", []))
 
 
 def commit() -> None:

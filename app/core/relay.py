@@ -18,6 +18,7 @@ from app.core.jobs import (
     STATES,
     Job,
     batches,
+    hand_over_after_commit,
     hand_to_rq,
     inline,
     run_inline,
@@ -138,8 +139,7 @@ def retry(job_id: int) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed:
-        job = db.session.get(Job, job_id)
-        db.session.info.setdefault("pending_jobs", []).append((job, job.queue))
+        hand_over_after_commit(job_id, db.session.get(Job, job_id).queue)
     return bool(changed)
 
 
