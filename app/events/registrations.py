@@ -45,12 +45,14 @@ def _seat_condition():
 
 
 def _take_seat_statement(condition) -> Update:
+    # On the table, not the mapped class: the ORM's bulk UPDATE path has nothing to do here
+    # (the count is expired by hand) and cost a fifth of the statement's client CPU.
+    events = Event.__table__
     return (
-        update(Event)
-        .where(Event.id == bindparam("seat_event_id"), condition)
-        .values(confirmed_count=Event.confirmed_count + 1)
-        .returning(Event.confirmed_count)
-        .execution_options(synchronize_session=False)
+        update(events)
+        .where(events.c.id == bindparam("seat_event_id"), condition)
+        .values(confirmed_count=events.c.confirmed_count + 1)
+        .returning(events.c.confirmed_count)
     )
 
 
