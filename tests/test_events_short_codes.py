@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.api.services import create_token
 from app.core.timeutil import utcnow
+from app.events import registration_rows
 from app.events import registrations as registration_service
 from app.events.models import Registration
 from app.events.tickets import (
@@ -71,7 +72,7 @@ def test_a_taken_short_code_is_skipped_when_a_ticket_is_issued(ctx, monkeypatch)
     real = short_code
     # The next ticket's first candidate is the taken code; the next attempt is free.
     monkeypatch.setattr(
-        registration_service,
+        registration_rows,
         "short_code",
         lambda code, attempt=0: taken if attempt == 0 else real(code, attempt),
     )
@@ -81,6 +82,25 @@ def test_a_taken_short_code_is_skipped_when_a_ticket_is_issued(ctx, monkeypatch)
     assert registration.state == "confirmed"
     assert registration.short_code != taken
     assert registration.short_code == real(registration.ticket_code, 1)
+
+
+def test_a_taken_short_code_is_skipped_when_a_promoted_person_gets_a_ticket(ctx, monkeypatch):
+    event = make_event("Full", capacity=1)
+    first = make_registration(event)
+    waiting = make_registration(event, state="waiting")
+    db.session.commit()
+    taken = first.short_code
+    real = short_code
+    monkeypatch.setattr(
+        registration_service,
+        "short_code",
+        lambda code, attempt=0: taken if attempt == 0 else real(code, attempt),
+    )
+    registration_service.cancel_registration(first.id)
+    db.session.flush()
+    db.session.refresh(waiting)
+    assert waiting.state == "confirmed"
+    assert waiting.short_code == real(waiting.ticket_code, 1) != taken
 
 
 @pytest.fixture

@@ -19,16 +19,15 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Update, bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.auth.services import find_user_by_email, normalise_email
 from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.core.jobs import enqueue_after_commit
 from app.core.timeutil import utcnow
-from app.core.unique import insert_unless_taken
 from app.events.eligibility import Refused, refuse, user_problem, window_problem
 from app.events.models import Event, Registration
+from app.events.registration_rows import reserve_row
 from app.events.tasks import make_ticket
 from app.events.tickets import make_code, short_code
 from app.extensions import db
@@ -130,17 +129,6 @@ def _announce(registration: Registration, promoted: bool = False) -> None:
     emit("registration.confirmed", registration_event(registration))
 
 
-def _ticket_values(code: str, attempt: int, now) -> dict:
-    """A confirmed row's columns, written with the row itself (see `_reserve_row`)."""
-    return {
-        "state": "confirmed",
-        "confirmed_at": now,
-        "waiting_since": None,
-        "ticket_code": code,
-        "short_code": short_code(code, attempt),
-    }
-
-
 def _back_to_waiting(registration: Registration) -> None:
     """A row written confirmed whose seat went to someone else meanwhile: it waits instead."""
     registration.state = "waiting"
@@ -157,104 +145,6 @@ def registration_event(registration: Registration) -> dict:
         "user_id": registration.user_id,
         "state": registration.state,
     }
-
-
-_ROW_COLUMNS = tuple(column.name for column in Registration.__table__.c if column.name != "id")
-_ROW_DEFAULTS = dict.fromkeys(_ROW_COLUMNS)
-# Built once: the row comes back as the session's Registration, as if it had been loaded.
-# Any unique constraint: the person's row (event_id, user_id), or the short code in the event.
-_INSERT_ROW = select(Registration).from_statement(
-    insert_unless_taken(Registration.__table__, _ROW_COLUMNS, ())
-)
-
-
-def _insert_row(event: Event, user_id: int | None, values: dict) -> Registration | None:
-    """Insert the row, or None when a unique constraint says no: the person's row exists
-    (event_id, user_id), or, rarely, the ticket's short code is taken in the event."""
-    values = {"event_id": event.id, "user_id": user_id, "state": "waiting", **values}
-    if user_id is not None:
-        # One round trip; a concurrent double click waits on the index and gets nothing back.
-        return db.session.scalar(_INSERT_ROW, {**_ROW_DEFAULTS, **values})
-    try:
-        with db.session.begin_nested():
-            registration = Registration(**values)
-            db.session.add(registration)
-            db.session.flush()
-            return registration
-    except IntegrityError:
-        return None
-
-
-def _has_row(event_id: int, user_id: int | None) -> bool:
-    if user_id is None:
-        return False
-    return (
-        db.session.scalar(
-            select(Registration.id).where(
-                Registration.event_id == event_id, Registration.user_id == user_id
-            )
-        )
-        is not None
-    )
-
-
-def _reserve_row(
-    event: Event,
-    user,
-    name: str,
-    email: str,
-    locale: str | None,
-    extra: Mapping | None = None,
-    ticketed: bool = False,
-) -> tuple[Registration, bool]:
-    """The person's registration row and whether it was written confirmed with its ticket.
-
-    A new row is written in state 'waiting', or, with `ticketed` (a seat looked free), already
-    confirmed with its ticket code: the seat is taken right after (`_place`), and a row whose
-    seat went meanwhile goes back to waiting. A cancelled row is taken up again as 'waiting'.
-    A second, simultaneous request for the same person fails here: on the unique constraint
-    for a new row, or on the conditional UPDATE for a cancelled one.
-    """
-    now = utcnow()
-    user_id = getattr(user, "id", None)
-    values = {
-        "name": name[:200],
-        "email": email[:320],
-        "locale": locale,
-        "waiting_since": now,
-        "created_at": now,
-        **(extra or {}),
-    }
-    has_row = False
-    if ticketed:
-        code = make_code(event.id, event.signing_key_encrypted)
-        for attempt in range(10):  # another short code when the event has this one already
-            written = {**values, **_ticket_values(code, attempt, now)}
-            registration = _insert_row(event, user_id, written)
-            if registration is not None:
-                return registration, True
-            has_row = _has_row(event.id, user_id)
-            if has_row:
-                break
-    if not has_row:
-        registration = _insert_row(event, user_id, values)
-        if registration is not None:
-            return registration, False
-    # The person has a row: only a cancelled one may be taken up again, and only once.
-    registration = db.session.scalar(
-        update(Registration)
-        .where(
-            Registration.event_id == event.id,
-            Registration.user_id == user_id,
-            Registration.state == "cancelled",
-        )
-        .values(state="waiting", cancelled_at=None, **values)
-        .returning(Registration)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    if registration is None:
-        raise refuse("already_registered")
-    return registration, False
 
 
 def lock_event_row(event_id: int) -> None:
@@ -327,7 +217,7 @@ def register(
     # Written confirmed with its ticket when a seat looks free: the row, the seat and the
     # ticket job, without a second write of the row (the seat may still go meanwhile).
     seat_free = event.capacity is None or event.confirmed_count < event.capacity
-    registration, ticketed = _reserve_row(
+    registration, ticketed = reserve_row(
         event, user, user.name, user.email, None, accepted, ticketed=seat_free
     )
     _place(registration, event, event.waiting_list_enabled, ticketed)
@@ -375,7 +265,7 @@ def add_by_hand(
                 field="email",
             )
     try:
-        registration, _ticketed = _reserve_row(
+        registration, _ticketed = reserve_row(
             event, user, user.name if user else name, email, None if user else locale
         )
     except Refused as exc:
