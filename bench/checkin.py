@@ -120,9 +120,24 @@ def seed(env: dict[str, str], tickets: int, codes_path: Path) -> dict:
     """The schema, a volunteer with a token, an event and its confirmed, signed tickets."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+    info = seed_door(app, tickets)
+    codes_path.write_text("\n".join(info.pop("codes")) + "\n")
+    with app.app_context():
+        db.engine.dispose()
+    return info
+
+
+def seed_door(app, tickets: int) -> dict:
+    """A door volunteer with an API token, an event and `tickets` confirmed registrations with
+    real signed codes: {"event_id", "user_id", "key", "codes"} (also bench/checkin_calls.py)."""
     from datetime import timedelta
 
-    from app import create_app
     from app.api.services import create_token
     from app.auth.services import create_user
     from app.core.timeutil import utcnow
@@ -130,9 +145,7 @@ def seed(env: dict[str, str], tickets: int, codes_path: Path) -> dict:
     from app.events.tickets import make_code, new_key_pair
     from app.extensions import db
 
-    app = create_app()
     with app.app_context():
-        db.create_all()
         volunteer = create_user(
             "door@bench.local",
             "Bench Door",
@@ -180,11 +193,7 @@ def seed(env: dict[str, str], tickets: int, codes_path: Path) -> dict:
                 ],
             )
         db.session.commit()
-        codes_path.write_text("\n".join(codes) + "\n")
-        info = {"event_id": event.id, "user_id": volunteer.id, "key": key}
-    with app.app_context():
-        db.engine.dispose()
-    return info
+        return {"event_id": event.id, "user_id": volunteer.id, "key": key, "codes": codes}
 
 
 def reset(redis_db: int) -> None:

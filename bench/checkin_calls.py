@@ -23,66 +23,9 @@ import pstats
 import statistics
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 import events_common as common
-
-
-def seed(app, tickets: int) -> dict:
-    from app.api.services import create_token
-    from app.auth.services import create_user
-    from app.core.timeutil import utcnow
-    from app.events.models import Event, Registration
-    from app.events.tickets import make_code, new_key_pair
-    from app.extensions import db
-
-    with app.app_context():
-        volunteer = create_user(
-            "door@bench.local",
-            "Bench Door",
-            "bench-password-0123456789",
-            ["door"],
-            True,
-            "en",
-            check_password=False,
-        )
-        db.session.flush()
-        _token, key = create_token(volunteer, "bench scanner")
-        private, public = new_key_pair()
-        starts = utcnow() + timedelta(hours=1)
-        event = Event(
-            title="Bench door",
-            slug="bench-door",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=4),
-            capacity=None,
-            confirmed_count=tickets,
-            status="published",
-            published_at=utcnow(),
-            signing_key_encrypted=private,
-            public_key=public,
-        )
-        db.session.add(event)
-        db.session.commit()
-        now = utcnow()
-        codes = [make_code(event.id, private) for _ in range(tickets)]
-        db.session.execute(
-            Registration.__table__.insert(),
-            [
-                {
-                    "event_id": event.id,
-                    "name": f"Guest {n}",
-                    "email": f"guest{n}@bench.local",
-                    "state": "confirmed",
-                    "created_at": now,
-                    "confirmed_at": now,
-                    "ticket_code": codes[n],
-                }
-                for n in range(tickets)
-            ],
-        )
-        db.session.commit()
-        return {"event_id": event.id, "user_id": volunteer.id, "key": key, "codes": codes}
+from checkin import seed_door
 
 
 class Trips:
@@ -180,7 +123,7 @@ def main() -> None:
         app = common.load_app(
             common.app_env(url, redis_db, CHECKIN_RATE_LIMIT="100000000 per minute")
         )
-        data = seed(app, 5 * n + 80)
+        data = seed_door(app, 5 * n + 80)
         codes = iter(data["codes"])
         headers = {"Authorization": f"Token {data['key']}"}
         client = app.test_client()
