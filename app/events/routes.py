@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from app.core import dates
 from app.core.errors import DomainError
@@ -92,9 +92,40 @@ _EVENT_AND_QUESTIONS = (
 )
 
 
-def _visible_event_and_questions(event_id: int) -> tuple[Event, Form | None]:
+# A registration reads neither the event's texts, place and pictures nor the form's texts (the
+# questions come with the form's relationship): they stay in the database (issue 13: each column
+# costs client CPU to describe and load). Read anyway if something asks (one more statement,
+# which tests/test_events_page_queries.py would show).
+_EVENT_AND_QUESTIONS_TO_REGISTER = _EVENT_AND_QUESTIONS.options(
+    defer(Event.summary),
+    defer(Event.description_html),
+    defer(Event.description_markdown),
+    defer(Event.venue_name),
+    defer(Event.street),
+    defer(Event.postal_code),
+    defer(Event.city),
+    defer(Event.country),
+    defer(Event.online_url),
+    defer(Event.image_key),
+    defer(Event.image_list_key),
+    defer(Event.image_detail_key),
+    defer(Event.public_key),
+    defer(Event.created_by_id),
+    defer(Event.created_at),
+    defer(Event.updated_at),
+    defer(Form.texts),
+    defer(Form.created_by_id),
+    defer(Form.created_at),
+    defer(Form.updated_at),
+)
+
+
+def _visible_event_and_questions(
+    event_id: int, to_register: bool = False
+) -> tuple[Event, Form | None]:
     """`_visible_event` and `event_form` in one statement."""
-    row = db.session.execute(_EVENT_AND_QUESTIONS, {"event_id": event_id}).unique().first()
+    statement = _EVENT_AND_QUESTIONS_TO_REGISTER if to_register else _EVENT_AND_QUESTIONS
+    row = db.session.execute(statement, {"event_id": event_id}).unique().first()
     if row is None:
         abort(404)
     return _shown(row[0]), row[1]
@@ -193,7 +224,7 @@ def register(event_id: int):
     form = RegisterForm()
     if not form.validate_on_submit():
         abort(400)
-    event, questions = _visible_event_and_questions(event_id)
+    event, questions = _visible_event_and_questions(event_id, to_register=True)
     back = _back_to(event)  # built now: after the commit the event would be read again
     raw, shown = from_formdata(questions, request.form) if questions else (None, {})
     try:
