@@ -119,6 +119,17 @@ def test_full_event_puts_people_on_the_waiting_list_with_a_position(client, ctx)
     assert sorted(states) == ["confirmed", "waiting", "waiting"]
 
 
+@pytest.mark.parametrize("token", [None, "not-the-token"])
+def test_a_registration_without_its_csrf_token_is_refused_and_writes_nothing(client, ctx, token):
+    event = make_event(capacity=5)
+    user = make_user()
+    db.session.commit()
+    login(client, user.email)
+    data = {"accept_terms": "y", **({"csrf_token": token} if token else {})}
+    assert client.post(f"/events/{event.id}/register", data=data).status_code == 400
+    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
+
+
 def test_a_row_written_confirmed_whose_seat_went_meanwhile_waits_without_a_ticket(ctx, monkeypatch):
     """The row is written confirmed when a seat looks free; when another registration takes
     that seat first, it goes on the waiting list: no ticket code, no ticket job."""

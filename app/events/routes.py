@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -221,7 +222,9 @@ def _back_to(event: Event):
 @login_required
 def register(event_id: int):
     """Register (field accept_terms): confirmed, waiting with a position, or a clear refusal."""
-    form = RegisterForm()
+    # CSRFProtect checked this POST's token before the view: the form need not make and sign a
+    # new token it never shows (a page shown again builds forms of its own).
+    form = RegisterForm(meta={"csrf": not g.get("csrf_valid", False)})
     if not form.validate_on_submit():
         abort(400)
     event, questions = _visible_event_and_questions(event_id, to_register=True)
