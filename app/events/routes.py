@@ -231,8 +231,13 @@ def register(event_id: int):
     back = _back_to(event)  # built now: after the commit the event would be read again
     raw, shown = from_formdata(questions, request.form) if questions else (None, {})
     try:
+        # The user itself, not the proxy: the service reads several of its attributes.
         registration = registrations.register(
-            event.id, current_user, form.accept_terms.data, answers=raw, questions=questions
+            event.id,
+            current_user._get_current_object(),
+            form.accept_terms.data,
+            answers=raw,
+            questions=questions,
         )
     except InvalidAnswers as exc:
         db.session.rollback()
