@@ -79,6 +79,15 @@ CSP = (
     "manifest-src 'self'"
 )
 
+# Set on every answer that has not set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
 
 # Ids are 32-bit INTEGER columns; a larger number in a URL names nothing (404), instead of
 # reaching the database and failing there.
@@ -149,17 +158,20 @@ def init_app(app: Flask) -> None:
         if request_has_nul():
             abort(400)
 
+    hsts = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
     @app.after_request
     def set_headers(response):
         headers = response.headers
+        # The names already set, read once (each setdefault would scan every header again).
+        present = {name.lower() for name, _value in headers.items()}
         if "no-store" not in headers.get("Cache-Control", "") and is_personal(request.path):
             headers["Cache-Control"] = "no-store"
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if (request.is_secure or app.config.get("SESSION_COOKIE_SECURE")) and (
+            hsts[0].lower() not in present
+        ):
+            headers.add(*hsts)
         return response
