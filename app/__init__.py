@@ -111,7 +111,8 @@ def _init_extensions(app: Flask) -> None:
 
     fragments.init_app(app)
 
-    app.jinja_env.globals["url_for"] = remembered_url_for(app)
+    app.extensions["remembered_url_for"] = remembered_url_for(app)
+    app.jinja_env.globals["url_for"] = app.extensions["remembered_url_for"]
 
     @app.context_processor
     def template_globals():

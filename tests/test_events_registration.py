@@ -130,6 +130,14 @@ def test_a_registration_without_its_csrf_token_is_refused_and_writes_nothing(cli
     assert db.session.scalar(db.select(db.func.count(Registration.id))) == 0
 
 
+def test_the_loaded_event_shows_the_seat_just_taken(ctx):
+    event = make_event(capacity=5)
+    db.session.commit()
+    assert event.confirmed_count == 0  # loaded in this session
+    registrations.register(event.id, make_user(), True)
+    assert event.confirmed_count == 1  # expired by the seat's UPDATE, read again
+
+
 def test_a_row_written_confirmed_whose_seat_went_meanwhile_waits_without_a_ticket(ctx, monkeypatch):
     """The row is written confirmed when a seat looks free; when another registration takes
     that seat first, it goes on the waiting list: no ticket code, no ticket job."""

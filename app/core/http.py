@@ -25,6 +25,11 @@ def absolute_url(endpoint: str, **values) -> str:
 URLS_REMEMBERED = 4096
 
 
+def url_for_remembered(endpoint: str, **values) -> str:
+    """`url_for` through the app's remembered links (for a view's redirect on a hot path)."""
+    return current_app.extensions["remembered_url_for"](endpoint, **values)
+
+
 def remembered_url_for(app: Flask) -> Callable[..., str]:
     """`url_for` for templates, remembering what it built (per app, bounded).
 

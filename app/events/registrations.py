@@ -80,7 +80,8 @@ def release_seat(event_id: int) -> None:
 
 
 def _expire_count(event_id: int) -> None:
-    event = db.session.identity_map.get(db.session.identity_key(Event, event_id))
+    # The identity map's key for an event, as session.identity_key would build it (slowly).
+    event = db.session.identity_map.get((Event, (event_id,), None))
     if event is not None:
         db.session.expire(event, ["confirmed_count"])
 

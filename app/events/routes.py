@@ -22,6 +22,7 @@ from sqlalchemy.orm import defer, joinedload
 
 from app.core import dates
 from app.core.errors import DomainError
+from app.core.http import url_for_remembered
 from app.core.jobs import commit
 from app.core.page_cache import public_page
 from app.core.security import has_role
@@ -215,7 +216,7 @@ def _detail_page(
 
 
 def _back_to(event: Event):
-    return redirect(url_for("events.detail", event_id=event.id, slug=event.slug), 303)
+    return redirect(url_for_remembered("events.detail", event_id=event.id, slug=event.slug), 303)
 
 
 @bp.post("/<int:event_id>/register")
