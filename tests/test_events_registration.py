@@ -475,6 +475,23 @@ def _ticket_job(registration_email: str):
     return db.session.scalar(db.select(Job.id).where(Job.kind == "app.events.tasks:make_ticket"))
 
 
+# A ticket job's statements, by their first three words: the claim, the registration, its
+# ticket, the e-mail written claimed, the job done, the e-mail sent.
+_A_TICKET_JOB = [
+    "UPDATE jobs SET",
+    "SELECT registrations.id AS",
+    "UPDATE registrations SET",
+    "INSERT INTO outbox_messages",
+    "UPDATE jobs SET",
+    "UPDATE outbox_messages SET",
+]
+
+
+def _kinds(counter) -> list[str]:
+    own = [s for s in counter.statements if not counter.BOOKKEEPING.search(s)]
+    return [" ".join(s.split()[:3]) for s in own]
+
+
 @contextmanager
 def _counted(app):
     """The statements run and the commits made inside the block."""
@@ -506,17 +523,7 @@ def test_a_ticket_job_is_six_statements_in_three_commits(app, ctx, mailbox):
     with _counted(app) as (counter, commits):
         assert run_job(job_id) == "sent"
     # Left out: the test's savepoints (its commits) and the e-mail layout's cached row.
-    kinds = [
-        " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
-    ]
-    assert kinds == [
-        "UPDATE jobs SET",
-        "SELECT registrations.id AS",
-        "UPDATE registrations SET",
-        "INSERT INTO outbox_messages",
-        "UPDATE jobs SET",
-        "UPDATE outbox_messages SET",
-    ], counter.statements
+    assert _kinds(counter) == _A_TICKET_JOB, counter.statements
     assert len(commits) == 3
     db.session.expire_all()
     assert db.session.get(Job, job_id).state == "done"
@@ -546,17 +553,7 @@ def test_a_batch_of_ticket_jobs_is_six_statements_in_three_commits_a_ticket(app,
     rq.get_queue("tickets").empty()
     with _counted(app) as (counter, commits):
         assert run_batch(batch) == "sent 3"
-    kinds = [
-        " ".join(s.split()[:3]) for s in counter.statements if not counter.BOOKKEEPING.search(s)
-    ]
-    assert kinds == 3 * [
-        "UPDATE jobs SET",
-        "SELECT registrations.id AS",
-        "UPDATE registrations SET",
-        "INSERT INTO outbox_messages",
-        "UPDATE jobs SET",
-        "UPDATE outbox_messages SET",
-    ], counter.statements
+    assert _kinds(counter) == 3 * _A_TICKET_JOB, counter.statements
     assert len(commits) == 9
     assert sorted(m["To"] for m in mailbox.messages) == [f"batch{n}@example.org" for n in range(3)]
     hand_to_rq(batch, "tickets")  # handed again (the relay and the fast path both): no e-mail

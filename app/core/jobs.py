@@ -117,6 +117,7 @@ _WRITTEN = (
     "created_at",
     "finished_at",
 )
+_INSERT_JOB = insert_unless_taken(Job.__table__, _WRITTEN, ("key",), ("id",))
 
 
 def enqueue_after_commit(
@@ -147,8 +148,7 @@ def enqueue_after_commit(
         "created_at": now,
         "finished_at": None,
     }
-    statement = insert_unless_taken(Job.__table__, _WRITTEN, ("key",), ("id",))
-    job_id = db.session.execute(statement, values).scalar()
+    job_id = db.session.execute(_INSERT_JOB, values).scalar()
     if job_id is not None and not delay:
         hand_over_after_commit(job_id, queue)
     return job_id
@@ -198,13 +198,8 @@ def dispatch() -> list[int]:
     if inline():
         run_inline([job_id for job_id, _queue in ready])
         return [job_id for job_id, _queue in ready]
-    groups = batches(ready)
     try:
-        # One round trip to Redis for every job the transaction asked for.
-        with rq.get_queue(groups[0][0]).connection.pipeline() as pipeline:
-            for queue, job_ids in groups:
-                hand_to_rq(job_ids, queue, pipeline)
-            pipeline.execute()
+        send_to_rq(ready)
     except Exception as exc:  # Redis down: the rows stay pending and the relay hands them later
         log.warning(
             "Jobs %s not handed to RQ now (%s); the relay will",
@@ -213,6 +208,16 @@ def dispatch() -> list[int]:
         )
         return []
     return [job_id for job_id, _queue in ready]
+
+
+def send_to_rq(rows: list[tuple[int, str]]) -> None:
+    """Hand these (job id, queue) rows to RQ in batches, in one round trip to Redis: all of
+    them, or (an error raised) none."""
+    groups = batches(rows)
+    with rq.get_queue(groups[0][0]).connection.pipeline() as pipeline:
+        for queue, job_ids in groups:
+            hand_to_rq(job_ids, queue, pipeline)
+        pipeline.execute()
 
 
 def batches(rows: list[tuple[int, str]]) -> list[tuple[str, list[int]]]:

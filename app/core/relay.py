@@ -17,12 +17,11 @@ from sqlalchemy import func, or_, select, update
 from app.core.jobs import (
     STATES,
     Job,
-    batches,
     hand_over_after_commit,
-    hand_to_rq,
     inline,
     run_inline,
     schedule_periodic,
+    send_to_rq,
     stale_before,
 )
 from app.core.timeutil import utcnow
@@ -74,19 +73,14 @@ def relay_once(limit: int = 200) -> int:
         db.session.commit()
         run_inline(ids)
         return len(ids)
-    handed = 0
     try:
-        for queue, job_ids in batches([(row.id, row.queue) for row in rows]):
-            hand_to_rq(job_ids, queue)
-            handed += len(job_ids)
-    except Exception as exc:
-        log.warning("Relay: RQ refused a job (%s); trying again shortly", type(exc).__name__)
-        if handed == 0:
-            db.session.rollback()
-            return 0
-        # The rows handed so far keep their lease; the rest get it too and come back after it.
+        send_to_rq([(row.id, row.queue) for row in rows])
+    except Exception as exc:  # none handed: the rows keep no lease and are due at the next turn
+        log.warning("Relay: RQ refused the jobs (%s); trying again shortly", type(exc).__name__)
+        db.session.rollback()
+        return 0
     db.session.commit()
-    return handed
+    return len(ids)
 
 
 # --- the worker's relay thread ----------------------------------------------------------------
@@ -132,15 +126,16 @@ def open_jobs(states: tuple[str, ...], limit: int = 200) -> list[Job]:
 
 def retry(job_id: int) -> bool:
     """Give a failed or dead job a new try now, with fresh attempts."""
-    changed = db.session.execute(
+    queue = db.session.scalar(
         update(Job)
         .where(Job.id == job_id, Job.state.in_(("failed", "dead")))
         .values(state="pending", attempts=0, run_at=utcnow(), finished_at=None)
+        .returning(Job.queue)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed:
-        hand_over_after_commit(job_id, db.session.get(Job, job_id).queue)
-    return bool(changed)
+    )
+    if queue is not None:
+        hand_over_after_commit(job_id, queue)
+    return queue is not None
 
 
 def discard(job_id: int) -> bool:

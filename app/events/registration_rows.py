@@ -120,7 +120,7 @@ def reserve_row(
 
 
 def _ticket_values(code: str, attempt: int, now) -> dict:
-    """A confirmed row's columns, written with the row itself (see `_reserve_row`)."""
+    """A confirmed row's columns, written with the row itself (see `reserve_row`)."""
     return {
         "state": "confirmed",
         "confirmed_at": now,
