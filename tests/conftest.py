@@ -313,19 +313,35 @@ def postgres(services):
     return services
 
 
+class LiveServer(str):
+    """The app served over HTTP on loopback by a threaded server: its URL, which a test can
+    stop (connections refused, as with no network) and start again on the same port."""
+
+    def __new__(cls, app, port: int):
+        server = super().__new__(cls, f"http://127.0.0.1:{port}")
+        server.app, server.port, server._server = app, port, None
+        return server
+
+    def start(self) -> None:
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 @pytest.fixture
 def live_server(app, services):
     """The app served over HTTP on loopback by a threaded server; data is committed for real."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", services["live_port"], app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LiveServer(app, services["live_port"])
+    server.start()
     try:
-        yield f"http://127.0.0.1:{services['live_port']}"
+        yield server
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
