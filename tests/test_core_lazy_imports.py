@@ -2,7 +2,7 @@
 
 Each of these costs a worker megabytes of memory for its whole life; they are imported inside the
 functions that use them (QR images, uploads, calendars, Markdown, e-mail CSS, passwords, S3,
-spreadsheets, migrations, single sign-on, passkeys, app tokens).
+spreadsheets, migrations, single sign-on, passkeys, app tokens, webhook deliveries).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ HEAVY = (
     "PIL",
     "qrcode",
     "requests",
+    "urllib3",  # webhook deliveries, in the jobs worker (app/webhooks/sending.py)
     "webauthn",  # passkey ceremonies (app/auth/passkeys.py)
 )
 

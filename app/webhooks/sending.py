@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import certifi
-import urllib3
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -110,6 +108,10 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
 
     def answer(status: int | None, error: str | None) -> Answer:
         return Answer(status, int((time.monotonic() - started) * 1000), error)
+
+    # Imported here: only the jobs worker delivers, and a web worker need not hold urllib3.
+    import certifi
+    import urllib3
 
     parts = urlsplit(url)
     if url_problem(url) is not None:
