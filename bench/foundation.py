@@ -12,7 +12,8 @@ gunicorn and the same bench/gunicorn.conf.py; (3) wrk at 20 connections on hello
 `/auth/login`, `/` signed in, the events list, an event's page and a member's `/account`, rounds
 interleaved, the median round reported, plus the workers' CPU time per request from /proc;
 (4) a fresh one-worker server gets exactly 1,000 requests and the worker's memory is read from
-/proc (RSS, and PSS beside the master's, which the workers share pages with when preloaded);
+/proc (RSS, and PSS beside the master's, which the workers share pages with when preloaded), then
+the same for bench/stack_floor_app.py (the design card's stack with nothing of Félag in it);
 (5) the table goes to stdout and bench/results/foundation.txt. Everything runs under a deadline
 and the servers are always stopped.
 """
@@ -165,7 +166,7 @@ def start_server(name: str, module: str, port: int, workers: int = 2) -> subproc
     logfile = open(RESULTS / f"gunicorn-{name}.log", "w")  # noqa: SIM115 (closed at exit)
     env = app_env(BENCH_BIND=f"127.0.0.1:{port}", BENCH_WORKERS=str(workers))
     cmd = [str(VENV_BIN / "gunicorn"), "-c", str(BENCH / "gunicorn.conf.py"), module]
-    cwd = BENCH if module.startswith("hello_app") else ROOT
+    cwd = ROOT if module.startswith("wsgi") else BENCH
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=logfile, stderr=subprocess.STDOUT)
     servers.append(proc)
     url = f"http://127.0.0.1:{port}/"
@@ -298,14 +299,12 @@ def memory_run(port: int) -> dict:
     try:
         (worker,) = worker_pids(proc.pid)
         base = f"http://127.0.0.1:{port}"
-        served = 1  # start_server's readiness probe
         after_boot = memory_of(worker)
         anonymous = requests.Session()
         member = requests.Session()
         member.headers["Cookie"] = login_cookie(base)  # GET + POST
         reader = requests.Session()
         reader.headers["Cookie"] = login_cookie(base, MEMBER_LOGIN)
-        served += 4
         event = PAGE_EVENT.read_text().strip()
         paths = [
             (anonymous, "/"),
@@ -319,25 +318,43 @@ def memory_run(port: int) -> dict:
             (reader, "/events/"),
             (reader, event),
         ]
-        statuses: dict[int, int] = {}
-        i = 0
-        while served < 1000:
-            client, path = paths[i % len(paths)]
-            status = client.get(base + path, timeout=10, allow_redirects=False).status_code
-            statuses[status] = statuses.get(status, 0) + 1
-            served += 1
-            i += 1
-        after = memory_of(worker)
-        master = memory_of(proc.pid)
-        return {
-            "boot": after_boot,
-            "after": after,
-            "master": master,
-            "served": served,
-            "statuses": statuses,
-        }
+        # Served so far: the readiness probe and two logins (GET + POST each).
+        return _serve_up_to_1000(proc, worker, base, paths, served=5, after_boot=after_boot)
     finally:
         stop_server(proc)
+
+
+def floor_memory_run(port: int) -> dict:
+    """The same for bench/stack_floor_app.py: the stack's own memory, 1,000 requests of `/`."""
+    import requests
+
+    proc = start_server("floor-memory", "stack_floor_app:app", port, workers=1)
+    try:
+        (worker,) = worker_pids(proc.pid)
+        after_boot = memory_of(worker)
+        paths = [(requests.Session(), "/")]
+        base = f"http://127.0.0.1:{port}"
+        return _serve_up_to_1000(proc, worker, base, paths, served=1, after_boot=after_boot)
+    finally:
+        stop_server(proc)
+
+
+def _serve_up_to_1000(proc, worker: int, base: str, paths, served: int, after_boot) -> dict:
+    statuses: dict[int, int] = {}
+    i = 0
+    while served < 1000:
+        client, path = paths[i % len(paths)]
+        status = client.get(base + path, timeout=10, allow_redirects=False).status_code
+        statuses[status] = statuses.get(status, 0) + 1
+        served += 1
+        i += 1
+    return {
+        "boot": after_boot,
+        "after": memory_of(worker),
+        "master": memory_of(proc.pid),
+        "served": served,
+        "statuses": statuses,
+    }
 
 
 # 5. Report ---------------------------------------------------------------------------------
@@ -427,6 +444,8 @@ def main() -> int:
 
     log("memory run: one fresh worker, 1,000 requests")
     memory = memory_run(args.memory_port)
+    log("memory run: the stack floor (bench/stack_floor_app.py), 1,000 requests")
+    floor = floor_memory_run(args.memory_port)
 
     best = {name: median_run(results) for name, results in runs.items()}
     hello_rps = best["hello"]["rps"]
@@ -477,6 +496,11 @@ def main() -> int:
         f" {after['RssFile']:.1f}; after boot {boot['VmRSS']:.1f} MB), VmHWM {after['VmHWM']:.1f}"
         f" MB, Pss {after.get('Pss', 0):.1f} MB (target < {TARGET_RSS_MB} MB): "
         + ("MET" if after["VmRSS"] < TARGET_RSS_MB else "NOT MET"),
+        f"  the stack floor (bench/stack_floor_app.py, same run, statuses {floor['statuses']}):"
+        f" VmRSS {floor['after']['VmRSS']:.1f} MB (anon {floor['after']['RssAnon']:.1f}, file"
+        f" {floor['after']['RssFile']:.1f}; after boot {floor['boot']['VmRSS']:.1f} MB), Pss"
+        f" {floor['after'].get('Pss', 0):.1f} MB; Félag = floor +"
+        f" {after['VmRSS'] - floor['after']['VmRSS']:.1f} MB",
         f"  master: VmRSS {master['VmRSS']:.1f} MB, Pss {master.get('Pss', 0):.1f} MB"
         f" (preload_app {'on' if os.environ.get('BENCH_PRELOAD', '1') == '1' else 'off'})",
         "  after the wrk rounds (tens of thousands of requests): "
