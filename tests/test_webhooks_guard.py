@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import ssl
 
+import certifi
 import pytest
 from sqlalchemy import select
 
@@ -135,7 +136,7 @@ def test_https_checks_the_certificate_for_the_host_name(
     untrusted = sending.post(url, b"{}", {})
     assert untrusted.status is None and untrusted.error
     assert receiver.requests == []
-    monkeypatch.setattr(sending.certifi, "where", lambda: cert)  # now the CA we trust
+    monkeypatch.setattr(certifi, "where", lambda: cert)  # now the CA we trust
     trusted = sending.post(url, b"{}", {})
     assert (trusted.status, trusted.error) == (200, None)
     assert receiver.requests[0]["headers"]["Host"] == f"localhost:{receiver.port}"
