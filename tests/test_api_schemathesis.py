@@ -131,6 +131,7 @@ def test_every_operation_holds_its_contract_for_staff_and_members(
     outputs = {who: run.communicate(timeout=900)[0] for who, run in runs.items()}
     for who, run in runs.items():
         output = outputs[who]
+        print(f"--- schemathesis as {who} ---\n{output}")  # shown whole when an assertion fails
         # Every operation of the document was selected and tested (schemathesis leaves out
         # GET /api/v1/openapi.json, the document it was given).
         selected = re.search(r"Selected: (\d+)/(\d+)", output)
