@@ -295,11 +295,7 @@ def memory_run(port: int) -> dict:
     """A fresh one-worker server; exactly 1,000 requests through the worker; its memory."""
     import requests
 
-    proc = start_server("memory", "wsgi:app", port, workers=1)
-    try:
-        (worker,) = worker_pids(proc.pid)
-        base = f"http://127.0.0.1:{port}"
-        after_boot = memory_of(worker)
+    def mixed_paths(base: str):
         anonymous = requests.Session()
         member = requests.Session()
         member.headers["Cookie"] = login_cookie(base)  # GET + POST
@@ -318,43 +314,47 @@ def memory_run(port: int) -> dict:
             (reader, "/events/"),
             (reader, event),
         ]
-        # Served so far: the readiness probe and two logins (GET + POST each).
-        return _serve_up_to_1000(proc, worker, base, paths, served=5, after_boot=after_boot)
-    finally:
-        stop_server(proc)
+        return paths, 4  # the two logins' GET and POST
+
+    return _memory_after_1000("memory", "wsgi:app", port, mixed_paths)
 
 
 def floor_memory_run(port: int) -> dict:
     """The same for bench/stack_floor_app.py: the stack's own memory, 1,000 requests of `/`."""
     import requests
 
-    proc = start_server("floor-memory", "stack_floor_app:app", port, workers=1)
+    return _memory_after_1000(
+        "floor-memory", "stack_floor_app:app", port, lambda _base: ([(requests.Session(), "/")], 0)
+    )
+
+
+def _memory_after_1000(name: str, module: str, port: int, make_paths) -> dict:
+    """Serve `module` with one worker; `make_paths(base)` gives the (client, path) rounds and how
+    many requests making them sent; the readiness probe counts as one."""
+    proc = start_server(name, module, port, workers=1)
     try:
         (worker,) = worker_pids(proc.pid)
-        after_boot = memory_of(worker)
-        paths = [(requests.Session(), "/")]
         base = f"http://127.0.0.1:{port}"
-        return _serve_up_to_1000(proc, worker, base, paths, served=1, after_boot=after_boot)
+        after_boot = memory_of(worker)
+        paths, served = make_paths(base)
+        served += 1  # start_server's readiness probe
+        statuses: dict[int, int] = {}
+        i = 0
+        while served < 1000:
+            client, path = paths[i % len(paths)]
+            status = client.get(base + path, timeout=10, allow_redirects=False).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+            served += 1
+            i += 1
+        return {
+            "boot": after_boot,
+            "after": memory_of(worker),
+            "master": memory_of(proc.pid),
+            "served": served,
+            "statuses": statuses,
+        }
     finally:
         stop_server(proc)
-
-
-def _serve_up_to_1000(proc, worker: int, base: str, paths, served: int, after_boot) -> dict:
-    statuses: dict[int, int] = {}
-    i = 0
-    while served < 1000:
-        client, path = paths[i % len(paths)]
-        status = client.get(base + path, timeout=10, allow_redirects=False).status_code
-        statuses[status] = statuses.get(status, 0) + 1
-        served += 1
-        i += 1
-    return {
-        "boot": after_boot,
-        "after": memory_of(worker),
-        "master": memory_of(proc.pid),
-        "served": served,
-        "statuses": statuses,
-    }
 
 
 # 5. Report ---------------------------------------------------------------------------------
