@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,31 @@ def test_ticket_arrives_after_redis_was_down_at_commit(
     run_jobs()
     [ticket] = mailbox.to("ada@example.org")
     assert "ticket" in ticket["Subject"].lower()
+
+
+@pytest.mark.live  # real commits: the relay's rollback must undo its own lease, and only that
+def test_a_relay_turn_redis_refuses_hands_nothing_and_leases_nothing(
+    app, client, ctx, private_redis, mailbox, run_jobs
+):
+    event = make_event()
+    make_user("cai@example.org")
+    db.session.commit()
+    private_redis.stop()
+    _register_through_the_site(client, event, "cai@example.org")
+
+    due = utcnow() - timedelta(seconds=1)  # the relay's turn, without waiting out the lease
+    db.session.execute(update(Job).values(run_at=due))
+    db.session.commit()
+
+    assert relay.relay_once() == 0  # Redis still down: the turn hands nothing...
+    db.session.expire_all()
+    [job] = db.session.scalars(select(Job)).all()
+    assert (job.state, job.run_at) == ("pending", due)  # ...and leases nothing: due as it was
+
+    private_redis.start()
+    assert relay.relay_once() == 1
+    run_jobs()
+    assert len(mailbox.to("cai@example.org")) == 1
 
 
 def test_nothing_is_lost_when_redis_restarts_empty(
