@@ -96,6 +96,31 @@ def test_get_patch_and_the_read_only_national_id(client, api):
     assert db.session.get(Membership, member.id) is not None
 
 
+@pytest.mark.parametrize(
+    "unions, field",
+    [
+        ([{}], "union"),
+        ([{"union": "BHM"}, {"member_number": "7"}], "union"),
+        ([{"union": ""}], "union"),
+        ([{"union": "B" * 201}], "union"),
+        ([{"union": "BHM", "member_number": "9" * 61}], "member_number"),
+    ],
+)
+def test_a_union_row_without_its_name_answers_422_and_changes_nothing(client, api, unions, field):
+    member = make_member(full_name="Union Row")
+    db.session.commit()
+    url = f"/api/v1/members/{member.id}"
+    kept = client.patch(url, json={"unions": [{"union": "VR", "member_number": "1"}]}, headers=api)
+    assert kept.status_code == 200, kept.get_json()
+    refused = client.patch(url, json={"phone": "+354 000 0000", "unions": unions}, headers=api)
+    assert refused.status_code == 422, refused.get_json()
+    named = refused.get_json()["error"]["fields"]
+    assert any(key.startswith("unions.") and key.endswith(f".{field}") for key in named), named
+    body = client.get(url, headers=api).get_json()
+    assert body["unions"] == [{"union": "VR", "member_number": "1"}]
+    assert body["phone"] != "+354 000 0000"
+
+
 def test_roles_and_missing_members(client, api, ctx):
     member = make_member(is_test=True)
     organiser = make_user("org@example.org", roles=["organiser"])

@@ -17,7 +17,7 @@ from app.api.event_schemas import (
 )
 from app.api.events import caller_user, event_detail
 from app.api.routes import bp
-from app.api.schemas import page, page_of
+from app.api.schemas import page, page_of, patch_body
 from app.api.spec import errors
 from app.core.errors import DomainError, NotFound
 from app.core.jobs import commit
@@ -58,7 +58,7 @@ def event_create(data: dict):
 @bp.patch("/events/<int:event_id>", tags=["events (organisers)"])
 @token_required("organiser")
 @errors(404, 409)
-@bp.arguments(EventPatch(partial=True))
+@bp.arguments(patch_body(EventPatch))
 @bp.response(200, EventDetailSchema)
 def event_patch(data: dict, event_id: int):
     """Change an event: only the fields sent. A larger capacity confirms people waiting."""

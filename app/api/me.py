@@ -12,7 +12,7 @@ from sqlalchemy.orm import contains_eager
 from app.api.auth import token_required
 from app.api.events import caller_user
 from app.api.routes import bp
-from app.api.schemas import PageArgs, Text, page, page_of
+from app.api.schemas import PageArgs, Text, page, page_of, patch_body
 from app.api.spec import errors
 from app.auth.export import personal_data
 from app.auth.services import update_profile
@@ -126,7 +126,7 @@ def me():
 
 @bp.patch("/me", tags=["me"])
 @token_required()
-@bp.arguments(MePatch(partial=True))
+@bp.arguments(patch_body(MePatch))
 @bp.response(200, MeSchema)
 def me_patch(data: dict):
     """Change my name or language (the language of my e-mails and pages)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from app.api.schemas import PageArgs, StrictBoolean
+from app.api.schemas import PageArgs, StrictBoolean, Text
 from app.members.directory import MEMBERSHIP_STATUSES
 from app.members.records import ADDRESS_FIELDS, STATUS_NOT_EDITABLE
 
@@ -21,8 +21,8 @@ AddressSchema = Schema.from_dict(
 
 
 class UnionSchema(Schema):
-    union = fields.String(required=True)
-    member_number = fields.String(load_default="")
+    union = Text(max_length=200, required=True)
+    member_number = Text(max_length=60, load_default="")
 
 
 class ConsentsSchema(Schema):

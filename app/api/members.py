@@ -14,7 +14,7 @@ from sqlalchemy.orm import defaultload, subqueryload
 from app.api.auth import token_required
 from app.api.member_schemas import IncludeTestArgs, MemberListArgs, MemberSchema
 from app.api.routes import bp
-from app.api.schemas import page, page_of
+from app.api.schemas import page, page_of, patch_body
 from app.api.spec import errors
 from app.auth.models import User
 from app.core import audit
@@ -138,7 +138,7 @@ def member_get(member_id: int, include_test: bool):
 @token_required("membership")
 @errors(404, 409)
 @bp.arguments(IncludeTestArgs, location="query", as_kwargs=True)
-@bp.arguments(MemberSchema(partial=True))
+@bp.arguments(patch_body(MemberSchema))
 @bp.response(200, MemberSchema)
 def member_patch(data: dict, member_id: int, include_test: bool):
     """Change fields of a member (field-level audit).

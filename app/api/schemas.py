@@ -71,6 +71,12 @@ def Text(max_length: int | None = None, required: bool = False, **kwargs) -> fie
     return fields.String(required=required, validate=checks, **kwargs)
 
 
+def patch_body(schema: type[Schema]) -> Schema:
+    """A PATCH body: each top-level field may be left out, but a nested object or list item that
+    is sent keeps its own required fields (partial=True would let those go too)."""
+    return schema(partial=tuple(schema._declared_fields))
+
+
 class PageArgs(Schema):
     """?limit= and ?offset= of every list."""
 
