@@ -124,6 +124,26 @@ def test_ticket_arrives_after_redis_was_down_at_commit(
     assert "ticket" in ticket["Subject"].lower()
 
 
+@pytest.mark.live  # the due mark is written on a connection of its own, after the commit
+def test_a_job_redis_refused_at_commit_is_due_at_the_relays_next_turn(
+    app, client, ctx, private_redis, monkeypatch, mailbox, run_jobs
+):
+    monkeypatch.setitem(app.config, "JOBS_LEASE_SECONDS", 120)  # the fast path's grace time
+    event = make_event()
+    make_user("dag@example.org")
+    db.session.commit()
+    private_redis.stop()
+    _register_through_the_site(client, event, "dag@example.org")
+
+    db.session.expire_all()
+    [job] = db.session.scalars(select(Job)).all()
+    assert job.state == "pending" and job.run_at <= utcnow()  # not two minutes from now
+    private_redis.start()
+    assert relay.relay_once() == 1
+    run_jobs()
+    assert len(mailbox.to("dag@example.org")) == 1
+
+
 @pytest.mark.live  # real commits: the relay's rollback must undo its own lease, and only that
 def test_a_relay_turn_redis_refuses_hands_nothing_and_leases_nothing(
     app, client, ctx, private_redis, mailbox, run_jobs

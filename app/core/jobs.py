@@ -201,13 +201,27 @@ def dispatch() -> list[int]:
     try:
         send_to_rq(ready)
     except Exception as exc:  # Redis down: the rows stay pending and the relay hands them later
-        log.warning(
-            "Jobs %s not handed to RQ now (%s); the relay will",
-            [job_id for job_id, _queue in ready],
-            type(exc).__name__,
-        )
+        ids = [job_id for job_id, _queue in ready]
+        log.warning("Jobs %s not handed to RQ now (%s); the relay will", ids, type(exc).__name__)
+        _due_now(ids)
         return []
     return [job_id for job_id, _queue in ready]
+
+
+def _due_now(job_ids: list[int]) -> None:
+    """Make rows the fast path could not hand due at the relay's next turn, not after their
+    grace time (on a connection of its own: the request's session may hold work of its own).
+    Should RQ have taken them after all, a row still runs once: its claim is taken once."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(Job)
+                .where(Job.id.in_(job_ids), Job.state == "pending")
+                .values(run_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+    except Exception as exc:  # the database too: the rows wait out their grace time
+        log.warning("Jobs %s stay due after their grace time (%s)", job_ids, type(exc).__name__)
 
 
 def send_to_rq(rows: list[tuple[int, str]]) -> None:
