@@ -125,8 +125,11 @@ class Config:
     REAUTH_MINUTES = int(os.environ.get("REAUTH_MINUTES", "10"))
     # Staff roles need a second factor (on in production; the development demo leaves it off).
     REQUIRE_2FA_FOR_STAFF = env_bool("REQUIRE_2FA_FOR_STAFF", False)
+    # The cookie lives as long as the idle timeout and is sent again when the session row's
+    # last-seen time moves (at most once a minute: app/auth/sessions.py), not with every page:
+    # re-signing it cost every signed-in page about a twentieth of its CPU.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
-    SESSION_REFRESH_EACH_REQUEST = True
+    SESSION_REFRESH_EACH_REQUEST = False
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 

@@ -102,8 +102,9 @@ def _init_extensions(app: Flask) -> None:
     @app.before_request
     def keep_session_alive():
         # Only a session with something in it: marking an empty one would sign and send a
-        # cookie to every anonymous visitor (bench/README.md, "Foundation").
-        if session:
+        # cookie to every anonymous visitor (bench/README.md, "Foundation"); and only once, as
+        # setting it marks the session changed, to be signed and sent again.
+        if session and not session.permanent:
             session.permanent = True
 
     from app.core import fragments

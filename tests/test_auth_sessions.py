@@ -310,10 +310,31 @@ def test_one_remember_cookie_sent_six_times_at_once_starts_one_session(
     assert len(_rows(member.id, "session")) == before + 1
 
 
+def test_the_session_cookie_is_sent_again_when_last_seen_moves_not_with_every_page(
+    app, client, member
+):
+    login(client, "session@example.org")
+    client.get("/account")
+    quiet = client.get("/account")  # within the minute: nothing new to say
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    db.session.execute(
+        update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=59))
+    )
+    db.session.commit()
+    moved = client.get("/account")  # the idle clock starts again, and the cookie's with it
+    cookie = moved.headers.get("Set-Cookie", "")
+    assert cookie.startswith("session=") and "Expires=" in cookie
+    assert client.get("/account").status_code == 200
+
+
 def test_static_files_do_not_send_the_session_cookie_again(app, client, member):
     login(client, "session@example.org")
+    db.session.execute(
+        update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=5))
+    )
+    db.session.commit()
     page = client.get("/account")
-    assert "session=" in page.headers.get("Set-Cookie", "")  # refreshed with each page
+    assert "session=" in page.headers.get("Set-Cookie", "")  # last seen moved: sent again
     for path in ("/static/css/app.css", "/static/img/favicon.svg"):
         answer = client.get(path)
         assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path

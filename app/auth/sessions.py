@@ -149,6 +149,7 @@ def load_session_user(key: str) -> User | None:
         # init_app), so nothing of the request's goes with it.
         row.last_seen_at = now
         db.session.commit()
+        session.modified = True  # the cookie's expiry moves with the idle clock
     g.sign_in_session = row
     return user
 
