@@ -317,9 +317,7 @@ def test_the_session_cookie_is_sent_again_when_last_seen_moves_not_with_every_pa
     client.get("/account")
     quiet = client.get("/account")  # within the minute: nothing new to say
     assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
-    db.session.execute(
-        update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=59))
-    )
+    db.session.execute(update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=59)))
     db.session.commit()
     moved = client.get("/account")  # the idle clock starts again, and the cookie's with it
     cookie = moved.headers.get("Set-Cookie", "")
@@ -329,9 +327,7 @@ def test_the_session_cookie_is_sent_again_when_last_seen_moves_not_with_every_pa
 
 def test_static_files_do_not_send_the_session_cookie_again(app, client, member):
     login(client, "session@example.org")
-    db.session.execute(
-        update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=5))
-    )
+    db.session.execute(update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
     db.session.commit()
     page = client.get("/account")
     assert "session=" in page.headers.get("Set-Cookie", "")  # last seen moved: sent again
