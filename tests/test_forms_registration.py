@@ -358,3 +358,17 @@ def test_a_registration_reads_the_event_questions_once(app, setup):
     # With the event, in one statement.
     reads = [s for s in counter.statements if re.search(r"\b(FROM|JOIN) forms\b", s)]
     assert len(reads) == 1 and "FROM events" in reads[0], reads
+
+
+def test_the_registrants_event_page_reads_the_event_questions_once(app, setup):
+    from tests.helpers import StatementCounter
+
+    client, _page, response = _register(app, setup, _good_answers(setup))
+    assert response.status_code == 303
+    client.get(_event_url(setup.event))  # warm up
+    with StatementCounter(app) as counter:
+        page = client.get(_event_url(setup.event))
+    assert page.status_code == 200 and 'id="my-answers"' in page.get_data(as_text=True)
+    # With the event, in one statement; the answers read beside them need no second look.
+    reads = [s for s in counter.statements if re.search(r"\b(FROM|JOIN) forms\b", s)]
+    assert len(reads) == 1 and "FROM events" in reads[0], reads

@@ -189,10 +189,11 @@ def _detail_page(
     storage = get_storage()
     locale = str(get_locale() or "da")
     my_answers = []
-    if registration is not None and registration.state in ("confirmed", "waiting"):
-        questions, given = registration_answers(event.id, [registration.id], locale)
-        mine = given.get(registration.id, {})
-        my_answers = [(question_label(q, locale), mine[q.id]) for q in questions if q.id in mine]
+    if questions is not None and registration is not None:
+        if registration.state in ("confirmed", "waiting"):
+            shown, given = registration_answers(event.id, [registration.id], locale, form=questions)
+            mine = given.get(registration.id, {})
+            my_answers = [(question_label(q, locale), mine[q.id]) for q in shown if q.id in mine]
     return render_template(
         "events/detail.html",
         event=event,
