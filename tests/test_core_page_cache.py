@@ -105,3 +105,77 @@ def test_a_visitors_event_page_sets_no_cookie(app, ctx):
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert "Log in to register for this event." in response.get_data(as_text=True)
+
+
+# --- a member's front page: the parts that read the same for everyone ------------------------
+
+
+def _published(title: str):
+    from datetime import timedelta
+
+    from app.core.timeutil import utcnow
+    from app.news import services
+    from app.news.services import PostFields
+
+    post = services.create_post(PostFields(title=title, body="x"), make_user(roles=["editor"]))
+    post.state, post.publish_at = "published", utcnow() - timedelta(hours=1)
+    db.session.flush()
+    return post
+
+
+def _signed_in_front_page(app, ctx, client):
+    from app.news import pages
+    from tests.factories import make_poll
+
+    pages.ensure_pages()
+    member = make_user("front@example.org", name="Front Member")
+    make_event("Harbour walk", days_ahead=3)
+    _published("Spring news")
+    make_poll(title="Choose the chair", status="open")
+    db.session.commit()
+    login(client, member.email)
+    return client.get("/").get_data(as_text=True)
+
+
+def test_a_members_front_page_reads_only_their_own_while_the_shared_parts_are_kept(
+    app, client, ctx, cached
+):
+    first = _signed_in_front_page(app, ctx, client)
+    with StatementCounter(app) as counter:
+        again = client.get("/").get_data(as_text=True)
+    for text in ("Harbour walk", "Spring news", "Choose the chair", "Front Member"):
+        assert text in first and text in again, text
+    selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    read = "\n".join(selects)
+    for table in ("front_page_settings", "page_texts", "FROM posts", "FROM events "):
+        assert table not in read, read  # kept: the settings, welcome, events and news
+    assert len(selects) == 3, read  # the member, their glance, their open polls
+    other = app.test_client()
+    login(other, make_user("second@example.org", name="Second Member").email)
+    db.session.commit()
+    theirs = other.get("/").get_data(as_text=True)
+    assert "Second Member" in theirs and "Front Member" not in theirs
+
+
+def test_a_change_committed_here_shows_on_a_members_front_page_at_once(app, client, ctx, cached):
+    _signed_in_front_page(app, ctx, client)
+    _published("Autumn news")
+    db.session.commit()
+    assert "Autumn news" in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.live  # the other process sees (and changes) what this one committed
+def test_a_change_made_elsewhere_shows_on_a_members_front_page_once_the_parts_run_out(
+    app, client, ctx, cached, monkeypatch
+):
+    from sqlalchemy import text
+
+    _signed_in_front_page(app, ctx, client)
+    # Another process renames the event: no commit in this one tells the cache.
+    with db.engine.connect() as other_process:
+        other_process.execute(text("UPDATE events SET title = 'Harbour walk at dusk'"))
+        other_process.commit()
+    assert "Harbour walk at dusk" not in client.get("/").get_data(as_text=True)
+    later = page_cache.time.monotonic() + 11
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
+    assert "Harbour walk at dusk" in client.get("/").get_data(as_text=True)

@@ -10,6 +10,10 @@ processes follow within the seconds (as the e-mail layout's cache does, app/core
 Only what is safe to share is kept: a 200 HTML answer to a GET of a view marked `@public_page`,
 for a request without cookies of the session, that set no cookie and left the session empty.
 The answer goes through the after-request hooks like any other (security headers, no cookie).
+
+A signed-in page has parts that read the same for everyone too (the front page's settings,
+welcome, events and news): `kept` keeps such a value, and `shared_part` such a part of a
+template, by the same rules, so that a member's front page reads only what is theirs.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
+MAX_KEPT = 100  # values and parts: a few per language
 
 _pages: OrderedDict[tuple, tuple[float, bytes]] = OrderedDict()  # key: (expiry, HTML)
+_kept: dict[tuple, tuple[float, Any]] = {}  # key: (expiry, value)
 
 
 def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,6 +45,34 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Any]:
 def forget() -> None:
     """Empty this process's cache (after a committed change)."""
     _pages.clear()
+    _kept.clear()
+
+
+def kept(key: tuple, make: Callable[[], Any]) -> Any:
+    """The value under `key`, made by `make` when missing or older than
+    PUBLIC_PAGE_CACHE_SECONDS (always, when that is 0). Only what reads the same for everyone,
+    as plain values or HTML: never a database row, which belongs to one request's session."""
+    seconds = current_app.config["PUBLIC_PAGE_CACHE_SECONDS"]
+    if not seconds:
+        return make()
+    now = time.monotonic()
+    found = _kept.get(key)
+    if found is not None and now < found[0]:
+        return found[1]
+    value = make()
+    if len(_kept) >= MAX_KEPT:
+        _kept.clear()
+    _kept[key] = (now + seconds, value)
+    return value
+
+
+@pass_context
+def shared_part(context, name: str, caller: Callable[[], str]) -> Markup:
+    """`{% call shared_part("name") %}...{% endcall %}`: a part of a page that reads the same
+    for everyone in the language, kept as `kept` keeps values; the queries it makes (through
+    lazy values) are not made while it is kept."""
+    key = ("part", name, str(context["get_locale"]()), context.get("organisation"))
+    return kept(key, lambda: Markup(caller()))
 
 
 def _key() -> tuple | None:
@@ -104,6 +140,7 @@ def init_app(app: Flask) -> None:
     """Serve and keep public pages (before any other hook, so a kept page skips them)."""
     app.before_request_funcs.setdefault(None, []).insert(0, _serve_cached)
     app.after_request(_keep)
+    app.jinja_env.globals["shared_part"] = shared_part
     if not event.contains(Session, "after_flush", _note_changes):
         event.listen(Session, "after_flush", _note_changes)
         event.listen(Session, "after_commit", _forget_after_commit)
