@@ -179,3 +179,29 @@ def test_a_change_made_elsewhere_shows_on_a_members_front_page_once_the_parts_ru
     later = page_cache.time.monotonic() + 11
     monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
     assert "Harbour walk at dusk" in client.get("/").get_data(as_text=True)
+
+
+def test_a_signed_in_persons_last_seen_moving_leaves_the_visitors_copy_kept(
+    app, client, ctx, cached
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.auth.models import SignInSession
+    from app.core.timeutil import utcnow
+
+    member = make_user("seen@example.org")
+    make_event("Harbour walk")
+    db.session.commit()
+    login(client, member.email)
+    db.session.execute(update(SignInSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    _visitor(app).get("/events/")
+    assert client.get("/account").status_code == 200  # last seen moves: a write of no page's
+    with StatementCounter(app) as counter:
+        assert "Harbour walk" in _visitor(app).get("/events/").get_data(as_text=True)
+    assert counter.statements == []
+    [row] = db.session.scalars(db.select(SignInSession)).all()
+    db.session.refresh(row)
+    assert row.last_seen_at > utcnow() - timedelta(minutes=1)
