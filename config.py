@@ -137,6 +137,9 @@ class Config:
     # REDIS_URL after the commit and by the relay in `flask jobs worker`. Without REDIS_URL jobs
     # run in-process right after the commit (development; production needs JOBS_INLINE=1 for it).
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # How long a request waits on Redis (to connect, then for an answer) before it goes on
+    # without it; a `socket_timeout=` or `socket_connect_timeout=` in REDIS_URL wins.
+    REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "2"))
     RQ_QUEUES = ["mail", "tickets", "default"]
     JOBS_INLINE = env_bool("JOBS_INLINE", False)  # forced on when REDIS_URL is empty
     JOBS_MAX_ATTEMPTS = int(os.environ.get("JOBS_MAX_ATTEMPTS", "10"))

@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, session
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -52,10 +53,25 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     return app
 
 
+def redis_address(url: str, config) -> str:
+    """REDIS_URL with a connect and a read timeout (REDIS_TIMEOUT_SECONDS) unless it sets its
+    own: a Redis that stops answering (stuck, or behind a path that drops packets) costs each
+    call of a request those seconds (redis-py's own default is 5, and a login makes several
+    calls), after which the request goes on without it: its jobs wait for the relay, rate limits
+    count in-process. The jobs worker's RQ raises the read timeout above its own blocking wait."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    seconds = str(config["REDIS_TIMEOUT_SECONDS"])
+    query.setdefault("socket_connect_timeout", seconds)
+    query.setdefault("socket_timeout", seconds)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def _configure_services(app: Flask) -> None:
     """Redis, queues and rate-limit storage follow REDIS_URL; without it jobs run in-process."""
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
+        redis_url = redis_address(redis_url, app.config)
         app.config.setdefault("RQ_CONNECTION", redis_url)
         app.config.setdefault("RQ_ASYNC", True)
         app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url)

@@ -169,6 +169,78 @@ def test_a_relay_turn_redis_refuses_hands_nothing_and_leases_nothing(
     assert len(mailbox.to("cai@example.org")) == 1
 
 
+class SilentRedis:
+    """A server on a free port that takes connections and never answers: a Redis stuck, or
+    behind a network path that drops its replies."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list = []
+        threading.Thread(target=self._hold, daemon=True).start()
+
+    def _hold(self):
+        while True:
+            try:
+                connection, _address = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self):
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.mark.live  # the due mark is written on a connection of its own, after the commit
+def test_a_redis_that_never_answers_costs_a_request_seconds_and_loses_nothing(
+    app, client, ctx, monkeypatch, mailbox, private_redis, run_jobs
+):
+    from app import redis_address
+
+    event = make_event()
+    make_user("eir@example.org")
+    db.session.commit()
+    answering = rq._queues[app]  # private_redis's, for after
+    monkeypatch.setitem(app.config, "REDIS_TIMEOUT_SECONDS", 0.5)
+    silent = SilentRedis()
+    url = redis_address(f"redis://127.0.0.1:{silent.port}/0", app.config)
+    stuck = redis.Redis.from_url(url)
+    monkeypatch.setitem(
+        rq._queues,
+        app,
+        {n: Queue(n, connection=stuck, job_class=FlaskJob) for n in app.config["RQ_QUEUES"]},
+    )
+    strategy = STRATEGIES[app.config["RATELIMIT_STRATEGY"]]
+    monkeypatch.setitem(app.extensions, "ratelimit", strategy(storage_from_string(url)))
+
+    def hung(signum, frame):
+        raise AssertionError("a request waited on the silent Redis for a minute")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        started = time.monotonic()
+        response = _register_through_the_site(client, event, "eir@example.org")
+        assert response.status_code == 303
+        # A few timeouts of half a second (redis-py's default 5 s each took 17 s here).
+        assert time.monotonic() - started < 10
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        silent.close()
+    [job] = db.session.scalars(select(Job)).all()
+    assert job.state == "pending" and job.run_at <= utcnow()  # the relay's, at its next turn
+    monkeypatch.setitem(rq._queues, app, answering)  # Redis answers again
+    assert relay.relay_once() == 1
+    run_jobs()
+    assert len(mailbox.to("eir@example.org")) == 1
+
+
 def test_nothing_is_lost_when_redis_restarts_empty(
     app, client, ctx, private_redis, mailbox, run_jobs
 ):
