@@ -126,8 +126,8 @@ class Config:
     # Staff roles need a second factor (on in production; the development demo leaves it off).
     REQUIRE_2FA_FOR_STAFF = env_bool("REQUIRE_2FA_FOR_STAFF", False)
     # The cookie lives as long as the idle timeout and is sent again when the session row's
-    # last-seen time moves (at most once a minute: app/auth/sessions.py), not with every page:
-    # re-signing it cost every signed-in page about a twentieth of its CPU.
+    # last-seen time moves (at most once a minute: app/auth/sessions.py), not re-signed and sent
+    # with every page.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
     SESSION_REFRESH_EACH_REQUEST = False
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024

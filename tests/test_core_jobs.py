@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.core import jobs, relay
+from app.core import jobs, periodic, relay
 from app.core.jobs import Job
 from app.core.timeutil import utcnow
 from app.extensions import db, rq
@@ -260,14 +260,14 @@ def test_each_row_of_a_batch_has_its_own_time_limit(ctx, run_jobs, monkeypatch, 
 def test_periodic_job_is_written_once_per_slot_across_workers(ctx, monkeypatch):
     # Only the probe: the domains' own periodic functions (poll clock, sweeps) stay out of it.
     monkeypatch.setattr(
-        jobs, "PERIODIC", {"tests.test_core_jobs:periodic_probe": (60, periodic_probe)}
+        periodic, "PERIODIC", {"tests.test_core_jobs:periodic_probe": (60, periodic_probe)}
     )
-    monkeypatch.setattr(jobs, "_slots_tried", {})
-    assert jobs.schedule_periodic(now=6000.0) == 1
-    assert jobs.schedule_periodic(now=6030.0) == 0  # same slot, same process
-    jobs._slots_tried.clear()  # as another worker process would be
-    assert jobs.schedule_periodic(now=6030.0) == 0  # same slot: the unique key refuses it
-    assert jobs.schedule_periodic(now=6060.0) == 1
+    monkeypatch.setattr(periodic, "_slots_tried", {})
+    assert periodic.schedule_periodic(now=6000.0) == 1
+    assert periodic.schedule_periodic(now=6030.0) == 0  # same slot, same process
+    periodic._slots_tried.clear()  # as another worker process would be
+    assert periodic.schedule_periodic(now=6030.0) == 0  # same slot: the unique key refuses it
+    assert periodic.schedule_periodic(now=6060.0) == 1
     assert len(_job_rows()) == 2
 
 

@@ -100,16 +100,20 @@ def _register_through_the_site(client, event, email):
     )
 
 
+def _register_while_redis_is_down(client, private_redis, email):
+    """An event and a person; Redis stops; the person signs in and registers through the site."""
+    event = make_event()
+    make_user(email)
+    db.session.commit()
+    private_redis.stop()
+    return _register_through_the_site(client, event, email)
+
+
 def test_ticket_arrives_after_redis_was_down_at_commit(
     app, client, ctx, private_redis, mailbox, run_jobs
 ):
-    event = make_event()
-    make_user("ada@example.org")
-    db.session.commit()
-    private_redis.stop()
-
     # Signing in (rate-limited, lockout counted in Redis) and registering still work.
-    response = _register_through_the_site(client, event, "ada@example.org")
+    response = _register_while_redis_is_down(client, private_redis, "ada@example.org")
     assert response.status_code == 303  # the request commits and answers normally
     assert "/account" in client.get("/events/").get_data(as_text=True)
     [registration] = db.session.scalars(select(Registration)).all()
@@ -129,11 +133,7 @@ def test_a_job_redis_refused_at_commit_is_due_at_the_relays_next_turn(
     app, client, ctx, private_redis, monkeypatch, mailbox, run_jobs
 ):
     monkeypatch.setitem(app.config, "JOBS_LEASE_SECONDS", 120)  # the fast path's grace time
-    event = make_event()
-    make_user("dag@example.org")
-    db.session.commit()
-    private_redis.stop()
-    _register_through_the_site(client, event, "dag@example.org")
+    _register_while_redis_is_down(client, private_redis, "dag@example.org")
 
     db.session.expire_all()
     [job] = db.session.scalars(select(Job)).all()
@@ -148,11 +148,7 @@ def test_a_job_redis_refused_at_commit_is_due_at_the_relays_next_turn(
 def test_a_relay_turn_redis_refuses_hands_nothing_and_leases_nothing(
     app, client, ctx, private_redis, mailbox, run_jobs
 ):
-    event = make_event()
-    make_user("cai@example.org")
-    db.session.commit()
-    private_redis.stop()
-    _register_through_the_site(client, event, "cai@example.org")
+    _register_while_redis_is_down(client, private_redis, "cai@example.org")
 
     due = utcnow() - timedelta(seconds=1)  # the relay's turn, without waiting out the lease
     db.session.execute(update(Job).values(run_at=due))

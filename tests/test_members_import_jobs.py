@@ -234,7 +234,8 @@ def test_the_sweep_drops_the_listed_rows_a_week_after_an_import_ended(staff_clie
 
 
 def test_the_jobs_worker_runs_the_sweep_every_ten_minutes(app, ctx):
-    from app.core.jobs import PERIODIC, kind_of
+    from app.core.jobs import kind_of
+    from app.core.periodic import PERIODIC
     from app.members.tasks import sweep_imports
 
     assert PERIODIC[kind_of(sweep_imports)] == (600, sweep_imports)

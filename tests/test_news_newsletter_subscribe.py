@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.core.jobs import PERIODIC, kind_of
+from app.core.jobs import kind_of
+from app.core.periodic import PERIODIC
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.members.consents import consent_history, has_consent

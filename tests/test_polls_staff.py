@@ -327,7 +327,7 @@ def test_the_poll_clock_is_registered_when_the_app_starts():
     from pathlib import Path
 
     code = (
-        "from app import create_app; create_app(); from app.core.jobs import PERIODIC; "
+        "from app import create_app; create_app(); from app.core.periodic import PERIODIC; "
         "print(PERIODIC['app.polls.tasks:poll_clock'][0])"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FELAG_ENV")}

@@ -16,10 +16,15 @@ from markupsafe import Markup
 MAX_FRAGMENTS = 200
 
 
+def key_of(context, name: str) -> tuple:
+    """A part's key: its name, the page's language and the organisation's name."""
+    return (name, str(context["get_locale"]()), context.get("organisation"))
+
+
 @pass_context
 def fragment(context, name: str, caller: Callable[[], str]) -> Markup:
     kept: dict[tuple, Markup] = current_app.extensions.setdefault("fragments", {})
-    key = (name, str(context["get_locale"]()), context.get("organisation"))
+    key = key_of(context, name)
     found = kept.get(key)
     if found is None:
         if len(kept) >= MAX_FRAGMENTS:

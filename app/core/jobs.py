@@ -27,7 +27,6 @@ import logging
 import random
 import signal
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,17 +194,17 @@ def dispatch() -> list[int]:
     ready = session.info.pop("ready_jobs", [])
     if not ready:
         return []
+    ids = [job_id for job_id, _queue in ready]
     if inline():
-        run_inline([job_id for job_id, _queue in ready])
-        return [job_id for job_id, _queue in ready]
+        run_inline(ids)
+        return ids
     try:
         send_to_rq(ready)
     except Exception as exc:  # Redis down: the rows stay pending and the relay hands them later
-        ids = [job_id for job_id, _queue in ready]
         log.warning("Jobs %s not handed to RQ now (%s); the relay will", ids, type(exc).__name__)
         _due_now(ids)
         return []
-    return [job_id for job_id, _queue in ready]
+    return ids
 
 
 def _due_now(job_ids: list[int]) -> None:
@@ -424,36 +423,3 @@ def run_job(job_id: int) -> str:
         db.session.commit()
     dispatch()  # jobs the job asked for and committed without `commit()`
     return result if isinstance(result, str) else "done"
-
-
-# --- periodic work (the scheduler) ------------------------------------------------------------
-
-PERIODIC: dict[str, tuple[int, Callable[[], Any]]] = {}
-
-
-def periodic(seconds: int) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
-    """Register a function that the jobs worker runs every `seconds` (once across all workers)."""
-
-    def register(func: Callable[[], Any]) -> Callable[[], Any]:
-        PERIODIC[kind_of(func)] = (seconds, func)
-        return func
-
-    return register
-
-
-def schedule_periodic(now: float | None = None) -> int:
-    """Write the job of each periodic function whose time slot has come (unique key per slot)."""
-    now = time.time() if now is None else now
-    written = 0
-    for kind, (seconds, task) in PERIODIC.items():
-        slot = int(now // seconds)
-        if _slots_tried.get(kind) == slot:  # this process tried it: no insert per relay tick
-            continue
-        _slots_tried[kind] = slot
-        if enqueue_after_commit(task, key=f"periodic:{kind}:{slot}", max_attempts=1) is not None:
-            written += 1
-    commit()
-    return written
-
-
-_slots_tried: dict[str, int] = {}

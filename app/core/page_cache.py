@@ -29,6 +29,8 @@ from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core.fragments import key_of
+
 MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
 MAX_KEPT = 100  # values and parts: a few per language
 
@@ -71,8 +73,7 @@ def shared_part(context, name: str, caller: Callable[[], str]) -> Markup:
     """`{% call shared_part("name") %}...{% endcall %}`: a part of a page that reads the same
     for everyone in the language, kept as `kept` keeps values; the queries it makes (through
     lazy values) are not made while it is kept."""
-    key = ("part", name, str(context["get_locale"]()), context.get("organisation"))
-    return kept(key, lambda: Markup(caller()))
+    return kept(("part", *key_of(context, name)), lambda: Markup(caller()))
 
 
 def _key() -> tuple | None:

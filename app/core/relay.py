@@ -20,10 +20,10 @@ from app.core.jobs import (
     hand_over_after_commit,
     inline,
     run_inline,
-    schedule_periodic,
     send_to_rq,
     stale_before,
 )
+from app.core.periodic import schedule_periodic
 from app.core.timeutil import utcnow
 from app.extensions import db
 

@@ -3,8 +3,9 @@
 The worker runs RQ jobs in this process with rq's SimpleWorker, each in a fresh application
 context (so its database session ends with it): Flask-RQ's `flask rq worker` forks a new Python
 process per job, which costs about half a second each and is not used here. Beside it, a thread
-runs the relay (app/core/jobs.py), which hands due job rows to RQ, and the scheduler, which
-writes the periodic jobs. Without Redis (development) the relay runs the jobs itself.
+runs the relay (app/core/relay.py), which hands due job rows to RQ, and the scheduler, which
+writes the periodic jobs (app/core/periodic.py). Without Redis (development) the relay runs the
+jobs itself.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from rq import SimpleWorker
 
-from app.core import jobs, relay
+from app.core import jobs, periodic, relay
 from app.extensions import rq
 
 jobs_cli = AppGroup("jobs", help="Run background jobs.")
@@ -92,7 +93,7 @@ def worker_command(queues, burst, max_jobs, name, with_relay):
 def relay_command(once):
     """Hand due jobs to RQ and write periodic jobs (without running an RQ worker)."""
     if once:
-        jobs.schedule_periodic()
+        periodic.schedule_periodic()
         click.echo(f"{relay.relay_once()} jobs handed over.")
         return
     _relay_until_signal()

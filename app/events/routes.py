@@ -37,7 +37,7 @@ from app.events.tickets import ticket_png
 from app.extensions import db
 from app.forms.answers import InvalidAnswers, from_formdata
 from app.forms.models import Form
-from app.forms.results import question_label, registration_answers
+from app.forms.results import form_answers, question_label
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 tickets_bp = Blueprint("tickets", __name__)
@@ -189,11 +189,10 @@ def _detail_page(
     storage = get_storage()
     locale = str(get_locale() or "da")
     my_answers = []
-    if questions is not None and registration is not None:
-        if registration.state in ("confirmed", "waiting"):
-            shown, given = registration_answers(event.id, [registration.id], locale, form=questions)
-            mine = given.get(registration.id, {})
-            my_answers = [(question_label(q, locale), mine[q.id]) for q in shown if q.id in mine]
+    if registration is not None and registration.state in ("confirmed", "waiting"):
+        shown, given = form_answers(questions, [registration.id], locale)
+        mine = given.get(registration.id, {})
+        my_answers = [(question_label(q, locale), mine[q.id]) for q in shown if q.id in mine]
     return render_template(
         "events/detail.html",
         event=event,

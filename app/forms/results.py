@@ -173,16 +173,15 @@ def _cell(question: Question, value, locale: str):
 # Beside registrations ------------------------------------------------------------------------
 
 
-_NOT_READ = object()
+def registration_answers(event_id: int, registration_ids: list[int], locale: str):
+    """(the questions shown, {registration id: {question id: answer as text}})."""
+    form = db.session.scalar(select(Form).where(Form.event_id == event_id))
+    return form_answers(form, registration_ids, locale)
 
 
-def registration_answers(
-    event_id: int, registration_ids: list[int], locale: str, form: Form | None | object = _NOT_READ
-):
-    """(the questions shown, {registration id: {question id: answer as text}}). A caller that
-    has read the event's form already (the event page, with the event) passes it as `form`."""
-    if form is _NOT_READ:
-        form = db.session.scalar(select(Form).where(Form.event_id == event_id))
+def form_answers(form: Form | None, registration_ids: list[int], locale: str):
+    """`registration_answers` for an event form already read (the event page reads it with the
+    event)."""
     if form is None:
         return [], {}
     questions = shown_questions(form)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.core import crypto
-from app.core.jobs import periodic
+from app.core.periodic import periodic
 from app.core.storage import get_storage, new_key, store
 from app.core.timeutil import utcnow
 from app.extensions import db

@@ -5,7 +5,7 @@ A handful of queries whatever the content (tests/test_news_front_page.py counts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 
 from flask import current_app
@@ -46,14 +46,7 @@ class Welcome:
 
 def _choices() -> Choices:
     settings = front_page_settings()
-    return Choices(
-        show_events=settings.show_events,
-        show_news=settings.show_news,
-        show_polls=settings.show_polls,
-        show_call_to_action=settings.show_call_to_action,
-        events_count=settings.events_count,
-        news_count=settings.news_count,
-    )
+    return Choices(**{f.name: getattr(settings, f.name) for f in fields(Choices)})
 
 
 def _welcome(locale: str) -> Welcome | None:

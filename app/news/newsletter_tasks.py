@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from app.core.jobs import periodic
+from app.core.periodic import periodic
 from app.extensions import db
 from app.news import newsletters
 

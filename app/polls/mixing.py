@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.core.jobs import commit, periodic
+from app.core.jobs import commit
+from app.core.periodic import periodic
 from app.extensions import db
 from app.polls.ballots import mix_ballots
 from app.polls.models import Ballot, Poll

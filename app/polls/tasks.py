@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 
 from app.core.errors import DomainError
-from app.core.jobs import commit, enqueue_after_commit, periodic
+from app.core.jobs import commit, enqueue_after_commit
+from app.core.periodic import periodic
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.polls import setup

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from app.core.crypto import decrypt
-from app.core.jobs import periodic
+from app.core.periodic import periodic
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.webhooks.models import WebhookDelivery
