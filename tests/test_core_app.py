@@ -1,5 +1,7 @@
 """Health, error pages in three languages, JSON errors under /api, production refusal, CLI."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from app.extensions import db
@@ -265,3 +267,30 @@ def test_every_page_names_the_site_icon_and_favicon_ico_leads_to_it(client):
     icon = client.get("/static/img/favicon.svg")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     assert icon.get_data(as_text=True).startswith("<svg")
+
+
+def test_the_app_waits_on_redis_only_redis_timeout_seconds(app):
+    from app import create_app
+    from config import TestingConfig
+
+    made = create_app(
+        TestingConfig,
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "REDIS_TIMEOUT_SECONDS": 0.5,
+        },
+    )
+    for address in (made.config["RQ_CONNECTION"], made.config["RATELIMIT_STORAGE_URI"]):
+        query = parse_qs(urlsplit(address).query)
+        assert query["socket_connect_timeout"] == query["socket_timeout"] == ["0.5"]
+    # A timeout written in REDIS_URL itself wins.
+    made = create_app(
+        TestingConfig,
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": "redis://127.0.0.1:6379/3?socket_timeout=9",
+        },
+    )
+    query = parse_qs(urlsplit(made.config["RQ_CONNECTION"]).query)
+    assert query["socket_timeout"] == ["9"] and query["socket_connect_timeout"] == ["2.0"]

@@ -142,11 +142,15 @@ def test_relay_hands_over_a_job_the_fast_path_could_not(ctx, run_jobs):
 def test_failing_job_is_retried_with_backoff_then_dead(ctx, run_jobs, app):
     jobs.enqueue_after_commit(failing_job, "boom", max_attempts=3)
     jobs.commit()
+    before = utcnow()
     run_jobs(raise_failures=False)
+    after = utcnow()
     [row] = _job_rows()
     assert (row.state, row.attempts) == ("failed", 1)
     assert "boom" in row.last_error
-    assert row.run_at > utcnow() + timedelta(seconds=app.config["JOBS_BACKOFF_SECONDS"] * 0.7)
+    # It failed between `before` and `after`: the back-off is 0.75-1.25 times the base.
+    backoff = timedelta(seconds=app.config["JOBS_BACKOFF_SECONDS"])
+    assert before + backoff * 0.75 <= row.run_at <= after + backoff * 1.25
     assert relay.relay_once() == 0  # waiting for its back-off
     for attempt in (2, 3):
         db.session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
