@@ -205,3 +205,35 @@ def test_a_signed_in_persons_last_seen_moving_leaves_the_visitors_copy_kept(
     [row] = db.session.scalars(db.select(SignInSession)).all()
     db.session.refresh(row)
     assert row.last_seen_at > utcnow() - timedelta(minutes=1)
+
+
+def test_a_seat_taken_or_given_back_here_shows_on_a_visitors_event_page_at_once(app, ctx, cached):
+    # The seat count moves by a statement of its own, not by an ORM flush.
+    from app.events import registrations
+
+    event = make_event("Harbour walk", capacity=5)
+    db.session.commit()
+    page = f"/events/{event.id}"
+    assert "5 seats left" in _visitor(app).get(page, follow_redirects=True).get_data(as_text=True)
+    assert registrations.take_seat(event.id)
+    db.session.commit()
+    assert "4 seats left" in _visitor(app).get(page, follow_redirects=True).get_data(as_text=True)
+    registrations.release_seat(event.id)
+    db.session.commit()
+    assert "5 seats left" in _visitor(app).get(page, follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_write_of_no_public_page_leaves_the_visitors_copy_kept(app, ctx, cached):
+    from sqlalchemy import update
+
+    from app.core.jobs import Job
+    from app.core.timeutil import utcnow
+
+    make_event("Harbour walk")
+    db.session.commit()
+    _visitor(app).get("/events/")
+    db.session.execute(update(Job).values(run_at=utcnow()))  # the outbox's bookkeeping
+    db.session.commit()
+    with StatementCounter(app) as counter:
+        assert "Harbour walk" in _visitor(app).get("/events/").get_data(as_text=True)
+    assert counter.statements == []

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.page_cache import NOT_ON_PUBLIC_PAGES
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -27,6 +28,7 @@ class ApiToken(db.Model):
     """A token acting with its user's roles."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (NOT_ON_PUBLIC_PAGES,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -59,6 +61,7 @@ class RefreshToken(db.Model):
     """An app's refresh token: opaque, stored hashed, used once; its family dies on reuse."""
 
     __tablename__ = "refresh_tokens"
+    __table_args__ = (NOT_ON_PUBLIC_PAGES,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.page_cache import NOT_ON_PUBLIC_PAGES
 from app.core.security import ROLES, has_role
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
@@ -113,7 +114,10 @@ class SignInSession(db.Model):
     """
 
     __tablename__ = "sign_in_sessions"
-    __table_args__ = (CheckConstraint("kind IN ('session', 'remember')", name="known_kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('session', 'remember')", name="known_kind"),
+        NOT_ON_PUBLIC_PAGES,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
+from app.core.page_cache import NOT_ON_PUBLIC_PAGES
 from app.core.timeutil import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -55,6 +56,7 @@ class PasskeyChallenge(db.Model):
         CheckConstraint(
             "purpose IN ('register', 'second_factor', 'sign_in')", name="known_purpose"
         ),
+        NOT_ON_PUBLIC_PAGES,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app.core.page_cache import NOT_ON_PUBLIC_PAGES
 from app.core.timeutil import UTCDateTime, utcnow
 from app.core.unique import insert_unless_taken
 from app.extensions import db, rq
@@ -59,7 +60,7 @@ class Job(db.Model):
     """One piece of deferred work, written in the transaction that asked for it."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state_run_at", "state", "run_at"),)
+    __table_args__ = (Index("ix_jobs_state_run_at", "state", "run_at"), NOT_ON_PUBLIC_PAGES)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(200))  # "module:function"

@@ -4,8 +4,9 @@ A visitor who is not signed in (no session cookie, no remember cookie) sees the 
 events list, event page or news as every other visitor in their language. So each process keeps
 such a page, rendered, for PUBLIC_PAGE_CACHE_SECONDS (10 by default; 0 turns it off) and serves
 it again without its queries and templates: a rush on an event's page costs one rendering per
-process every few seconds. A change committed in this process empties the cache at once; other
-processes follow within the seconds (as the e-mail layout's cache does, app/core/mail_layout.py).
+process every few seconds. A change committed in this process (by the ORM or by a statement of
+its own) empties the cache at once; other processes follow within the seconds (as the e-mail
+layout's cache does, app/core/mail_layout.py).
 
 Only what is safe to share is kept: a 200 HTML answer to a GET of a view marked `@public_page`,
 for a request without cookies of the session, that set no cookie and left the session empty.
@@ -27,12 +28,15 @@ from flask import Flask, Response, current_app, g, request, session
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.core.fragments import key_of
 
 MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
 MAX_KEPT = 100  # values and parts: a few per language
+# In a model's __table_args__: its rows are bookkeeping no public page shows (the outbox, sign-in
+# sessions, token use), so a statement that writes them leaves the kept pages be.
+NOT_ON_PUBLIC_PAGES = {"info": {"not_on_public_pages": True}}
 
 _pages: OrderedDict[tuple, tuple[float, bytes]] = OrderedDict()  # key: (expiry, HTML)
 _kept: dict[tuple, tuple[float, Any]] = {}  # key: (expiry, value)
@@ -132,6 +136,14 @@ def _note_changes(session_: Session, flush_context) -> None:
     session_.info["changed"] = True
 
 
+def _note_writes(state: ORMExecuteState) -> None:
+    """A write by a statement of its own (a seat taken or given back) is a change as a flush is,
+    unless its table is bookkeeping that no public page shows (NOT_ON_PUBLIC_PAGES)."""
+    if state.is_insert or state.is_update or state.is_delete:
+        if not state.statement.table.info.get("not_on_public_pages"):
+            state.session.info["changed"] = True
+
+
 def _forget_after_commit(session_: Session) -> None:
     if session_.info.pop("changed", False):
         forget()
@@ -144,4 +156,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["shared_part"] = shared_part
     if not event.contains(Session, "after_flush", _note_changes):
         event.listen(Session, "after_flush", _note_changes)
+        event.listen(Session, "do_orm_execute", _note_writes)
         event.listen(Session, "after_commit", _forget_after_commit)
