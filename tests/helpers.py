@@ -6,6 +6,7 @@ import io
 import os
 import re
 import tempfile
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 
@@ -81,6 +82,19 @@ def body_text(message: Message) -> str:
         if part.get_content_type() == "text/plain":
             return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     return ""
+
+
+def html_part(message: Message) -> str:
+    """The HTML part of an e-mail."""
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode()
+    return ""
+
+
+def subject(message: Message) -> str:
+    """An e-mail's subject, decoded."""
+    return str(make_header(decode_header(message["Subject"])))
 
 
 def first_link(message: Message) -> str:

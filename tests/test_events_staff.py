@@ -15,8 +15,7 @@ from app.events import eligibility, registrations
 from app.events.models import Event, EventSlug, Registration, RegistrationTerms
 from app.extensions import db
 from tests.factories import make_event, make_registration, make_user
-from tests.helpers import csrf_from, login, post_form
-from tests.test_events_registration import html_part, subject
+from tests.helpers import csrf_from, html_part, login, post_form, subject
 
 FORM = {
     "title": "Årsmøde i Þórshöfn",

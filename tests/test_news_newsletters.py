@@ -1,7 +1,5 @@
 """Newsletters: audience and consent, the required notice, batch send with counts, headers."""
 
-from email.header import decode_header, make_header
-
 import pytest
 from sqlalchemy import select
 
@@ -16,12 +14,8 @@ from app.members.consents import has_consent, set_consents
 from app.news import newsletter_sending, newsletters
 from app.news.newsletter_models import Newsletter, NewsletterSubscriber
 from tests.factories import make_event, make_registration, make_user
-from tests.helpers import body_text, login, post_form
+from tests.helpers import body_text, login, post_form, subject
 from tests.members_helpers import make_member
-
-
-def _subject(message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
 
 
 def _wants(user, given=True):
@@ -145,8 +139,8 @@ def test_send_queues_one_message_per_recipient_in_batches_and_counts_them(
     assert mailbox.to("no-consent@example.org") == []
     [danish] = mailbox.to("reader1@example.org")
     [english] = mailbox.to("reader0@example.org")
-    assert _subject(danish) == "Efterårsnyt" and "Hej alle." in body_text(danish)
-    assert _subject(english) == "Autumn news"
+    assert subject(danish) == "Efterårsnyt" and "Hej alle." in body_text(danish)
+    assert subject(english) == "Autumn news"
     for message in (danish, english, mailbox.to("sub@example.org")[0]):
         assert message["List-Unsubscribe"].strip().startswith("<http")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -242,7 +236,7 @@ def test_a_required_notice_carries_no_newsletter_unsubscribe(ctx, mailbox, run_j
     newsletters.start_sending(notice, member.user_id)
     commit()
     run_jobs()
-    [message] = [m for m in mailbox.to("member@example.org") if _subject(m) == "Autumn news"]
+    [message] = [m for m in mailbox.to("member@example.org") if subject(m) == "Autumn news"]
     assert message["List-Unsubscribe"] is None
     logged = db.session.scalars(
         select(AuditEntry.action).where(
@@ -269,7 +263,7 @@ def test_preview_per_language_and_a_test_to_myself(ctx, client, mailbox, run_job
     post_form(client, f"{url}/test", {"locale": "da"}, page_url=url)
     run_jobs()
     [test] = mailbox.to("editor@example.org")
-    assert "Efterårsnyt" in _subject(test)
+    assert "Efterårsnyt" in subject(test)
     db.session.expire_all()
     assert db.session.get(Newsletter, newsletter.id).state == "draft"  # a test is not the send
 
