@@ -233,3 +233,35 @@ def test_deeply_nested_or_nul_json_is_a_json_client_error(client, ctx, raw, stat
     )
     assert response.status_code == status
     assert response.get_json()["error"]["code"] == {400: "bad_request", 401: "unauthorized"}[status]
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?event=", "?event=abc", f"?event={HUGE}", f"?event={BIGINT_PLUS_ONE}"]
+)
+def test_an_event_chart_download_without_a_real_event_is_not_found(client, staff, query):
+    login(client, "admin@example.org")
+    response = client.get(f"/staff/insights/event-fill.csv{query}")
+    assert response.status_code == 404
+
+
+@pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")  # a lookup by no id at all
+@pytest.mark.parametrize("post_id", [None, "", "abc", "-1", HUGE])
+def test_a_newsletter_from_a_post_that_is_not_there_is_not_found(client, staff, post_id):
+    login(client, "admin@example.org")
+    data = {} if post_id is None else {"post_id": post_id}
+    response = post_form(client, "/staff/newsletters/from-post", data, "/staff/newsletters/")
+    assert response.status_code == (400 if post_id == HUGE else 404)  # HUGE: any form's refusal
+
+
+def test_a_staff_note_sent_without_its_tags_field_is_added_without_tags(client, staff):
+    from app.members.models import StaffNote
+    from tests.members_helpers import make_member
+
+    member = make_member()
+    db.session.commit()
+    login(client, "admin@example.org")
+    url = f"/staff/members/{member.id}"
+    response = post_form(client, f"{url}/notes", {"text": "Called"}, url)
+    assert response.status_code == 302
+    note = db.session.scalar(db.select(StaffNote))
+    assert (note.text, note.tags) == ("Called", [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.core.audit import AuditEntry
@@ -299,3 +300,19 @@ def test_the_demo_seed_fills_the_inbox(app, ctx):
     assert states == ["new", "spam", "waiting"]
     answered = db.session.scalar(select(Conversation).where(Conversation.state == "waiting"))
     assert [m.kind for m in answered.messages] == ["message", "note", "message"]
+
+
+@pytest.mark.parametrize("assignee", ["\t", " ", "abc", "-1"])
+def test_an_assignee_that_is_no_choice_is_refused_and_changes_nothing(app, ctx, assignee):
+    member = make_user("member@example.org")
+    make_user("chief@example.org", "Chief", roles=["admin"])
+    conversation = services.start_from_member(member, "Question", "Hello")
+    db.session.commit()
+    staff = _client(app, "chief@example.org")
+    url = f"/staff/inbox/{conversation.id}"
+    response = post_form(staff, f"{url}/assign", {"assignee": assignee}, url)
+    assert response.status_code == 302
+    page = staff.get(url).get_data(as_text=True)
+    assert "Choose a member of staff." in page
+    db.session.refresh(conversation)
+    assert conversation.assignee_id is None

@@ -64,5 +64,5 @@ class StateForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    assignee = SelectField(_l("Assignee"), validators=[Optional()])
+    assignee = SelectField(_l("Assignee"))  # "" (nobody) is one of its choices
     submit = SubmitField(_l("Assign"))

@@ -242,13 +242,15 @@ def member_event(membership: Membership, changed: list[str] | None = None) -> di
     return data
 
 
-def add_note(membership: Membership, text: str, tags: str | list[str], actor_id: int) -> StaffNote:
-    """A staff note with tags (comma-separated or a list)."""
+def add_note(
+    membership: Membership, text: str, tags: str | list[str] | None, actor_id: int
+) -> StaffNote:
+    """A staff note with tags (comma-separated or a list; none when the field was not sent)."""
     text = (text or "").strip()
     if not text:
         raise DomainError(_l("Write the note."), field="text")
-    if isinstance(tags, str):
-        tags = tags.split(",")
+    if isinstance(tags, str | None):
+        tags = (tags or "").split(",")
     tags = sorted({t.strip().lower()[:40] for t in tags if t and t.strip()})
     note = StaffNote(membership=membership, text=text[:10000], tags=tags, author_id=actor_id)
     db.session.add(note)

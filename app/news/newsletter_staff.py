@@ -115,7 +115,7 @@ def newsletter_from_post():
     """Start a newsletter from a news post (its texts in every language it has)."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    post = db.get_or_404(Post, request.form.get("post_id", type=int))
+    post = db.get_or_404(Post, request.form.get("post_id", 0, type=int))
     newsletter = newsletters.from_post(post, current_user.id)
     commit()
     return redirect(url_for(".newsletter_edit", newsletter_id=newsletter.id))
