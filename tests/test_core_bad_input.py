@@ -265,3 +265,59 @@ def test_a_staff_note_sent_without_its_tags_field_is_added_without_tags(client, 
     assert response.status_code == 302
     note = db.session.scalar(db.select(StaffNote))
     assert (note.text, note.tags) == ("Called", [])
+
+
+def _plausible(kind: str, attrs: dict) -> str:
+    """A value a person could give the field (so that a form passes up to the field left out)."""
+    if kind == "select":
+        return next((o for o in attrs["options"] if o), "")
+    if kind in ("checkbox", "radio", "hidden"):
+        return attrs.get("value") or "y"
+    samples = {"email": "someone@example.org", "number": "3", "date": "2030-06-01"}
+    samples |= {"datetime-local": "2030-06-01T18:00", "time": "18:00", "url": "https://example.org"}
+    return attrs.get("value") or samples.get(kind, "Plain words")
+
+
+def _variants(form: dict, token: str):
+    """The form filled in, then with each field left out in turn, then only whitespace in all."""
+    filled = {n: _plausible(kind, a) for n, kind, a in form["fields"] if kind != "submit"}
+    filled["csrf_token"] = token
+    visible = [n for n, kind, _a in form["fields"] if kind not in ("hidden", "submit")]
+    yield "filled in", filled
+    for name in visible:
+        yield f"without {name}", {n: v for n, v in filled.items() if n != name}
+    yield "whitespace", filled | {n: " \t " for n in visible}
+
+
+@pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")  # e.g. a lookup by no id at all
+def test_no_form_answers_500_with_a_field_left_out_or_only_whitespace(app, ctx):
+    from sqlalchemy import func, select
+
+    from app import demo
+    from app.events.models import Event
+    from app.forms.models import Form
+    from app.inbox.models import Conversation
+    from app.members.models import Group, Membership
+    from app.news.models import Post
+    from app.polls.models import Poll
+    from tests.page_forms import object_pages, page_urls, post_forms
+
+    admin_email, password = demo.seed(6)
+    db.session.commit()
+    models = {"event_id": Event, "poll_id": Poll, "member_id": Membership, "user_id": User}
+    models |= {"conversation_id": Conversation, "form_id": Form, "post_id": Post}
+    models["group_id"] = Group
+    ids = {name: db.session.scalar(select(func.min(model.id))) for name, model in models.items()}
+    urls = page_urls(app) + object_pages(app, ids)
+    crashes, sent = [], 0
+    for email in (None, "member001@felag.local", admin_email):  # a visitor, a member, an admin
+        client = app.test_client()
+        if email:
+            login(client, email, password)
+        for url, action, form, token in post_forms(client, urls):
+            for label, data in _variants(form, token):
+                sent += 1
+                if client.post(action, data=data).status_code >= 500:
+                    crashes.append(f"{email}: {url} -> {action}: {label}")
+    assert sent > 400, sent  # the pages' forms were found and sent
+    assert not crashes, crashes

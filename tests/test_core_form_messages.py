@@ -5,7 +5,6 @@ values, and no English validation message comes back."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from flask_babel import force_locale
@@ -15,7 +14,7 @@ from app.extensions import db
 from tests.factories import make_event, make_poll, make_user
 from tests.helpers import login
 from tests.members_helpers import make_member
-from tests.test_core_i18n import page_urls
+from tests.page_forms import object_pages, page_urls, post_forms
 
 
 def _english_patterns() -> list[re.Pattern]:
@@ -34,34 +33,6 @@ def _english_patterns() -> list[re.Pattern]:
 
 
 ENGLISH = _english_patterns()
-# Forms whose sending ends the session or changes who may sign in: sent, they would sign the
-# test's user out or away (their validation is the same as every other form's).
-SKIP_ACTIONS = re.compile(r"logout|/delete|/close|/revoke|/resign|/erase|/end|/language")
-
-
-class _Forms(HTMLParser):
-    """The POST forms of a page: action and fields (name, type, choices)."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms: list[dict] = []
-        self._form = None
-        self._select = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and (a.get("method") or "get").lower() == "post":
-            self._form = {"action": a.get("action") or "", "fields": []}
-            self.forms.append(self._form)
-        elif self._form is not None and a.get("name"):
-            if tag == "input":
-                self._form["fields"].append((a["name"], (a.get("type") or "text").lower(), a))
-            elif tag in ("textarea", "select"):
-                self._form["fields"].append((a["name"], tag, a))
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._form = None
 
 
 def _bad(kind: str) -> str | None:
@@ -101,35 +72,12 @@ def _english_in(html: str) -> list[str]:
 
 def _check_forms(client, urls: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for url in urls:
-        page = client.get(url)
-        if page.status_code != 200 or "text/html" not in page.content_type:
-            continue
-        html = page.get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-        parser = _Forms()
-        parser.feed(html)
-        for form in parser.forms:
-            action = form["action"] or url
-            visible = [n for n, kind, _a in form["fields"] if kind not in ("hidden", "submit")]
-            if not token or not visible or SKIP_ACTIONS.search(action) or "://" in action:
-                continue
-            for data in _submissions(form, token.group(1)):
-                response = client.post(action, data=data)
-                leftovers = _english_in(response.get_data(as_text=True))
-                if leftovers:
-                    found[f"{url} -> {action}"] = leftovers
+    for url, action, form, token in post_forms(client, urls):
+        for data in _submissions(form, token):
+            leftovers = _english_in(client.post(action, data=data).get_data(as_text=True))
+            if leftovers:
+                found[f"{url} -> {action}"] = leftovers
     return found
-
-
-def _object_pages(app, ids: dict[str, int]) -> list[str]:
-    """The GET pages of one event, member, poll and user (their edit forms live there)."""
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if "GET" in rule.methods and rule.arguments and rule.arguments <= set(ids):
-            if not rule.rule.startswith(("/api", "/static")) and not rule.rule.endswith(".ics"):
-                urls.append(rule.build(ids, append_unknown=False)[1])
-    return sorted(urls)
 
 
 @pytest.mark.parametrize("locale", ["da", "is"])
@@ -146,7 +94,7 @@ def test_every_form_sent_empty_or_wrong_answers_without_english(app, ctx, locale
     urls = page_urls(app)
     found = _check_forms(visitor, urls)
     login(admin, "forms-admin@example.org")
-    found.update(_check_forms(admin, urls + _object_pages(app, ids)))
+    found.update(_check_forms(admin, urls + object_pages(app, ids)))
     assert not found, found
 
 

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 from app.extensions import db
 from tests.factories import make_user
 from tests.helpers import login
+from tests.page_forms import page_urls
 
 CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -122,24 +123,6 @@ def _sentences(html: str) -> set[str]:
     parser = _Text()
     parser.feed(html)
     return set(parser.chunks)
-
-
-SKIP_PREFIXES = ("/api", "/static", "/bootstrap", "/media", "/health", "/language", "/t/")
-SKIP_SUFFIXES = (".json", ".ics", ".png", ".js", ".css", ".csv", ".xlsx", ".webmanifest")
-
-
-def page_urls(app) -> list[str]:
-    """Every page without URL parameters that answers GET (new domains are covered too)."""
-    urls = {"/no-such-page"}
-    for rule in app.url_map.iter_rules():
-        if (
-            "GET" in rule.methods
-            and not rule.arguments
-            and not rule.rule.startswith(SKIP_PREFIXES)
-            and not rule.rule.endswith(SKIP_SUFFIXES)
-        ):
-            urls.add(rule.rule)
-    return sorted(urls)
 
 
 def _leftovers(english, translated, urls, ignore=r"@") -> dict:

@@ -245,3 +245,24 @@ def test_pages_for_someone_who_is_not_a_member(app, client, ctx):
     assert 'href="/members/apply"' in me and "my-record" not in me
     assert client.post("/members/me/resign").status_code == 400  # no CSRF token
     assert post_form(client, "/members/me/edit", {}, page_url="/members/me").status_code == 404
+
+
+def test_a_record_sent_without_its_unions_field_keeps_the_unions(app, ctx):
+    # The record's `unions` attribute is its list of rows; the form must not take it as text.
+    user = make_user("union@example.org")
+    member = make_member(user)
+    records.update_record(member, {}, None, allowed=(), unions=[("BHM", "7")])
+    make_user("staff@example.org", roles=["membership"])
+    db.session.commit()
+    sent = {k: v for k, v in record(phone="+354 555 9999").items() if v and "national" not in k}
+    for email, url in (
+        ("union@example.org", "/members/me/edit"),
+        ("staff@example.org", f"/staff/members/{member.id}/edit"),
+    ):
+        client = app.test_client()
+        login(client, email)
+        response = post_form(client, url, sent, page_url=url)
+        assert response.status_code == 302, url
+    db.session.refresh(member)
+    assert [(u.union, u.member_number) for u in member.unions] == [("BHM", "7")]
+    assert member.phone == "+354 555 9999"

@@ -57,6 +57,14 @@ def format_unions(membership) -> str:
     )
 
 
+def with_unions(form, membership):
+    """A record form whose unions text is the record's own unless the request sent the field
+    (built from the record, the form would take its `unions`, a list of rows, as the text)."""
+    if "unions" not in request.form:
+        form.unions.data = format_unions(membership)
+    return form
+
+
 def record_values(form) -> dict:
     """The record fields of a submitted form, as plain values for a service."""
     return {field: getattr(form, field).data for field in RECORD_FIELDS}
@@ -161,9 +169,7 @@ def _own_membership():
 @login_required
 def edit_me():
     membership = _own_membership()
-    form = RecordForm(obj=membership)
-    if request.method == "GET":
-        form.unions.data = format_unions(membership)
+    form = with_unions(RecordForm(obj=membership), membership)
     if form.validate_on_submit():
         try:
             update_record(

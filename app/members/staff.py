@@ -43,7 +43,7 @@ from app.members.forms import (
     TitleForm,
 )
 from app.members.models import CONSENT_KINDS, Membership
-from app.members.routes import format_unions, parse_unions, record_values
+from app.members.routes import parse_unions, record_values, with_unions
 
 # Nested under the staff blueprint by the factory: /staff/members/...
 bp = Blueprint("members", __name__, url_prefix="/members")
@@ -196,9 +196,8 @@ def member_edit(member_id: int):
         flash(_("This record is anonymised and cannot be edited."), "warning")
         return back_to_record(membership)
     consents = consents_of(membership.user)
-    form = StaffRecordForm(obj=membership, data=consents)
+    form = with_unions(StaffRecordForm(obj=membership, data=consents), membership)
     if request.method == "GET":
-        form.unions.data = format_unions(membership)
         form.national_id.data = ""
         for kind in CONSENT_KINDS:
             getattr(form, kind).data = consents[kind]
