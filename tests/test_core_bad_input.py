@@ -279,7 +279,8 @@ def _plausible(kind: str, attrs: dict) -> str:
 
 
 def _variants(form: dict, token: str):
-    """The form filled in, then with each field left out in turn, then only whitespace in all."""
+    """The form filled in, then with each field left out in turn, then whitespace or junk (too
+    large, negative, too long, impossible dates, control characters) in every field."""
     filled = {n: _plausible(kind, a) for n, kind, a in form["fields"] if kind != "submit"}
     filled["csrf_token"] = token
     visible = [n for n, kind, _a in form["fields"] if kind not in ("hidden", "submit")]
@@ -287,10 +288,12 @@ def _variants(form: dict, token: str):
     for name in visible:
         yield f"without {name}", {n: v for n, v in filled.items() if n != name}
     yield "whitespace", filled | {n: " \t " for n in visible}
+    for junk in (HUGE, "-1", "x" * 5000, "2026-02-31T25:99", "\u202e<b>&#0;"):
+        yield f"{junk[:8]!r} in all", filled | {n: junk for n in visible}
 
 
 @pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")  # e.g. a lookup by no id at all
-def test_no_form_answers_500_with_a_field_left_out_or_only_whitespace(app, ctx):
+def test_no_form_answers_500_with_a_field_left_out_or_whitespace_or_junk(app, ctx):
     from sqlalchemy import func, select
 
     from app import demo
