@@ -33,6 +33,7 @@ def create_app(config: type[Config] | None = None, overrides: dict | None = None
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LANGUAGE"]
     app.config["TRUSTED_HOSTS"] = app.config.get("TRUSTED_HOSTS") or None
     _configure_services(app)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_address(app.config["SQLALCHEMY_DATABASE_URI"])
     Path(app.config["STORAGE_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(
@@ -64,6 +65,33 @@ def redis_address(url: str, config) -> str:
     seconds = str(config["REDIS_TIMEOUT_SECONDS"])
     query.setdefault("socket_connect_timeout", seconds)
     query.setdefault("socket_timeout", seconds)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# libpq's settings for a PostgreSQL connection whose network path dies without a word (a
+# firewall's idle timeout, a failover that leaves the old address answering nothing): connect
+# within 10 s; an idle pooled connection is probed after 30 s and found dead 30 s later, so the
+# pool's check (app/core/db_ping.py) replaces it; a statement the server never acknowledged fails
+# after 30 s instead of the kernel's 15 minutes. A query that runs long is not cut (its bytes were
+# acknowledged). Each is kept when DATABASE_URL sets it.
+POSTGRES_NETWORK = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
+
+
+def database_address(url: str) -> str:
+    """The database URL, with POSTGRES_NETWORK's settings for PostgreSQL unless it has its own."""
+    if not url.startswith("postgresql"):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for name, value in POSTGRES_NETWORK.items():
+        query.setdefault(name, value)
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

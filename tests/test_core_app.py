@@ -1,5 +1,6 @@
 """Health, error pages in three languages, JSON errors under /api, production refusal, CLI."""
 
+import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -294,3 +295,30 @@ def test_the_app_waits_on_redis_only_redis_timeout_seconds(app):
     )
     query = parse_qs(urlsplit(made.config["RQ_CONNECTION"]).query)
     assert query["socket_timeout"] == ["9"] and query["socket_connect_timeout"] == ["2.0"]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_postgres_connections_notice_a_dead_network_path(app):
+    import socket
+
+    from app import database_address
+    from app.extensions import db
+
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            fd = raw.driver_connection.fileno()
+            sock = socket.socket(fileno=os.dup(fd))
+            try:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 10
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 30000
+            finally:
+                sock.close()
+        finally:
+            raw.close()
+    own = parse_qs(urlsplit(database_address("postgresql+psycopg://h/db?keepalives_idle=5")).query)
+    assert own["keepalives_idle"] == ["5"] and own["tcp_user_timeout"] == ["30000"]
+    assert database_address("sqlite:///x.db") == "sqlite:///x.db"
