@@ -194,3 +194,25 @@ def test_the_last_place_goes_to_one_person_only(app, live_server, postgres, monk
         else:
             # without the guard the group is overfilled: the test fails when the guard is gone
             assert links > 3
+
+
+def test_a_groups_pages_read_the_same_statements_for_two_members_or_twenty(app, ctx):
+    from tests.helpers import StatementCounter
+
+    group = groups.save_group(None, name="Board", kind="committee")
+    make_user("staff@example.org", roles=["membership"])
+    counts = []
+    for size in (2, 20):
+        while group.member_count < size:
+            role = "lead" if group.member_count % 3 == 0 else "member"
+            groups.join(group, make_member(), None, by_staff=True, role=role)
+        db.session.commit()
+        staff = app.test_client()
+        login(staff, "staff@example.org")
+        pages = (f"/staff/members/groups/{group.id}", f"/groups/{group.slug}")
+        staff.get(pages[0]), staff.get(pages[1])  # the session's once-a-minute writes
+        with StatementCounter(app) as counter:
+            for page in pages:
+                assert staff.get(page).status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

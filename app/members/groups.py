@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 
 from app.core import audit
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -55,16 +56,24 @@ def link_of(group: Group, membership: Membership | None) -> GroupMember | None:
     )
 
 
-def roster(group: Group) -> list[GroupMember]:
+def roster(group: Group, role: str | None = None) -> list[GroupMember]:
+    """The group's members (of one role, when given) with their records, in one statement:
+    leads first, then officers, other titles and members, each by name."""
     order = {role: i for i, role in enumerate(("lead", "officer", "custom", "member"))}
-    links = db.session.scalars(
-        select(GroupMember).join(Membership).where(GroupMember.group_id == group.id)
-    ).all()
+    statement = (
+        select(GroupMember)
+        .join(GroupMember.membership)
+        .options(contains_eager(GroupMember.membership))
+        .where(GroupMember.group_id == group.id)
+    )
+    if role is not None:
+        statement = statement.where(GroupMember.role == role)
+    links = db.session.scalars(statement).all()
     return sorted(links, key=lambda link: (order[link.role], link.membership.full_name))
 
 
 def leaders(group: Group) -> list[GroupMember]:
-    return [link for link in roster(group) if link.role == "lead"]
+    return roster(group, "lead")
 
 
 def can_see_roster(group: Group, user) -> bool:
