@@ -1,6 +1,5 @@
-"""The organiser's registrations page and the member record: their queries do not grow with the
-outbox and the audit log (batch counts and trails are read through indexed columns)."""
-
+"""Pages' statements do not grow with their rows: the organiser's registrations page and the
+member record with the outbox and the audit log; every page, as an admin, with the association."""
 from __future__ import annotations
 
 import pytest
@@ -165,3 +164,62 @@ def test_migration_backfills_the_batch_of_existing_event_message_rows(services, 
         if dialect == "postgresql":
             with services["admin_engine"].connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _statements_per_page(tmp_path, people: int) -> dict[str, int]:
+    """Each page's statements, as an admin, over the demo data with `people` members (its own
+    SQLite app), the objects' pages for the event, group and poll with the most rows."""
+    from sqlalchemy import func, select
+
+    from app import demo
+    from app.events.models import Registration
+    from app.members.models import GroupMember, Membership
+    from app.polls.models import Ballot
+    from tests.helpers import sqlite_dev_app
+    from tests.page_forms import object_pages, page_urls
+
+    app = sqlite_dev_app(
+        tmp_path,
+        PUBLIC_PAGE_CACHE_SECONDS=0,
+        RATELIMIT_ENABLED=False,
+        PASSWORD_HASH_TIME_COST=1,
+        PASSWORD_HASH_MEMORY_KIB=1024,
+        PASSWORD_HASH_PARALLELISM=1,
+    )
+    with app.test_request_context():
+        email, password = demo.seed(people)
+        db.session.commit()
+
+        def fullest(column):
+            return db.session.scalar(
+                select(column).group_by(column).order_by(func.count().desc(), column).limit(1)
+            )
+
+        ids = {
+            "event_id": fullest(Registration.event_id),
+            "group_id": fullest(GroupMember.group_id),
+        }
+        ids["poll_id"] = fullest(Ballot.poll_id)
+        ids["member_id"] = db.session.scalar(select(func.min(Membership.id)))
+    admin = app.test_client()
+    login(admin, email, password)
+    counts = {}
+    for url in page_urls(app) + object_pages(app, ids):
+        if url.startswith("/door"):
+            continue
+        admin.get(url)  # the first visit's once-only reads (caches, the session's last seen)
+        with StatementCounter(app) as counter:
+            status = admin.get(url).status_code
+        if status == 200:
+            counts[url] = counter.count
+    return counts
+
+
+@pytest.mark.live  # apps of their own on SQLite: the shared PostgreSQL session is not swapped in
+def test_no_page_reads_more_statements_when_the_association_grows(tmp_path):
+    small = _statements_per_page(tmp_path / "small", 8)
+    large = _statements_per_page(tmp_path / "large", 40)
+    both = small.keys() & large.keys()
+    assert len(both) > 60, sorted(both)  # the pages were reached, signed in, at both sizes
+    grown = {url: (small[url], large[url]) for url in both if large[url] > small[url] + 1}
+    assert not grown, grown
