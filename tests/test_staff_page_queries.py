@@ -1,5 +1,6 @@
 """Pages' statements do not grow with their rows: the organiser's registrations page and the
 member record with the outbox and the audit log; every page, as an admin, with the association."""
+
 from __future__ import annotations
 
 import pytest
