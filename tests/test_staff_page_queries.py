@@ -103,6 +103,34 @@ def test_member_record_queries_do_not_grow_with_the_audit_log(app, client, ctx):
     assert html.count('data-action="member.updated"') == 8  # not the other member's 50
 
 
+def test_a_members_pages_do_not_grow_with_their_groups_titles_and_tickets(app, ctx):
+    from datetime import date
+
+    from app.events import registrations
+    from app.members import groups, titles
+
+    make_user("staff@example.org", roles=["membership"])
+    member = make_member(full_name="Busy Person")
+    member.user.email = "busy@example.org"
+    db.session.commit()
+    own, staff = app.test_client(), app.test_client()
+    login(own, "busy@example.org")
+    login(staff, "staff@example.org")
+    pages = ((own, "/members/me"), (own, "/tickets/"), (staff, f"/staff/members/{member.id}"))
+    counts = []
+    for more in (1, 8):
+        for n in range(more):
+            group = groups.save_group(None, name=f"Group {len(counts)}-{n}", kind="committee")
+            groups.join(group, member, None, by_staff=True)
+            titles.add_title(member, "custom", date(2026, 1, 1), custom_title="Helper", group=group)
+            registrations.register(make_event(days_ahead=3 + n).id, member.user, True)
+        db.session.commit()
+        for client, url in pages:
+            client.get(url)  # the session's once-a-minute write
+        counts.append([_page(app, client, url)[0] for client, url in pages])
+    assert counts[0] == counts[1], counts
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_migration_backfills_the_batch_of_existing_event_message_rows(services, tmp_path, dialect):
     import os

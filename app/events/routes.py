@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from app.core import dates
 from app.core.errors import DomainError
@@ -334,7 +334,8 @@ def mine():
     """My registrations and tickets: upcoming first, then past ones."""
     rows = db.session.scalars(
         select(Registration)
-        .join(Event)
+        .join(Registration.event)
+        .options(contains_eager(Registration.event))
         .where(Registration.user_id == current_user.id, Registration.state != "cancelled")
         .order_by(Event.starts_at)
     ).all()

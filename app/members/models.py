@@ -258,7 +258,8 @@ class GroupMember(db.Model):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    group: Mapped[Group] = relationship(back_populates="members")
+    # A member's links are shown with their groups' names: loaded with them (small rows).
+    group: Mapped[Group] = relationship(back_populates="members", lazy="joined", innerjoin=True)
     membership: Mapped[Membership] = relationship(back_populates="group_links")
 
 
@@ -284,7 +285,7 @@ class Title(db.Model):
     ends_on: Mapped[date | None] = mapped_column(Date)
 
     membership: Mapped[Membership] = relationship(back_populates="titles")
-    group: Mapped[Group | None] = relationship()
+    group: Mapped[Group | None] = relationship(lazy="joined")  # shown with the title
 
 
 class StaffNote(db.Model):
