@@ -238,3 +238,39 @@ def test_my_page_counts_the_open_polls_waiting_for_my_vote(client, ctx):
     login(client, "voter@example.org")
     html = client.get("/account").get_data(as_text=True)
     assert 'data-polls-waiting="1"' in html and "1 open poll is waiting for your vote." in html
+
+
+def test_a_polls_pages_read_the_same_statements_for_three_questions_or_twelve(app, ctx):
+    from tests.helpers import StatementCounter
+
+    voters = [make_user(f"q{n}@example.org") for n in range(3)]
+    make_user("staff@example.org", roles=["admin"])
+    counts = []
+    for sets in (1, 4):
+        questions = [(f"{text} {n}", *rest) for n in range(sets) for text, *rest in QUESTIONS]
+        poll = make_poll(title=f"{sets} sets", questions=questions, results_mode="live")
+        for voter in voters:
+            answers = {}
+            for question in poll.questions:
+                picks = [o.id for o in question.options][: 2 if question.kind != "yes_no" else 1]
+                answers[str(question.id)] = picks
+            cast(poll, voter, answers)
+        db.session.commit()
+        pages = [
+            (voters[0].email, f"/polls/{poll.id}/results"),
+            (voters[0].email, f"/polls/{poll.id}/results.json"),
+        ]
+        pages += [
+            ("staff@example.org", f"/polls/{poll.id}"),
+            ("staff@example.org", f"/staff/polls/{poll.id}/results"),
+        ]
+        seen = []
+        for email, url in pages:
+            client = app.test_client()
+            login(client, email)
+            client.get(url)  # the session's once-a-minute write
+            with StatementCounter(app) as counter:
+                assert client.get(url).status_code == 200, url
+            seen.append(counter.count)
+        counts.append(seen)
+    assert counts[0] == counts[1], counts

@@ -128,8 +128,12 @@ class PollQuestion(db.Model):
     seats: Mapped[int] = mapped_column(Integer, default=1)
 
     poll: Mapped[Poll] = relationship(back_populates="questions")
+    # A question is always shown with its options: loaded for all of a poll's questions at once.
     options: Mapped[list[PollOption]] = relationship(
-        back_populates="question", order_by="PollOption.position", cascade="all, delete-orphan"
+        back_populates="question",
+        order_by="PollOption.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
     )
 
     def add_yes_no_options(self) -> None:

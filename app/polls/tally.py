@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, true
 
 from app.extensions import db
 from app.polls.models import Ballot, BallotChoice, Participation, Poll, PollQuestion
@@ -201,33 +201,56 @@ def _percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def ranked_ballots(question: PollQuestion) -> list[list[int]]:
-    """Every ballot's ranking for a question (option ids, first preference first)."""
-    rows = db.session.execute(
-        select(BallotChoice.ballot_id, BallotChoice.option_id)
-        .where(BallotChoice.question_id == question.id)
-        .order_by(BallotChoice.ballot_id, BallotChoice.rank)
-    )
-    rankings: dict[str, list[int]] = {}
-    for ballot_id, option_id in rows:
-        rankings.setdefault(ballot_id, []).append(option_id)
-    return list(rankings.values())
+@dataclass
+class PollCounts:
+    """A poll's counts for every question, read in at most three statements however many
+    questions it has: votes per (question, option) (first preferences for a ranked question),
+    the ballots that answered each question, and each ranked question's rankings."""
 
+    votes: dict[tuple[int, int], int]
+    answered: dict[int, int]
+    rankings: dict[int, list[list[int]]]
 
-def question_results(question: PollQuestion, ballots_cast: int) -> dict:
-    """Counts per option (first preferences for ranked), blank, and the ranked count's rounds."""
-    first = select(BallotChoice.option_id, func.count()).where(
-        BallotChoice.question_id == question.id
-    )
-    if question.kind == "ranked":
-        first = first.where(BallotChoice.rank == 1)
-    votes = dict(db.session.execute(first.group_by(BallotChoice.option_id)).all())
-    answered = db.session.scalar(
-        select(func.count(func.distinct(BallotChoice.ballot_id))).where(
-            BallotChoice.question_id == question.id
+    @classmethod
+    def read(cls, questions: Sequence[PollQuestion]) -> PollCounts:
+        ids = [q.id for q in questions]
+        ranked = [q.id for q in questions if q.kind == "ranked"]
+        if not ids:
+            return cls({}, {}, {})
+        choice = BallotChoice
+        counted = or_(choice.rank == 1, choice.question_id.not_in(ranked)) if ranked else true()
+        votes = db.session.execute(
+            select(choice.question_id, choice.option_id, func.count())
+            .where(choice.question_id.in_(ids), counted)
+            .group_by(choice.question_id, choice.option_id)
         )
+        answered = db.session.execute(
+            select(choice.question_id, func.count(func.distinct(choice.ballot_id)))
+            .where(choice.question_id.in_(ids))
+            .group_by(choice.question_id)
+        )
+        return cls({(q, o): n for q, o, n in votes}, dict(answered.all()), ranked_ballots(ranked))
+
+
+def ranked_ballots(question_ids: Sequence[int]) -> dict[int, list[list[int]]]:
+    """Every ballot's ranking for each of the questions (option ids, first preference first)."""
+    if not question_ids:
+        return {}
+    rows = db.session.execute(
+        select(BallotChoice.question_id, BallotChoice.ballot_id, BallotChoice.option_id)
+        .where(BallotChoice.question_id.in_(question_ids))
+        .order_by(BallotChoice.question_id, BallotChoice.ballot_id, BallotChoice.rank)
     )
-    blank = max(ballots_cast - (answered or 0), 0)
+    rankings: dict[int, dict[str, list[int]]] = {q: {} for q in question_ids}
+    for question_id, ballot_id, option_id in rows:
+        rankings[question_id].setdefault(ballot_id, []).append(option_id)
+    return {q: list(by_ballot.values()) for q, by_ballot in rankings.items()}
+
+
+def question_results(question: PollQuestion, ballots_cast: int, counts: PollCounts) -> dict:
+    """Counts per option (first preferences for ranked), blank, and the ranked count's rounds."""
+    votes = {o.id: counts.votes.get((question.id, o.id), 0) for o in question.options}
+    blank = max(ballots_cast - counts.answered.get(question.id, 0), 0)
     result = {
         "id": question.id,
         "text": question.text,
@@ -242,8 +265,8 @@ def question_results(question: PollQuestion, ballots_cast: int) -> dict:
                 "id": option.id,
                 "text": option.text,
                 "value": option.value,
-                "votes": votes.get(option.id, 0),
-                "percent": _percent(votes.get(option.id, 0), ballots_cast),
+                "votes": votes[option.id],
+                "percent": _percent(votes[option.id], ballots_cast),
             }
             for option in question.options
         ],
@@ -251,7 +274,8 @@ def question_results(question: PollQuestion, ballots_cast: int) -> dict:
         "elected": [],
     }
     if question.kind == "ranked":
-        count = stv([o.id for o in question.options], ranked_ballots(question), question.seats)
+        rankings = counts.rankings[question.id]
+        count = stv([o.id for o in question.options], rankings, question.seats)
         result["rounds"] = [stage.as_dict() for stage in count.rounds]
         result["elected"] = count.elected
         result["quota"] = _num(count.quota)
@@ -271,6 +295,7 @@ def poll_results(poll: Poll) -> dict:
     Percentages are of the ballots cast (blank ones included), so a question's options and its
     blank share add up to 100 (for multiple choice, each option's share of the voters).
     """
+    counts = PollCounts.read(poll.questions)
     ballots_cast = db.session.scalar(
         select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll.id)
     )
@@ -283,5 +308,5 @@ def poll_results(poll: Poll) -> dict:
         "voted": voted,
         "ballots": ballots_cast,
         "turnout_percent": _percent(voted, poll.electorate_size),
-        "questions": [question_results(q, ballots_cast) for q in poll.questions],
+        "questions": [question_results(q, ballots_cast, counts) for q in poll.questions],
     }
