@@ -255,3 +255,33 @@ def test_answered_forms_keep_their_anonymity_and_refuse_odd_states(app, ctx):
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Form, form.id).status == "open"
+
+
+def test_a_forms_pages_read_the_same_statements_for_eight_questions_or_thirty_two(app, ctx):
+    from tests.helpers import StatementCounter
+
+    make_user("staff@example.org", roles=["admin"])
+    counts = []
+    for times in (1, 4):
+        form = make_form(title=f"Survey {times}", questions=every_kind() * times)
+        event = make_event(f"Evening {times}")
+        make_form(
+            kind="event", title=f"Questions {times}", questions=every_kind() * times, event=event
+        )
+        db.session.commit()
+        staff = app.test_client()
+        login(staff, "staff@example.org")
+        pages = (
+            f"/forms/{form.slug}",
+            f"/staff/forms/{form.id}/",
+            f"/staff/forms/{form.id}/results",
+        )
+        pages += (f"/events/{event.id}/{event.slug}",)
+        seen = []
+        for url in pages:
+            staff.get(url)  # the session's once-a-minute write
+            with StatementCounter(app) as counter:
+                assert staff.get(url).status_code == 200, url
+            seen.append(counter.count)
+        counts.append(seen)
+    assert counts[0] == counts[1], counts

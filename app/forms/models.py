@@ -130,8 +130,9 @@ class Question(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     form: Mapped[Form] = relationship(back_populates="questions")
+    # A question is shown with its options: loaded for all of a form's questions at once.
     options: Mapped[list[Option]] = relationship(
-        back_populates="question", order_by="Option.position, Option.id"
+        back_populates="question", order_by="Option.position, Option.id", lazy="selectin"
     )
 
     def text(self, locale: str) -> str:
