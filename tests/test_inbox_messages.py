@@ -316,3 +316,32 @@ def test_an_assignee_that_is_no_choice_is_refused_and_changes_nothing(app, ctx, 
     assert "Choose a member of staff." in page
     db.session.refresh(conversation)
     assert conversation.assignee_id is None
+
+
+def test_a_conversation_reads_the_same_statements_with_two_staff_writers_or_eight(app, ctx):
+    from tests.helpers import StatementCounter
+
+    member = make_user("member@example.org")
+    make_user("chief@example.org", "Chief", roles=["admin"])
+    conversation = services.start_from_member(member, "Question", "Hello")
+    counts = []
+    for writers in (2, 8):
+        for n in range(writers):
+            writer = make_user(
+                f"writer{writers}-{n}@example.org", f"Writer {n}", roles=["membership"]
+            )
+            services.reply_from_staff(conversation, writer, f"Answer {n}")
+            services.add_note(conversation, writer, f"Note {n}")
+        db.session.commit()
+        seen = []
+        for email, url in (
+            ("chief@example.org", f"/staff/inbox/{conversation.id}"),
+            ("member@example.org", f"/account/messages/{conversation.id}"),
+        ):
+            client = _client(app, email)
+            client.get(url)  # the session's once-a-minute write
+            with StatementCounter(app) as counter:
+                assert client.get(url).status_code == 200
+            seen.append(counter.count)
+        counts.append(seen)
+    assert counts[0] == counts[1], counts
