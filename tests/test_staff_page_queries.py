@@ -103,6 +103,28 @@ def test_member_record_queries_do_not_grow_with_the_audit_log(app, client, ctx):
     assert html.count('data-action="member.updated"') == 8  # not the other member's 50
 
 
+def test_the_audit_log_and_a_users_page_do_not_grow_with_the_people_in_them(app, client, ctx):
+    make_user("admin@example.org", roles=["admin"])
+    person = make_user("person@example.org")
+    db.session.commit()
+    login(client, "admin@example.org")
+    pages = ("/staff/audit/", f"/staff/users/{person.id}")
+    counts = []
+    for actors in (2, 8):
+        for n in range(actors):
+            actor = make_user(name=f"Actor {actors}-{n}", roles=["membership"])
+            audit.record(
+                "user.roles_changed",
+                "user",
+                person.id,
+                actor_id=actor.id,
+                subject_user_id=person.id,
+            )
+        db.session.commit()
+        counts.append([_page(app, client, url)[0] for url in pages])
+    assert counts[0] == counts[1], counts
+
+
 def test_a_members_pages_do_not_grow_with_their_groups_titles_and_tickets(app, ctx):
     from datetime import date
 

@@ -61,8 +61,9 @@ class AuditEntry(db.Model):
     # The client's address (after ProxyFix); None for work done by jobs and commands.
     address: Mapped[str | None] = mapped_column(String(45))
 
-    actor = relationship("User", foreign_keys=[actor_id])
-    subject_user = relationship("User", foreign_keys=[subject_user_id])
+    # Every entry is shown as a sentence naming both: loaded with it.
+    actor = relationship("User", foreign_keys=[actor_id], lazy="joined")
+    subject_user = relationship("User", foreign_keys=[subject_user_id], lazy="joined")
 
     @property
     def label(self) -> str:

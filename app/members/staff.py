@@ -17,7 +17,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
 
 from app.auth.reauth import recent_auth_required
 from app.core.audit import AuditEntry
@@ -122,7 +121,6 @@ def _audit_trail(membership: Membership) -> list[AuditEntry]:
     return list(
         db.session.scalars(
             select(AuditEntry)
-            .options(joinedload(AuditEntry.actor), joinedload(AuditEntry.subject_user))
             .where(
                 or_(
                     AuditEntry.subject_user_id == membership.user_id,
