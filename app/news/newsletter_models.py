@@ -83,8 +83,12 @@ class Newsletter(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # A newsletter is shown by its texts: loaded for all the newsletters of a list at once.
     texts: Mapped[list[NewsletterText]] = relationship(
-        back_populates="newsletter", cascade="all, delete-orphan", order_by="NewsletterText.locale"
+        back_populates="newsletter",
+        cascade="all, delete-orphan",
+        order_by="NewsletterText.locale",
+        lazy="selectin",
     )
 
     @property

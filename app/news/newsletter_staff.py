@@ -83,7 +83,7 @@ def newsletter_list():
         "news/newsletters/staff_list.html",
         page=page,
         audience_labels=newsletters.AUDIENCE_LABELS,
-        progress={n.id: newsletters.progress(n) for n in page.items if n.state != "draft"},
+        progress=newsletters.progress_of([n for n in page.items if n.state != "draft"]),
         posts=db.session.scalars(select(Post).order_by(Post.id.desc()).limit(30)).all(),
         action_form=ActionForm(),
     )
