@@ -200,3 +200,22 @@ def test_openapi_describes_the_poll_endpoints(client):
     ballot = paths["/api/v1/polls/{poll_id}/ballots"]["post"]["responses"]
     assert {"201", "403", "409", "422"} <= set(ballot)
     assert "get" in paths["/api/v1/polls/{poll_id}/results"]
+
+
+def test_the_list_reads_the_same_statements_for_two_polls_or_ten(app, client, staff_api, ctx):
+    from tests.helpers import StatementCounter
+
+    group = Group(name="Board", slug="board", kind="committee")
+    db.session.add(group)
+    questions = (("Approve?", "yes_no", (), 1, 1), ("Chair", "single", ("A", "B"), 1, 1))
+    counts = []
+    for more in (2, 8):
+        for n in range(more):
+            make_poll(title=f"Poll {n}", questions=questions, electorate_kind="group", group=group)
+        db.session.commit()
+        client.get("/api/v1/polls?limit=100", headers=staff_api)  # the token is cached after
+        with StatementCounter(app) as counter:
+            body = client.get("/api/v1/polls?limit=100", headers=staff_api).get_json()
+        assert body["count"] == sum((2, 8)[: len(counts) + 1])
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

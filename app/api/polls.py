@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.auth import token_required
 from app.api.poll_schemas import (
@@ -109,7 +109,11 @@ def polls_list(limit: int, offset: int):
             (Poll.status == "published") | (Poll.status.in_(("open", "closed")) & Poll.id.in_(mine))
         )
     count = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.order_by(Poll.id.desc()).limit(limit).offset(offset)).all()
+    # Each poll is shown with its group, questions and options: loaded for the page at once.
+    shown = (joinedload(Poll.group), selectinload(Poll.questions))
+    rows = db.session.scalars(
+        stmt.options(*shown).order_by(Poll.id.desc()).limit(limit).offset(offset)
+    ).all()
     voted = ballots.voted_poll_ids(user, [p.id for p in rows])
     return page([poll_json(p, p.id in voted) for p in rows], count, limit, offset)
 
