@@ -205,6 +205,15 @@ class StatementCounter:
         return sum(1 for s in self.statements if not self.BOOKKEEPING.search(s))
 
 
+def statements_of(app, client, url: str) -> int:
+    """The statements a page of its own reads (asked twice: the first visit may make the
+    session's once-a-minute write), after checking that it answers 200."""
+    client.get(url)
+    with StatementCounter(app) as counter:
+        assert client.get(url).status_code == 200, url
+    return counter.count
+
+
 def sqlite_dev_app(tmp_path: Path, **config):
     """The development app on its embedded defaults (SQLite, no Redis, in-process jobs, e-mail
     to files), in tmp_path, with its tables made: for what must work on a fresh clone too."""
