@@ -60,12 +60,8 @@ def redis_address(url: str, config) -> str:
     call of a request those seconds (redis-py's own default is 5, and a login makes several
     calls), after which the request goes on without it: its jobs wait for the relay, rate limits
     count in-process. The jobs worker's RQ raises the read timeout above its own blocking wait."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
     seconds = str(config["REDIS_TIMEOUT_SECONDS"])
-    query.setdefault("socket_connect_timeout", seconds)
-    query.setdefault("socket_timeout", seconds)
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return _with_defaults(url, {"socket_connect_timeout": seconds, "socket_timeout": seconds})
 
 
 # libpq's settings for a PostgreSQL connection whose network path dies without a word (a
@@ -86,12 +82,13 @@ POSTGRES_NETWORK = {
 
 def database_address(url: str) -> str:
     """The database URL, with POSTGRES_NETWORK's settings for PostgreSQL unless it has its own."""
-    if not url.startswith("postgresql"):
-        return url
+    return _with_defaults(url, POSTGRES_NETWORK) if url.startswith("postgresql") else url
+
+
+def _with_defaults(url: str, defaults: dict[str, str]) -> str:
+    """The URL with each of `defaults` in its query string, unless the URL sets it itself."""
     parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    for name, value in POSTGRES_NETWORK.items():
-        query.setdefault(name, value)
+    query = defaults | dict(parse_qsl(parts.query))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

@@ -19,7 +19,6 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import SignInSession, User
 from app.core.timeutil import utcnow
@@ -134,14 +133,6 @@ _SESSION_USER = (
 )
 
 
-_SEEN = (
-    update(SignInSession)
-    .where(SignInSession.id == bindparam("row_id"))
-    .values(last_seen_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
-)
-
-
 def load_session_user(key: str) -> User | None:
     """The user of a live session key (Flask-Login's user_loader); ends a dead one."""
     now = utcnow()
@@ -155,11 +146,9 @@ def load_session_user(key: str) -> User | None:
         return None
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
         # Committed at once: the user is loaded before the request does its own work (see
-        # init_app), so nothing of the request's goes with it. A statement of its own, not a
-        # flush: bookkeeping, which must not empty the visitors' page cache (app/core/page_cache).
-        db.session.execute(_SEEN, {"row_id": row.id, "now": now})
+        # init_app), so nothing of the request's goes with it.
+        row.last_seen_at = now
         db.session.commit()
-        set_committed_value(row, "last_seen_at", now)
         session.modified = True  # the cookie's expiry moves with the idle clock
     g.sign_in_session = row
     return user

@@ -35,7 +35,7 @@ from app.core.fragments import key_of
 MAX_PAGES = 500  # per process; the oldest goes first (query strings could otherwise grow it)
 MAX_KEPT = 100  # values and parts: a few per language
 # In a model's __table_args__: its rows are bookkeeping no public page shows (the outbox, sign-in
-# sessions, token use), so a statement that writes them leaves the kept pages be.
+# sessions, token use), so a flush or a statement that writes only them leaves the kept pages be.
 NOT_ON_PUBLIC_PAGES = {"info": {"not_on_public_pages": True}}
 
 _pages: OrderedDict[tuple, tuple[float, bytes]] = OrderedDict()  # key: (expiry, HTML)
@@ -132,16 +132,21 @@ def _keep(response: Response) -> Response:
     return response
 
 
+def _shown(table) -> bool:
+    """Whether rows of the table may be on a public page (not marked NOT_ON_PUBLIC_PAGES)."""
+    return not table.info.get("not_on_public_pages")
+
+
 def _note_changes(session_: Session, flush_context) -> None:
-    session_.info["changed"] = True
+    """A flush that wrote a row of a table a public page may show is a change."""
+    if any(_shown(row.__table__) for row in (*session_.new, *session_.dirty, *session_.deleted)):
+        session_.info["changed"] = True
 
 
 def _note_writes(state: ORMExecuteState) -> None:
-    """A write by a statement of its own (a seat taken or given back) is a change as a flush is,
-    unless its table is bookkeeping that no public page shows (NOT_ON_PUBLIC_PAGES)."""
-    if state.is_insert or state.is_update or state.is_delete:
-        if not state.statement.table.info.get("not_on_public_pages"):
-            state.session.info["changed"] = True
+    """A write by a statement of its own (a seat taken or given back) is a change as a flush is."""
+    if (state.is_insert or state.is_update or state.is_delete) and _shown(state.statement.table):
+        state.session.info["changed"] = True
 
 
 def _forget_after_commit(session_: Session) -> None:
